@@ -1,0 +1,230 @@
+"""Configuration: pydantic models that validate themselves, YAML load/save, named presets.
+
+Every run saves its resolved config. Errors name the field to change, and the file it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hrmcode.records import LANGUAGES, atomic_write_text
+
+_GRAD_MODE_RE = re.compile(r"^(one_step|last_cycle|truncated:([1-9][0-9]*))$")
+
+
+class StrictModel(BaseModel):
+    """Unknown keys and wrong types are errors (a typo in a YAML file must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ACTConfig(StrictModel):
+    """Adaptive computation time: Q-learning halting in training, real early exit at inference."""
+
+    enabled: bool = True
+    halt_max_steps: int = Field(4, ge=1, description="maximum segments per sample")
+    exploration_prob: float = Field(0.1, ge=0.0, le=1.0, description="prob. of a random minimum step count")
+    q_loss_weight: float = Field(0.5, ge=0.0)
+    # Inference: "max" always runs halt_max_steps (the original HRM); "per_sequence" decides from the
+    # prompt; "per_token" (causal mode only) lets each generated token halt on its own.
+    inference: Literal["max", "per_sequence", "per_token"] = "per_sequence"
+
+
+class ModelConfig(StrictModel):
+    arch: Literal["hrm", "baseline"] = "hrm"
+    mode: Literal["causal", "canvas"] = "causal"
+    vocab_size: int = Field(4096, ge=16)
+    hidden: int = Field(128, ge=8)
+    heads: int = Field(4, ge=1)
+    expansion: float = Field(4.0, gt=0)
+    h_layers: int = Field(2, ge=1)
+    l_layers: int = Field(2, ge=1)
+    h_cycles: int = Field(2, ge=1)
+    l_cycles: int = Field(2, ge=1)
+    # The baseline's depth; None = h_layers + l_layers, which matches HRM's parameter count.
+    baseline_layers: int | None = Field(None, ge=1)
+    max_seq_len: int = Field(512, ge=8, description="prompt + code tokens (causal mode)")
+    canvas_slots: int = Field(192, ge=1, description="output slots in canvas mode")
+    rope_theta: float = Field(10000.0, gt=0)
+    norm: Literal["post", "pre"] = "post"
+    grad_mode: str = Field("one_step", description="one_step | last_cycle | truncated:K")
+    loss: Literal["softmax", "stablemax"] = "softmax"
+    act: ACTConfig = ACTConfig()
+
+    @field_validator("grad_mode")
+    @classmethod
+    def _grad_mode(cls, v: str) -> str:
+        if not _GRAD_MODE_RE.match(v):
+            raise ValueError(f"must be one_step, last_cycle or truncated:K with K ≥ 1, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _shapes(self) -> ModelConfig:
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        if (self.hidden // self.heads) % 2:
+            raise ValueError(f"head size hidden/heads = {self.hidden // self.heads} must be even for RoPE")
+        return self
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+    @property
+    def ffn_hidden(self) -> int:
+        """SwiGLU width: round(expansion·d·2/3) rounded up to a multiple of 256 (as in HRM)."""
+        raw = round(self.expansion * self.hidden * 2 / 3)
+        return -(-raw // 256) * 256
+
+    @property
+    def truncated_k(self) -> int | None:
+        m = _GRAD_MODE_RE.match(self.grad_mode)
+        return int(m.group(2)) if m and m.group(2) else None
+
+    @property
+    def n_baseline_layers(self) -> int:
+        return self.baseline_layers or (self.h_layers + self.l_layers)
+
+
+class TokenizerConfig(StrictModel):
+    path: str | None = Field(None, description="tokenizer.json; None = train one on the training data")
+    vocab_size: int = Field(4096, ge=300)
+
+
+class DataConfig(StrictModel):
+    suite: Literal["builtin", "jsonl"] = "builtin"
+    path: str | None = Field(None, description="directory with tasks (builtin: the output of `hrmcode data build`)")
+    n_tasks: int = Field(3000, ge=1, description="builtin suite size when it is generated for a run")
+    languages: list[str] = Field(default_factory=lambda: list(LANGUAGES))
+    max_depth: int = Field(6, ge=1)
+    curriculum: bool = False
+    curriculum_schedule: list[tuple[float, int]] = Field(
+        default_factory=lambda: [(0.0, 2), (0.3, 4), (0.6, 6)],
+        description="(fraction of training, max depth allowed from then on)",
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _langs(cls, v: list[str]) -> list[str]:
+        bad = [x for x in v if x not in LANGUAGES]
+        if bad:
+            raise ValueError(f"unknown languages {bad}: expected a subset of {list(LANGUAGES)}")
+        if not v:
+            raise ValueError("at least one language is needed")
+        return v
+
+
+class TrainConfig(StrictModel):
+    seed: int = 0
+    steps: int = Field(2000, ge=1)
+    batch_size: int = Field(16, ge=1, description="global batch (sequences per optimizer step)")
+    lr: float = Field(1e-3, gt=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
+    warmup_steps: int = Field(100, ge=0)
+    weight_decay: float = Field(0.1, ge=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    optimizer: Literal["adamw", "adam_atan2"] = "adamw"
+    grad_clip: float | None = Field(1.0, gt=0)
+    ema: float | None = Field(None, gt=0, lt=1)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    device: str = Field("auto", description="auto | cpu | cuda | mps")
+    threads: int | None = Field(None, ge=1)
+    time_budget_minutes: float | None = Field(None, gt=0)
+    log_every: int = Field(10, ge=1)
+    eval_every: int = Field(200, ge=1)
+    ckpt_every: int = Field(200, ge=1)
+    keep_last: int = Field(2, ge=1)
+
+
+class RunConfig(StrictModel):
+    """Everything a run needs; saved resolved in the run directory."""
+
+    name: str = "run"
+    model: ModelConfig = ModelConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+
+
+# ---- presets ------------------------------------------------------------------------------------
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # CPU default: ~1.5M parameters with a 4k vocabulary.
+    "tiny": dict(hidden=128, heads=4, expansion=4.0, h_layers=2, l_layers=2, h_cycles=2, l_cycles=2,
+                 vocab_size=4096, max_seq_len=512, act=dict(halt_max_steps=4)),
+    # TRM-sized: ~7M parameters with a 4k vocabulary.
+    "small": dict(hidden=256, heads=8, expansion=4.0, h_layers=3, l_layers=3, h_cycles=2, l_cycles=2,
+                  vocab_size=4096, max_seq_len=768, act=dict(halt_max_steps=8)),
+    # The paper's configuration: 8 blocks × 3.41M = 27.26M non-embedding parameters.
+    "hrm-27m": dict(hidden=512, heads=8, expansion=4.0, h_layers=4, l_layers=4, h_cycles=2, l_cycles=2,
+                    vocab_size=16384, max_seq_len=1024, act=dict(halt_max_steps=16)),
+}
+
+
+def preset(name: str, **overrides: Any) -> ModelConfig:
+    """A ModelConfig from a named preset, with field overrides (e.g. arch="baseline", mode="canvas")."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)}")
+    data = {**PRESETS[name], **overrides}
+    return ModelConfig.model_validate(data)
+
+
+# ---- YAML ---------------------------------------------------------------------------------------
+
+class ConfigError(ValueError):
+    """A config that does not validate; the message names the file and every bad field."""
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid config"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "<root>"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def validate_config(data: dict[str, Any], source: str = "<config>") -> RunConfig:
+    """Validate a config dict. A top-level ``model.preset`` key expands to that preset first."""
+    data = dict(data or {})
+    model = data.get("model")
+    if isinstance(model, dict) and "preset" in model:
+        model = dict(model)
+        name = model.pop("preset")
+        if name not in PRESETS:
+            raise ConfigError(f"{source}: invalid config\n  model.preset: unknown preset {name!r}"
+                              f" (expected one of {', '.join(PRESETS)})")
+        base = dict(PRESETS[name])
+        if "act" in model and "act" in base:
+            model["act"] = {**base["act"], **model["act"]}
+        data["model"] = {**base, **model}
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return validate_config(data or {}, str(path))
+
+
+def dump_config(cfg: BaseModel) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def save_config(cfg: BaseModel, path: str | Path) -> None:
+    atomic_write_text(path, dump_config(cfg))

@@ -1,0 +1,141 @@
+"""The Language protocol: everything language-specific lives in one file per language.
+
+A language file provides
+  * naming and types: identifiers in the language's convention, type names, literals of values
+    (used by the test drivers of typed function tests and by the built-in suite's renderers);
+  * the toolchain: compile and run commands, version detection (used by the execution harness);
+  * test-driver rendering for typed function tests (shared by the harness and the built-in suite);
+  * rendering of the built-in suite's IR into idiomatic code.
+
+A seventh language is one new file registered in ``hrmcode/languages/__init__.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class VType:
+    """A value type of typed function tests: a scalar (int, bool, str) or list[scalar]."""
+
+    base: str  # "int" | "bool" | "str"
+    is_list: bool = False
+
+    def __str__(self) -> str:
+        return f"list[{self.base}]" if self.is_list else self.base
+
+    @property
+    def elem(self) -> VType:
+        if not self.is_list:
+            raise ValueError(f"type {self} has no element type")
+        return VType(self.base)
+
+
+SCALARS = ("int", "bool", "str")
+_LIST_RE = re.compile(r"^list\[(\w+)\]$")
+
+
+def parse_type(t: str | VType) -> VType:
+    """Parse a type string such as ``int`` or ``list[str]``; raise ValueError naming it if unknown."""
+    if isinstance(t, VType):
+        return t
+    t = t.strip()
+    if t in SCALARS:
+        return VType(t)
+    m = _LIST_RE.match(t)
+    if m and m.group(1) in SCALARS:
+        return VType(m.group(1), is_list=True)
+    raise ValueError(f"unknown value type {t!r}: expected one of int, bool, str, list[int], list[str], list[bool]")
+
+
+def split_words(name: str) -> list[str]:
+    """``sum_of_digits`` / ``sumOfDigits`` / ``SumOfDigits`` → ["sum", "of", "digits"]."""
+    parts = re.split(r"[_\W]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name))
+    return [p.lower() for p in parts if p]
+
+
+def snake_case(name: str) -> str:
+    return "_".join(split_words(name))
+
+
+def camel_case(name: str) -> str:
+    words = split_words(name)
+    return words[0] + "".join(w.capitalize() for w in words[1:]) if words else name
+
+
+def pascal_case(name: str) -> str:
+    return "".join(w.capitalize() for w in split_words(name))
+
+
+def c_string_literal(s: str) -> str:
+    """A double-quoted literal with C-style escapes, valid in C++, Java, Go, Rust and JavaScript.
+
+    Non-ASCII characters are written as UTF-8 text (all six languages accept UTF-8 source); control
+    characters are escaped with ``\\n``, ``\\t``, ``\\r``, ``\\\\``, ``\\"`` or a unicode escape given
+    by the caller's language through ``unicode_escape``.
+    """
+    return '"' + "".join(_escape_char(c) for c in s) + '"'
+
+
+_SIMPLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape_char(c: str) -> str:
+    if c in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[c]
+    if ord(c) < 0x20 or ord(c) == 0x7F:
+        # \x escapes differ per language; u-escapes are written by each language if it needs them.
+        raise ValueError(f"control character {c!r} in a string literal is not supported")
+    return c
+
+
+class Language(ABC):
+    """One programming language. Subclasses live in ``hrmcode/languages/<name>.py``."""
+
+    name: ClassVar[str]
+    extension: ClassVar[str]  # source file extension, without the dot
+    fence: ClassVar[str]  # the info string of a markdown code fence (```rust)
+    # tool → argv printing its version; `hrmcode doctor` and the harness's summaries report them.
+    version_commands: ClassVar[dict[str, list[str]]]
+
+    # ---- toolchain --------------------------------------------------------------------------
+    def versions(self) -> dict[str, str | None]:
+        """Version of each tool of this language's toolchain; None when it is missing."""
+        from hrmcode.doctor import command_version
+
+        return {tool: command_version(argv) for tool, argv in self.version_commands.items()}
+
+    # ---- naming and types -------------------------------------------------------------------
+    @abstractmethod
+    def ident(self, name: str) -> str:
+        """A function or variable name in this language's convention (from snake_case)."""
+
+    @abstractmethod
+    def type_name(self, t: VType, *, param: bool = False) -> str:
+        """The type as written in source. ``param=True`` for a parameter (Rust borrows: &[i64], &str)."""
+
+    @abstractmethod
+    def literal(self, value: Any, t: VType, *, param: bool = False) -> str:
+        """A source literal of ``value`` (a JSON value) of type ``t``; ``param=True`` for an argument."""
+
+    @abstractmethod
+    def signature(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
+        """The function header line(s) up to and including the opening of the body."""
+
+    @abstractmethod
+    def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
+        """Starter code shown to a model: the signature with an empty body."""
+
+    def check_int(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{self.name}: expected an int, got {value!r}")
+        return value
+
+    def check_list(self, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise ValueError(f"{self.name}: expected a list, got {value!r}")
+        return value

@@ -1,0 +1,209 @@
+"""The shared vocabulary between stages: Task, Sample, Result records and their JSONL I/O.
+
+Formats are described in DESIGN.md ("Interchange formats"). Extra fields are allowed and preserved.
+Readers reject a bad line with ``file:line: field: problem``; ``skip_bad=True`` counts and reports
+skipped lines instead of raising. Writers are atomic (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+FORMAT_VERSION = 1
+
+LANGUAGES: tuple[str, ...] = ("python", "javascript", "java", "cpp", "go", "rust")
+Language = Literal["python", "javascript", "java", "cpp", "go", "rust"]
+
+# Value types of typed function tests. Extensible: languages/base.py parses these strings.
+VALUE_TYPES: tuple[str, ...] = ("int", "bool", "str", "list[int]", "list[str]", "list[bool]")
+
+
+class Verdict(StrEnum):
+    """Closed set of outcomes. Anything unknown is a harness_error, which counts as a failure."""
+
+    PASS = "pass"
+    WRONG_ANSWER = "wrong_answer"
+    COMPILE_ERROR = "compile_error"
+    RUNTIME_ERROR = "runtime_error"
+    TIMEOUT = "timeout"
+    MEMORY_LIMIT = "memory_limit"
+    OUTPUT_LIMIT = "output_limit"
+    SANDBOX_VIOLATION = "sandbox_violation"
+    HARNESS_ERROR = "harness_error"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Param(Record):
+    name: str
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        from hrmcode.languages.base import parse_type
+
+        parse_type(v)  # raises ValueError naming the type
+        return v
+
+
+class Signature(Record):
+    name: str
+    params: list[Param]
+    returns: str
+
+    @field_validator("returns")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        from hrmcode.languages.base import parse_type
+
+        parse_type(v)
+        return v
+
+
+class TestCase(Record):
+    input: Any
+    output: Any
+
+
+class Task(Record):
+    task_id: str
+    source: Literal["builtin", "livecodebench", "polyglot", "humaneval", "custom"] = "custom"
+    kind: Literal["function", "stdin", "project"] = "function"
+    prompt: str
+    tests: list[TestCase] = []
+    signature: Signature | None = None
+    starter_code: dict[str, str] = {}
+    reference: dict[str, str] = {}
+    difficulty: str | int | None = None
+    license: str | None = None
+    meta: dict[str, Any] = {}
+    version: int = FORMAT_VERSION
+
+
+class Sample(Record):
+    task_id: str
+    language: Language
+    solution: str
+    attempt: int | None = None
+    model: str | None = None
+    version: int = FORMAT_VERSION
+
+
+class Result(Record):
+    task_id: str
+    language: Language
+    sample_index: int
+    passed: bool
+    verdict: Verdict
+    tests_passed: int
+    tests_total: int
+    version: int = FORMAT_VERSION
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class RecordError(ValueError):
+    """A bad record: the message is ``file:line: field: problem``."""
+
+
+@dataclass
+class ReadReport:
+    """What a reader skipped (only non-empty with skip_bad=True)."""
+
+    path: str
+    read: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "<record>"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def iter_jsonl(
+    path: str | Path, model: type[R], *, skip_bad: bool = False, report: ReadReport | None = None
+) -> Iterator[R]:
+    """Stream records of ``model`` from a JSONL file, one per non-empty line."""
+    path = Path(path)
+    rep = report if report is not None else ReadReport(str(path))
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise RecordError(f"{path}:{lineno}: <json>: {e.msg} at column {e.colno}") from None
+                if not isinstance(obj, dict):
+                    raise RecordError(f"{path}:{lineno}: <record>: expected a JSON object, got {type(obj).__name__}")
+                try:
+                    rec = model.model_validate(obj)
+                except ValidationError as e:
+                    raise RecordError(f"{path}:{lineno}: {_describe(e)}") from None
+            except RecordError as e:
+                if not skip_bad:
+                    raise
+                rep.skipped.append(str(e))
+                continue
+            rep.read += 1
+            yield rec
+
+
+def read_jsonl(path: str | Path, model: type[R], *, skip_bad: bool = False) -> tuple[list[R], ReadReport]:
+    rep = ReadReport(str(path))
+    return list(iter_jsonl(path, model, skip_bad=skip_bad, report=rep)), rep
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write via a temp file in the same directory, fsync, then rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def dumps_record(rec: BaseModel | dict[str, Any]) -> str:
+    obj = rec.model_dump(mode="json", exclude_none=True) if isinstance(rec, BaseModel) else rec
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+
+
+def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]]) -> int:
+    """Atomically write records as JSONL; returns the count."""
+    lines = [dumps_record(r) for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)
