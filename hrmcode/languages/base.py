@@ -139,3 +139,7 @@ class Language(ABC):
         if not isinstance(value, list):
             raise ValueError(f"{self.name}: expected a list, got {value!r}")
         return value
+
+    # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+
+    # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

@@ -43,3 +43,7 @@ class Cpp(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n}\n"
+
+    # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+
+    # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

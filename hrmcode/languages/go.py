@@ -37,3 +37,7 @@ class Go(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n}\n"
+
+    # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+
+    # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

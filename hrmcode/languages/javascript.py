@@ -41,3 +41,7 @@ class JavaScript(Language):
         doc += [f" * @param {{{self.type_name(t)}}} {self.ident(p)}" for p, t in params]
         doc += [f" * @returns {{{self.type_name(returns)}}}", " */"]
         return "\n".join(doc) + "\n" + self.signature(name, params, returns) + "\n}\n"
+
+    # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+
+    # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

@@ -35,3 +35,7 @@ class Python(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n    pass\n"
+
+    # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+
+    # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
