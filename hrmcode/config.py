@@ -119,6 +119,37 @@ class DataConfig(StrictModel):
         return v
 
 
+class MonitorConfig(StrictModel):
+    """Thresholds of the early-warning monitors (hrmcode/train/monitors.py)."""
+
+    loss_window: int = Field(50, ge=4, description="steps of rolling loss statistics")
+    spike_factor: float = Field(4.0, gt=1, description="loss > factor × rolling median is a spike (rollback)")
+    diverge_ratio: float = Field(1.5, gt=1, description="newer/older half-window mean loss ratio that alarms")
+    grad_explode: float = Field(1e3, gt=0, description="absolute per-module grad norm that alarms")
+    grad_vanish: float = Field(1e-7, ge=0, description="per-module grad norm below this for 3 steps alarms")
+    act_window: int = Field(50, ge=2, description="steps over which ACT health is judged")
+    act_warmup: int = Field(50, ge=0, description="steps before ACT alarms may fire")
+    act_min_accuracy: float = Field(0.5, ge=0, le=1)
+    plateau_patience: int = Field(5, ge=1, description="probe evals without improvement that alarm")
+    memory_limit_mb: float | None = Field(None, gt=0)
+    time_estimate_minutes: float | None = Field(None, gt=0, description="None = projected after 20 steps")
+
+
+class DebugInject(StrictModel):
+    """A fault injected on purpose, to see the monitors and rollback work (``train.debug_inject``).
+
+    nan_loss / loss_spike fire once, at ``step`` (a rollback does not re-fire them); zero_grads
+    zeroes every gradient from ``step`` to ``until``; freeze stops training the parameters whose
+    name contains ``prefix`` (e.g. ``q_head``) for the whole run.
+    """
+
+    kind: Literal["nan_loss", "loss_spike", "zero_grads", "freeze"]
+    step: int = Field(0, ge=0)
+    until: int | None = Field(None, ge=0)
+    factor: float = Field(1000.0, gt=1, description="loss_spike: the loss is multiplied by this")
+    prefix: str = "q_head"
+
+
 class TrainConfig(StrictModel):
     seed: int = 0
     steps: int = Field(2000, ge=1)
@@ -139,6 +170,13 @@ class TrainConfig(StrictModel):
     eval_every: int = Field(200, ge=1)
     ckpt_every: int = Field(200, ge=1)
     keep_last: int = Field(2, ge=1)
+    keep_best: bool = Field(True, description="also keep the checkpoint with the best probe loss")
+    probe_size: int = Field(64, ge=1, description="fixed validation examples of the periodic quick eval")
+    rollback: bool = Field(True, description="on a NaN/inf or a loss spike, go back to the last good checkpoint")
+    rollback_lr_factor: float = Field(0.5, gt=0, lt=1, description="the LR is multiplied by this per rollback")
+    max_rollbacks: int = Field(5, ge=0)
+    monitors: MonitorConfig = MonitorConfig()
+    debug_inject: list[DebugInject] = Field(default_factory=list)
 
 
 class RunConfig(StrictModel):
