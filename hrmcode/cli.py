@@ -54,10 +54,74 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="machine-readable 
 
 # ---- model (issue 2) ----------------------------------------------------------------------------
 
+@app.command("model-info")
+def model_info_cmd(
+    preset_name: str = typer.Option("tiny", "--preset", help="tiny | small | hrm-27m"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Total and non-embedding parameter counts of HRM and the same-size baseline for a preset."""
+    from hrmcode.config import preset
+    from hrmcode.model import model_info
+
+    try:
+        cfg = preset(preset_name)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    info = model_info(cfg)
+    if as_json:
+        typer.echo(json.dumps({"preset": preset_name, **info}, indent=2))
+        return
+    table = Table(title=f"model-info {preset_name} (d={cfg.hidden}, vocab {cfg.vocab_size})")
+    for col in ("model", "layers", "total", "non-embedding"):
+        table.add_column(col, justify="right")
+    hrm, base = info["hrm"], info["baseline"]
+    table.add_row("HRM", f"H{cfg.h_layers}+L{cfg.l_layers} × cycles {cfg.h_cycles}/{cfg.l_cycles}",
+                  f"{hrm['total'] / 1e6:.3f}M", f"{hrm['non_embedding'] / 1e6:.3f}M")
+    table.add_row("baseline", str(base["layers"]), f"{base['total'] / 1e6:.3f}M",
+                  f"{base['non_embedding'] / 1e6:.3f}M")
+    Console().print(table)
+
+
 # ---- data (issue 3) -----------------------------------------------------------------------------
 
 # ---- eval (issue 4, 6, 7, 8) --------------------------------------------------------------------
 
 # ---- train (issue 5) ----------------------------------------------------------------------------
+
+
+@app.command("train")
+def train_cmd(
+    config: str = typer.Argument(None, help="run config YAML (optional with --resume: the run's own is used)"),
+    out: str = typer.Option(None, "--out", help="run directory (default runs/<name>)"),
+    resume: str = typer.Option(None, "--resume", help="continue this run directory from its newest good checkpoint"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar"),
+) -> None:
+    """Train a model (HRM or baseline) as CONFIG says; also under `torchrun --nproc-per-node N -m hrmcode train`."""
+    from pathlib import Path
+
+    from hrmcode.config import ConfigError, load_config
+    from hrmcode.train.trainer import TrainingError, load_run_config, train
+
+    try:
+        new = load_config(config) if config else None
+        if resume:
+            run_dir = Path(resume)
+            if not (run_dir / "config.yaml").exists():
+                raise fail(f"--resume {run_dir}: no config.yaml (not a run directory)")
+            cfg = load_run_config(run_dir, new)
+        elif new is None:
+            raise fail("give a CONFIG.yaml (or --resume RUN_DIR)")
+        else:
+            cfg = new
+            run_dir = Path(out) if out else Path("runs") / cfg.name
+        summary = train(cfg, run_dir, resume=bool(resume), progress=not no_progress)
+    except (ConfigError, TrainingError, FileNotFoundError, ValueError) as e:
+        raise fail(str(e)) from None
+    probe = summary.probe
+    console.print(f"[green]done[/] {summary.steps} steps ({summary.stopped_by}) in {summary.elapsed_s / 60:.1f} min, "
+                  f"{summary.tokens_per_s:,.0f} tok/s; probe loss {probe.get('loss', float('nan')):.4f}, "
+                  f"exact match {probe.get('exact_match', 0.0):.3f}; {len(summary.alarms)} alarms, "
+                  f"{len(summary.rollbacks)} rollbacks → {run_dir}", highlight=False)
+
 
 # ---- generate / compare / demo (issue 6) --------------------------------------------------------

@@ -1,0 +1,289 @@
+"""ACT around the HRM core: deep supervision with Q-learning halting in training, early exit at inference.
+
+Training (one call = one segment for every slot of the batch; the trainer steps the optimizer after
+each call):
+  * a slot whose sample halted on the previous call takes the new batch's row and restarts from the
+    initial state; the other slots keep their sample and carry (their rows of the new batch are not
+    used);
+  * after the segment: steps += 1; a slot halts when steps ≥ halt_max_steps, or (training, ACT on)
+    when q_halt > q_continue — unless exploration (prob. ``exploration_prob``) imposed a minimum
+    step count drawn from U[2, halt_max_steps];
+  * loss = per-sequence token CE + q_loss_weight · (BCE(q_halt, "prediction exactly right") +
+    BCE(q_continue, sigmoid(q') )) where q' comes from a second, no-grad segment on the new carry:
+    q_halt' on the last step, max(q_halt', q_continue') otherwise.
+  In eval mode (``model.eval()``) every sample runs halt_max_steps, as HRM evaluates.
+
+The q-head reads the summary position prefix_end−1 (the <code> token): in canvas mode it sees the
+whole canvas; in causal mode it sees only the prompt, so the decision "how many segments" is made
+from the prompt alone and every generated token then runs the same depth (KV caches stay consistent).
+
+Inference (``act.inference``):
+  max           every row runs halt_max_steps segments.
+  per_sequence  after each segment over the prompt (causal) or canvas, rows with q_halt > q_continue
+                stop; later segments run only on the remaining rows (real early exit).
+  per_token     causal only: the prompt runs every segment; each generated token stops on its own
+                q-head; for the segments it skips, its keys/values are those of its last segment
+                ("a halted token's last state serves later segments").
+The compute counter counts segments actually run per row (prompt and generated tokens separately).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hrmcode.config import ModelConfig
+from hrmcode.model.batch import IGNORE, Batch
+from hrmcode.model.common import DecodeState, StepOutput, lm_stats
+from hrmcode.model.hrm import HRMCarry, HRMCore
+
+
+@dataclass
+class ACTCarry:
+    inner: HRMCarry
+    steps: Tensor  # (B,) segments run on the slot's current sample
+    halted: Tensor  # (B,) bool: the slot takes a new sample on the next call
+    data: Batch  # the sample each slot is working on
+
+
+def _where_rows(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+def _pad_carry(carry: HRMCarry, length: int, core: HRMCore) -> HRMCarry:
+    extra = length - carry.z_H.shape[1]
+    if extra <= 0:
+        return carry
+    fresh = core.initial_carry(carry.z_H.shape[0], extra, carry.z_H)
+    return HRMCarry(torch.cat([carry.z_H, fresh.z_H], 1), torch.cat([carry.z_L, fresh.z_L], 1))
+
+
+class HRMACT(nn.Module):
+    """The HRM model as the trainer and the generator use it (see ``hrmcode.model``)."""
+
+    def __init__(self, cfg: ModelConfig, pad_id: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.pad_id = pad_id
+        self.core = HRMCore(cfg)
+
+    @property
+    def max_steps(self) -> int:
+        return self.cfg.act.halt_max_steps
+
+    # ---- training ---------------------------------------------------------------------------------
+
+    def initial_carry(self, batch: Batch) -> ACTCarry:
+        """A carry whose slots are all halted, so the first call loads every row of its batch."""
+        B = batch.size
+        dev = batch.inputs.device
+        like = self.core.embed.weight
+        return ACTCarry(self.core.initial_carry(B, batch.length, like),
+                        torch.zeros(B, dtype=torch.long, device=dev),
+                        torch.ones(B, dtype=torch.bool, device=dev), batch)
+
+    def _refill(self, carry: ACTCarry, batch: Batch) -> tuple[Batch, HRMCarry, Tensor]:
+        if batch.size != carry.data.size:
+            raise ValueError(f"batch has {batch.size} rows but the carry has {carry.data.size} slots "
+                             "(keep the batch size fixed across ACT steps)")
+        T = max(batch.length, carry.data.length)
+        old, new = carry.data.pad_to(T, self.pad_id), batch.pad_to(T, self.pad_id)
+        h = carry.halted
+        data = Batch(*(_where_rows(h, getattr(new, f), getattr(old, f))
+                       for f in ("inputs", "targets", "start", "prefix_end", "end")))
+        inner = self.core.reset(_pad_carry(carry.inner, T, self.core), h)
+        steps = torch.where(h, 0, carry.steps)
+        return data, inner, steps
+
+    def _summary(self, z_H: Tensor, data: Batch) -> Tensor:
+        """z_H at the summary position prefix_end−1: (B, C)."""
+        return z_H[torch.arange(z_H.shape[0], device=z_H.device), data.prefix_end - 1]
+
+    def forward(self, carry: ACTCarry, batch: Batch) -> StepOutput:
+        cfg, act = self.cfg, self.cfg.act
+        data, inner, steps = self._refill(carry, batch)
+        ctx = self.core.context(data.layout, 0, data.length)
+        x = self.core.embed_tokens(data.inputs)
+        inner, z_H = self.core.segment(inner, x, ctx)
+        logits = self.core.lm_logits(z_H)
+        q_halt, q_continue = self.core.q_logits(self._summary(z_H, data)).unbind(-1)  # (B,) each
+        steps = steps + 1
+        stats = lm_stats(logits, data.targets, cfg.loss)
+
+        with torch.no_grad():
+            is_last = steps >= self.max_steps
+            halted = is_last
+            target_continue = None
+            if self.training and act.enabled and self.max_steps > 1:
+                halted = halted | (q_halt > q_continue)
+                explore = torch.rand(q_halt.shape, device=q_halt.device) < act.exploration_prob
+                min_steps = torch.randint_like(steps, 2, self.max_steps + 1) * explore
+                halted = halted & (steps >= min_steps)
+                # Bootstrapped target: the value of continuing is the value of the next segment.
+                _, z_next = self.core.segment(inner, x, ctx)
+                qh_next, qc_next = self.core.q_logits(self._summary(z_next, data)).unbind(-1)
+                target_continue = torch.sigmoid(torch.where(is_last, qh_next, torch.maximum(qh_next, qc_next)))
+
+        loss = stats.loss
+        metrics = {"lm_loss": stats.loss.detach()}
+        if act.enabled:
+            q_halt_loss = F.binary_cross_entropy_with_logits(q_halt, stats.exact.float())
+            loss = loss + act.q_loss_weight * q_halt_loss
+            metrics["q_halt_loss"] = q_halt_loss.detach()
+            if target_continue is not None:
+                q_continue_loss = F.binary_cross_entropy_with_logits(q_continue, target_continue)
+                loss = loss + act.q_loss_weight * q_continue_loss
+                metrics["q_continue_loss"] = q_continue_loss.detach()
+            if act.inference == "per_token" and cfg.mode == "causal":
+                # Per-token halting: each position's q_halt learns "my next token is right".
+                has = data.targets != IGNORE
+                q_tok = self.core.q_logits(z_H)[..., 0][has]
+                q_token_loss = F.binary_cross_entropy_with_logits(q_tok, stats.token_correct[has].float())
+                loss = loss + act.q_loss_weight * q_token_loss
+                metrics["q_token_loss"] = q_token_loss.detach()
+
+        with torch.no_grad():
+            n_tok = stats.n_targets.sum().clamp_min(1)
+            metrics.update(
+                loss=loss.detach(),
+                accuracy=stats.token_correct.sum() / n_tok,
+                exact_accuracy=stats.exact.float().mean(),
+                q_halt_accuracy=((q_halt > 0) == stats.exact).float().mean(),
+                halting_rate=halted.float().mean(),
+                # mean steps of the samples that finished on this call (0 when none did)
+                mean_steps=(steps * halted).sum() / halted.sum().clamp_min(1),
+            )
+        outputs = {"logits": logits, "q_halt": q_halt, "q_continue": q_continue}
+        new_carry = ACTCarry(inner, steps, halted, data)
+        return StepOutput(new_carry, loss, metrics, outputs, bool(halted.all()))
+
+    # ---- inference --------------------------------------------------------------------------------
+
+    def _halts(self, z_H: Tensor) -> Tensor:
+        q_halt, q_continue = self.core.q_logits(z_H).unbind(-1)
+        return q_halt > q_continue
+
+    def _policy(self) -> str:
+        inf = self.cfg.act.inference if self.cfg.act.enabled else "max"
+        if inf == "per_token" and self.cfg.mode == "canvas":
+            raise ValueError("act.inference = 'per_token' needs model.mode = 'causal' (canvas halts per sequence)")
+        return inf
+
+    def _run_prompt(self, batch: Batch, max_len: int | None) -> tuple[Tensor, Tensor, DecodeState | None]:
+        """Run the segments over a whole (left-padded) batch; early exit per sequence.
+
+        Returns the final z_H (B, T, C), segments per row (B,), and — when ``max_len`` is given —
+        the decode state holding KV caches for positions up to ``max_len``.
+        """
+        policy = self._policy()
+        B, T = batch.size, batch.length
+        core = self.core
+        x = core.embed_tokens(batch.inputs)
+        carry = core.initial_carry(B, T, x)
+        rows = torch.arange(B, device=x.device)
+        segments = torch.zeros(B, dtype=torch.long, device=x.device)
+        per_token = policy == "per_token"
+        caches, seg_rows = [], []
+        for s in range(self.max_steps):
+            all_rows = len(rows) == B
+            idx = None if all_rows else rows
+            ctx = core.context(batch.layout.rows(idx), 0, T)
+            seg_caches = core.new_caches(len(rows), max_len, x) if max_len is not None else None
+            c_in = carry if all_rows else carry.rows(rows)
+            c_out, _ = core.segment(c_in, x if all_rows else x[rows], ctx, seg_caches)
+            if all_rows:
+                carry = c_out
+            else:
+                carry.z_H[rows], carry.z_L[rows] = c_out.z_H, c_out.z_L
+            segments[rows] += 1
+            caches.append(seg_caches)
+            seg_rows.append(rows)
+            if s == self.max_steps - 1 or policy in ("max", "per_token"):
+                continue
+            z_sum = c_out.z_H[torch.arange(len(rows), device=x.device), batch.prefix_end[rows] - 1]
+            rows = rows[~self._halts(z_sum)]
+            if len(rows) == 0:
+                break
+        state = None
+        if max_len is not None:
+            state = DecodeState(layout=batch.layout, pos=T, max_len=max_len, caches=caches,
+                                seg_rows=None if per_token else seg_rows, prefill_segments=segments,
+                                token_segments=torch.zeros_like(segments))
+        return carry.z_H, segments, state
+
+    @torch.no_grad()
+    def infer(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Logits (B, T, V) of a full forward with ACT early exit, and segments run per row (B,).
+
+        Causal: recomputation over prompt + code (the reference the KV cache must match).
+        Canvas: the refined canvas; read the slots at positions [prefix_end, end).
+        """
+        if self._policy() == "per_token":
+            raise ValueError("per-token early exit exists only in cached decoding (start_decode/decode_step)")
+        z_H, segments, _ = self._run_prompt(batch, None)
+        return self.core.lm_logits(z_H), segments
+
+    @torch.no_grad()
+    def start_decode(self, prompts: Batch, max_len: int) -> tuple[Tensor, DecodeState]:
+        """Prefill a left-padded prompt batch: logits (B, V) for the first code token, and the state."""
+        if self.cfg.mode != "causal":
+            raise ValueError("cached decoding is for model.mode = 'causal'; canvas models use infer()")
+        z_H, _, state = self._run_prompt(prompts, max_len)
+        assert state is not None
+        return self.core.lm_logits(z_H[:, -1]), state
+
+    @torch.no_grad()
+    def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
+        """Append one token per row (B,) at ``state.pos``; logits (B, V) for the next token."""
+        if state.pos >= state.max_len:
+            raise ValueError(f"decode past max_len={state.max_len}")
+        core = self.core
+        x = core.embed_tokens(ids.view(-1, 1))  # (B, 1, C)
+        B = x.shape[0]
+        carry = core.initial_carry(B, 1, x)
+        if state.seg_rows is not None:
+            self._step_per_sequence(state, x, carry)
+        else:
+            self._step_per_token(state, x, carry)
+        state.pos += 1
+        state.tokens += 1
+        return core.lm_logits(carry.z_H[:, 0])
+
+    def _step_per_sequence(self, state: DecodeState, x: Tensor, carry: HRMCarry) -> None:
+        assert state.seg_rows is not None
+        B = x.shape[0]
+        for rows, caches in zip(state.seg_rows, state.caches, strict=True):
+            all_rows = len(rows) == B
+            # The caches of this segment hold only its rows (compact), so the context has rows=None.
+            ctx = self.core.context(state.step_layout(None if all_rows else rows), state.pos, 1)
+            c_out, _ = self.core.segment(carry if all_rows else carry.rows(rows), x if all_rows else x[rows],
+                                         ctx, caches)
+            carry.z_H[rows], carry.z_L[rows] = c_out.z_H, c_out.z_L
+            state.token_segments[rows] += 1
+
+    def _step_per_token(self, state: DecodeState, x: Tensor, carry: HRMCarry) -> None:
+        B = x.shape[0]
+        active = torch.arange(B, device=x.device)
+        for s in range(self.max_steps):
+            idx = None if len(active) == B else active
+            ctx = self.core.context(state.step_layout(idx), state.pos, 1, rows=idx)
+            c_out, _ = self.core.segment(carry if idx is None else carry.rows(active),
+                                         x if idx is None else x[active], ctx, state.caches[s])
+            carry.z_H[active], carry.z_L[active] = c_out.z_H, c_out.z_L
+            state.token_segments[active] += 1
+            if s == self.max_steps - 1:
+                break
+            halt = self._halts(c_out.z_H[:, 0])
+            if bool(halt.any()):
+                done = active[halt]
+                # The halted tokens' keys/values of this segment stand in for every later segment.
+                for later in state.caches[s + 1:]:
+                    for src_call, dst_call in zip(state.caches[s], later, strict=True):
+                        for src, dst in zip(src_call, dst_call, strict=True):
+                            dst.copy_from(src, done, state.pos)
+                active = active[~halt]
+            if len(active) == 0:
+                break

@@ -1,0 +1,92 @@
+"""What the HRM and the baseline share: the loss, the step output, and the decode state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hrmcode.model.batch import IGNORE
+from hrmcode.model.layers import KVCache, Layout
+
+
+def _stablemax_nll(logits: Tensor, targets: Tensor) -> Tensor:
+    """−log stablemax(x)[y] in float64 (HRM's default): s(x) = x+1 for x ≥ 0, 1/(1−x) below."""
+    x = logits.double()
+    s = torch.where(x >= 0, x + 1, 1 / (1 - x))
+    picked = s.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+    return (s.sum(-1).log() - picked.log()).float()
+
+
+def token_nll(logits: Tensor, targets: Tensor, kind: str) -> Tensor:
+    """(B, T) negative log-likelihood per position, 0 where the target is IGNORE."""
+    if kind == "stablemax":
+        nll = _stablemax_nll(logits, targets)
+    else:
+        nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
+                              reduction="none").view(targets.shape)
+    return nll.masked_fill(targets == IGNORE, 0.0)
+
+
+@dataclass
+class LMStats:
+    loss: Tensor  # scalar: per-sequence mean NLL, averaged over sequences that have targets
+    token_correct: Tensor  # (B, T) bool, argmax == target (False where IGNORE)
+    n_targets: Tensor  # (B,) number of target positions
+    exact: Tensor  # (B,) bool: every target position right (the "solved" signal of ACT)
+
+
+def lm_stats(logits: Tensor, targets: Tensor, kind: str) -> LMStats:
+    has = targets != IGNORE
+    n = has.sum(-1)
+    per_seq = token_nll(logits, targets, kind).sum(-1) / n.clamp_min(1)
+    weight = (n > 0).float()
+    loss = (per_seq * weight).sum() / weight.sum().clamp_min(1)
+    correct = (logits.argmax(-1) == targets) & has
+    exact = (correct.sum(-1) == n) & (n > 0)
+    return LMStats(loss, correct, n, exact)
+
+
+@dataclass
+class StepOutput:
+    """One training call: carry in → this. ``metrics`` are detached 0-dim tensors (no device sync)."""
+
+    carry: Any
+    loss: Tensor
+    metrics: dict[str, Tensor]
+    outputs: dict[str, Tensor]
+    all_halted: bool
+
+
+@dataclass
+class DecodeState:
+    """Everything a cached decode needs between steps. Caches are [segment][module call][layer].
+
+    ``seg_rows[s]`` lists the batch rows that run segment ``s`` (per-sequence early exit: a row that
+    halted on its prompt never runs later segments; those caches hold only the remaining rows).
+    ``None`` means the caches hold every row (per-token mode writes rows by index).
+    """
+
+    layout: Layout  # start / prefix_end of the left-padded prompt batch; end grows with pos
+    pos: int  # where the next token is written
+    max_len: int
+    caches: list[list[list[KVCache]]]
+    seg_rows: list[Tensor] | None
+    prefill_segments: Tensor  # (B,) segments run over the prompt
+    token_segments: Tensor  # (B,) segments run, summed over generated tokens
+    tokens: int = 0  # tokens decoded so far
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def step_layout(self, rows: Tensor | None) -> Layout:
+        """Layout of a one-token step at ``pos`` (keys [0, pos]) for some rows."""
+        lay = self.layout.rows(rows)
+        return Layout(lay.start, lay.prefix_end, torch.full_like(lay.start, self.pos + 1))
+
+
+def new_caches(n_segments: int, n_calls: int, n_layers: int, batch: int, heads: int, max_len: int,
+               head_dim: int, like: Tensor) -> list[list[list[KVCache]]]:
+    return [[[KVCache(batch, heads, max_len, head_dim, like.dtype, like.device) for _ in range(n_layers)]
+             for _ in range(n_calls)] for _ in range(n_segments)]

@@ -1,0 +1,177 @@
+"""The HRM core: two recurrent modules (H slow, L fast) of transformer blocks, one segment at a time.
+
+One segment, in the paper's notation (x = scaled token embedding):
+
+    for h in H_cycles:
+        for l in L_cycles:
+            z_L = L(z_L, z_H + x)        # input injection: the L-module sees the plan and the input
+        z_H = H(z_H, z_L)                # the H-module reads the L-module's result
+
+Only the last ``grad_calls`` module calls of a segment build a graph (the gradient boundary below):
+  one_step     the final L call and the final H call (HRM's one-step gradient approximation)
+  last_cycle   every call of the last H cycle (TRM's full backprop through the last cycle)
+  truncated:k  the last k module calls (HRM-Text)
+The carry leaving a segment is detached, so segments never backpropagate into each other.
+
+Attention inside every module call is prefix/causal in causal mode and full in canvas mode; the core
+does not know about ACT (see act.py) — it runs one segment and reads the heads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from hrmcode.config import ModelConfig
+from hrmcode.model.layers import (
+    AttnContext,
+    Block,
+    KVCache,
+    Layout,
+    Rotary,
+    attention_mask,
+    lecun_init_,
+    rms_norm,
+    trunc_normal_,
+)
+
+
+@dataclass
+class HRMCarry:
+    """The recurrent state of a batch: z_H and z_L, each (B, T, C)."""
+
+    z_H: Tensor
+    z_L: Tensor
+
+    def rows(self, idx: Tensor) -> HRMCarry:
+        return HRMCarry(self.z_H[idx], self.z_L[idx])
+
+
+def n_positions(cfg: ModelConfig) -> int:
+    """RoPE table size: a causal sequence, or a prompt plus the canvas."""
+    return cfg.max_seq_len + (cfg.canvas_slots if cfg.mode == "canvas" else 0)
+
+
+def grad_calls(cfg: ModelConfig) -> int:
+    """How many trailing module calls of a segment carry gradient (see the module docstring)."""
+    n_calls = cfg.h_cycles * (cfg.l_cycles + 1)
+    if cfg.grad_mode == "one_step":
+        return 2
+    if cfg.grad_mode == "last_cycle":
+        return cfg.l_cycles + 1
+    return min(cfg.truncated_k or 1, n_calls)
+
+
+class ReasoningModule(nn.Module):
+    """H or L: a stack of blocks; adds its input injection first (pre-norm ends with an RMSNorm)."""
+
+    def __init__(self, cfg: ModelConfig, n_layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(Block(cfg.hidden, cfg.heads, cfg.ffn_hidden, cfg.norm) for _ in range(n_layers))
+        self.final_norm = cfg.norm == "pre"
+
+    def forward(self, z: Tensor, injection: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None) -> Tensor:
+        z = z + injection
+        for i, layer in enumerate(self.layers):
+            z = layer(z, ctx, caches[i] if caches is not None else None)
+        return rms_norm(z) if self.final_norm else z
+
+
+class HRMCore(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden
+        self.embed_scale = math.sqrt(d)
+        self.embed = nn.Embedding(cfg.vocab_size, d)
+        self.rotary = Rotary(cfg.head_dim, n_positions(cfg), cfg.rope_theta)
+        self.H_level = ReasoningModule(cfg, cfg.h_layers)
+        self.L_level = ReasoningModule(cfg, cfg.l_layers)
+        self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
+        self.q_head = nn.Linear(d, 2)  # (q_halt, q_continue)
+        # Fixed random initial states (not learned; saved with the model so a checkpoint is exact).
+        self.register_buffer("H_init", trunc_normal_(torch.empty(d), std=1.0))
+        self.register_buffer("L_init", trunc_normal_(torch.empty(d), std=1.0))
+        self.n_calls = cfg.h_cycles * (cfg.l_cycles + 1)
+        self.grad_calls = grad_calls(cfg)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # Embedding std 1/√d, multiplied by √d in forward: unit-scale inputs with a well-scaled gradient.
+        trunc_normal_(self.embed.weight, std=1.0 / self.embed_scale)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                lecun_init_(m)
+        # Q-head starts at "continue, unsure": q ≈ sigmoid(−5), so early training is not cut short.
+        nn.init.zeros_(self.q_head.weight)
+        nn.init.constant_(self.q_head.bias, -5.0)
+
+    # ---- pieces the ACT wrapper composes --------------------------------------------------------
+
+    @property
+    def full_attention(self) -> bool:
+        return self.cfg.mode == "canvas"
+
+    def embed_tokens(self, ids: Tensor) -> Tensor:
+        return self.embed(ids) * self.embed_scale  # (B, T, C)
+
+    def initial_carry(self, batch: int, length: int, like: Tensor) -> HRMCarry:
+        shape = (batch, length, self.cfg.hidden)
+        return HRMCarry(self.H_init.to(like.dtype).expand(shape).clone(),
+                        self.L_init.to(like.dtype).expand(shape).clone())
+
+    def reset(self, carry: HRMCarry, reset: Tensor) -> HRMCarry:
+        """Rows where ``reset`` (B,) is True start again from the initial states."""
+        r = reset.view(-1, 1, 1)
+        return HRMCarry(torch.where(r, self.H_init.to(carry.z_H.dtype), carry.z_H),
+                        torch.where(r, self.L_init.to(carry.z_L.dtype), carry.z_L))
+
+    def context(self, layout: Layout, pos: int, q_len: int, rows: Tensor | None = None) -> AttnContext:
+        """Attention context for queries [pos, pos+q_len) over keys [0, pos+q_len)."""
+        cos, sin = self.rotary(pos, q_len, self.embed.weight.dtype)
+        mask = attention_mask(layout, pos, q_len, pos + q_len, full=self.full_attention)
+        return AttnContext(cos, sin, mask, pos, rows)
+
+    def new_caches(self, batch: int, max_len: int, like: Tensor) -> list[list[KVCache]]:
+        """KV caches for one segment: one list (per layer) for each module call, in call order."""
+        heads, hs = self.cfg.heads, self.cfg.head_dim
+
+        def module(n: int) -> list[KVCache]:
+            return [KVCache(batch, heads, max_len, hs, like.dtype, like.device) for _ in range(n)]
+
+        calls: list[list[KVCache]] = []
+        for _ in range(self.cfg.h_cycles):
+            calls += [module(self.cfg.l_layers) for _ in range(self.cfg.l_cycles)]
+            calls.append(module(self.cfg.h_layers))
+        return calls
+
+    # ---- one segment ------------------------------------------------------------------------------
+
+    def _grad(self, call: int) -> torch.autograd.grad_mode.set_grad_enabled:
+        """The gradient boundary: only the last ``grad_calls`` module calls build a graph."""
+        return torch.set_grad_enabled(torch.is_grad_enabled() and call >= self.n_calls - self.grad_calls)
+
+    def segment(self, carry: HRMCarry, x: Tensor, ctx: AttnContext,
+                caches: list[list[KVCache]] | None = None) -> tuple[HRMCarry, Tensor]:
+        """One segment: H_cycles × (L_cycles L-updates, one H-update). Returns (detached carry, z_H)."""
+        z_H, z_L = carry.z_H, carry.z_L
+        call = 0
+        for _h in range(self.cfg.h_cycles):
+            for _l in range(self.cfg.l_cycles):
+                with self._grad(call):
+                    z_L = self.L_level(z_L, z_H + x, ctx, caches[call] if caches else None)
+                call += 1
+            with self._grad(call):
+                z_H = self.H_level(z_H, z_L, ctx, caches[call] if caches else None)
+            call += 1
+        return HRMCarry(z_H.detach(), z_L.detach()), z_H
+
+    def lm_logits(self, z_H: Tensor) -> Tensor:
+        return self.lm_head(z_H)  # (B, T, V)
+
+    def q_logits(self, z_H: Tensor) -> Tensor:
+        """(…, 2) halting logits (q_halt, q_continue) in fp32 (they feed a BCE and comparisons)."""
+        return self.q_head(z_H).float()

@@ -1,0 +1,105 @@
+"""The baseline: a plain transformer of the same width, with HRM's interface (one segment, no ACT).
+
+Same embedding, blocks, RoPE, masks and heads as the HRM core; ``n_baseline_layers`` blocks
+(default h_layers + l_layers, which matches HRM's parameter count). To the trainer it is an ACT
+model whose every sample halts after one segment; to the generator it is a one-segment decoder.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from hrmcode.config import ModelConfig
+from hrmcode.model.batch import Batch
+from hrmcode.model.common import DecodeState, StepOutput, lm_stats
+from hrmcode.model.hrm import n_positions
+from hrmcode.model.layers import (
+    AttnContext,
+    Block,
+    KVCache,
+    Layout,
+    Rotary,
+    attention_mask,
+    lecun_init_,
+    rms_norm,
+    trunc_normal_,
+)
+
+
+class BaselineTransformer(nn.Module):
+    def __init__(self, cfg: ModelConfig, pad_id: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.pad_id = pad_id
+        d = cfg.hidden
+        self.embed_scale = math.sqrt(d)
+        self.embed = nn.Embedding(cfg.vocab_size, d)
+        self.rotary = Rotary(cfg.head_dim, n_positions(cfg), cfg.rope_theta)
+        self.layers = nn.ModuleList(Block(d, cfg.heads, cfg.ffn_hidden, cfg.norm)
+                                    for _ in range(cfg.n_baseline_layers))
+        self.final_norm = cfg.norm == "pre"
+        self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
+        trunc_normal_(self.embed.weight, std=1.0 / self.embed_scale)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                lecun_init_(m)
+
+    def _context(self, layout: Layout, pos: int, q_len: int) -> AttnContext:
+        cos, sin = self.rotary(pos, q_len, self.embed.weight.dtype)
+        return AttnContext(cos, sin, attention_mask(layout, pos, q_len, pos + q_len, full=self.cfg.mode == "canvas"), pos)
+
+    def _forward(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None) -> Tensor:
+        h = self.embed(ids) * self.embed_scale  # (B, T, C)
+        for i, layer in enumerate(self.layers):
+            h = layer(h, ctx, caches[i] if caches is not None else None)
+        h = rms_norm(h) if self.final_norm else h
+        return self.lm_head(h)  # (B, T, V)
+
+    # ---- training: the ACT interface with one segment ---------------------------------------------
+
+    def initial_carry(self, batch: Batch) -> None:
+        return None
+
+    def forward(self, carry: None, batch: Batch) -> StepOutput:
+        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length))
+        stats = lm_stats(logits, batch.targets, self.cfg.loss)
+        with torch.no_grad():
+            n_tok = stats.n_targets.sum().clamp_min(1)
+            metrics = {"loss": stats.loss.detach(), "lm_loss": stats.loss.detach(),
+                       "accuracy": stats.token_correct.sum() / n_tok,
+                       "exact_accuracy": stats.exact.float().mean()}
+        return StepOutput(None, stats.loss, metrics, {"logits": logits}, True)
+
+    # ---- inference ----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def infer(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length))
+        return logits, torch.ones(batch.size, dtype=torch.long, device=logits.device)
+
+    @torch.no_grad()
+    def start_decode(self, prompts: Batch, max_len: int) -> tuple[Tensor, DecodeState]:
+        if self.cfg.mode != "causal":
+            raise ValueError("cached decoding is for model.mode = 'causal'; canvas models use infer()")
+        like = self.embed.weight
+        caches = [KVCache(prompts.size, self.cfg.heads, max_len, self.cfg.head_dim, like.dtype, like.device)
+                  for _ in self.layers]
+        logits = self._forward(prompts.inputs, self._context(prompts.layout, 0, prompts.length), caches)
+        ones = torch.ones(prompts.size, dtype=torch.long, device=like.device)
+        state = DecodeState(layout=prompts.layout, pos=prompts.length, max_len=max_len, caches=[[caches]],
+                            seg_rows=None, prefill_segments=ones, token_segments=torch.zeros_like(ones))
+        return logits[:, -1], state
+
+    @torch.no_grad()
+    def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
+        if state.pos >= state.max_len:
+            raise ValueError(f"decode past max_len={state.max_len}")
+        ctx = self._context(state.step_layout(None), state.pos, 1)
+        logits = self._forward(ids.view(-1, 1), ctx, state.caches[0][0])
+        state.pos += 1
+        state.tokens += 1
+        state.token_segments += 1
+        return logits[:, 0]
