@@ -177,6 +177,7 @@ class TrainConfig(StrictModel):
     max_rollbacks: int = Field(5, ge=0)
     monitors: MonitorConfig = MonitorConfig()
     debug_inject: list[DebugInject] = Field(default_factory=list)
+    plots: bool = Field(True, description="write PNG plots into the run directory at the end")
 
 
 class RunConfig(StrictModel):
