@@ -668,7 +668,7 @@ def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, tasks: S
             raise TrainingError(f"{run_dir}: holds checkpoints already; pass --resume to continue or a new --out")
         cfg, tok, examples, probe = prepare_run(cfg, run_dir, resume=resume, tasks=tasks, tokenizer=tokenizer,
                                                 info=info)
-        start = None
+        start, skipped = None, []
         if resume:
             start, skipped = ck.load_latest(run_dir / "checkpoints")
             if start is None:
@@ -681,6 +681,8 @@ def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, tasks: S
         trainer = Trainer(cfg, run_dir, info, tokenizer=tok, train_examples=examples, probe=probe,
                           console=console)
         try:
+            if start is not None and skipped:
+                trainer.sinks.record({"type": "info", "step": start.step, "skipped_checkpoints": skipped})
             return _loop(trainer, start=start, progress=progress)
         finally:
             trainer.sinks.close()
