@@ -14,8 +14,17 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # the harness's records; imported lazily there, so no import cycle
+    from hrmcode.execute.sandbox import Mount
+    from hrmcode.execute.units import FunctionUnit
+
+_UNIT_RE = re.compile(r"\b[Hh]rmc(\d+)\b")
+_DRIVERS = Path(__file__).resolve().parent.parent / "execute" / "drivers"
 
 
 @dataclass(frozen=True)
@@ -141,5 +150,58 @@ class Language(ABC):
         return value
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+    # The harness (hrmcode/execute) renders every candidate of a batch into its own namespace named
+    # hrmc<key> (module, class, package or file), so compiler errors name the candidate they belong to.
+    compiled: ClassVar[bool] = False
+    batch_limit: ClassVar[int] = 64  # candidates per compilation unit
+
+    def toolchain_paths(self) -> list[str]:
+        """Host directories the jail must see read-only besides /usr and /etc (interpreters, SDKs)."""
+        return []
+
+    def jail_env(self) -> dict[str, str]:
+        """Environment of every build and run inside the jail (the jail starts from an empty one)."""
+        return {}
+
+    def cache_mounts(self, cache_dir: Path) -> list[Mount]:
+        """Persistent toolchain caches mounted writable during builds (e.g. Go's build cache)."""
+        return []
+
+    def batchable(self, solution: str) -> bool:
+        """Whether a candidate can share a compilation unit without changing another's meaning."""
+        return True
+
+    def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
+        """Files (relative path → text) of one program that tests every unit; run_command picks which."""
+        raise NotImplementedError(f"{self.name}: no typed-function test driver")
+
+    def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
+        """Compile commands for the function program (run in the workdir); [] for interpreted languages."""
+        return []
+
+    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
+        """The command running the function program's candidates ``keys`` in order."""
+        raise NotImplementedError(f"{self.name}: no typed-function test driver")
+
+    def render_stdin_program(self, solution: str) -> dict[str, str]:
+        """Files of a whole program that reads stdin and writes stdout."""
+        return {f"main.{self.extension}": solution}
+
+    def stdin_build_commands(self, files: dict[str, str]) -> list[list[str]]:
+        return []
+
+    def stdin_run_command(self, files: dict[str, str], memory_mb: int) -> list[str]:
+        raise NotImplementedError(f"{self.name}: no stdin runner")
+
+    @staticmethod
+    def error_keys(log: str) -> set[int]:
+        """Candidates a failed build's log mentions (their namespaces are named hrmc<key>)."""
+        return {int(m) for m in _UNIT_RE.findall(log)}
+
+    @staticmethod
+    def driver_source(name: str) -> str:
+        """A static test-driver file shipped in hrmcode/execute/drivers."""
+        return (_DRIVERS / name).read_text(encoding="utf-8")
+
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

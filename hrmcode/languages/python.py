@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, snake_case
+
+if TYPE_CHECKING:
+    from hrmcode.execute.units import FunctionUnit
+
+
+def _jail_python() -> str:
+    """The base interpreter, not the venv: candidates get the standard library and nothing else."""
+    v = sys.version_info
+    base = Path(sys.base_prefix) / "bin" / f"python{v.major}.{v.minor}"
+    return str(base) if base.exists() else sys.executable
 
 
 class Python(Language):
@@ -37,5 +50,24 @@ class Python(Language):
         return self.signature(name, params, returns) + "\n    pass\n"
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
+    def toolchain_paths(self) -> list[str]:
+        return [sys.base_prefix]
+
+    def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
+        files = {"driver.py": self.driver_source("python_driver.py")}
+        cases = []
+        for u in units:
+            files[f"hrmc{u.key}.py"] = u.solution
+            cases.append({"k": u.key, "file": f"hrmc{u.key}.py", "fn": self.ident(u.name),
+                          "tests": [json.dumps(list(args)) for args in u.tests]})
+        files["cases.json"] = json.dumps(cases)
+        return files
+
+    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
+        return [_jail_python(), "-I", "-B", "driver.py", *map(str, keys)]
+
+    def stdin_run_command(self, files: dict[str, str], memory_mb: int) -> list[str]:
+        return [_jail_python(), "-I", "-B", "main.py"]
+
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

@@ -1,0 +1,688 @@
+"""(task, code) → Result: test drivers, batched builds with fault isolation, a worker pool, a cache.
+
+How a batch of typed-function candidates of one language is evaluated:
+
+1. render every candidate into its own namespace (``hrmc<key>``) of one program and build it once;
+2. if the build fails, the candidates the compiler log names are set aside for isolated runs and
+   the rest is rebuilt; a failure naming nobody splits the batch in halves;
+3. run the program over the candidates in order; the driver streams one line per test (fd 3), so a
+   crash, a hang (a per-candidate deadline) or an output flood loses nothing already reported;
+4. a candidate whose batch run was not clean (it was running when the process died, it ran out of
+   memory, it overran its time, the batch printed too much) is re-run alone: an *isolated* run is
+   the same driver with a batch of one, so its verdict is by construction the verdict the candidate
+   gets without batching. The remaining candidates continue in a fresh process of the same binary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hrmcode.execute import sandbox
+from hrmcode.execute.compare import compare_stdout, values_equal
+from hrmcode.execute.sandbox import Layers, Limits, ProcResult
+from hrmcode.execute.units import FunctionUnit
+from hrmcode.languages import LANGUAGES, Language, parse_type
+from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json
+
+log = logging.getLogger(__name__)
+
+HARNESS_VERSION = 1
+TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
+TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
+
+
+@dataclass(frozen=True)
+class ExecConfig:
+    """Limits and batching knobs. ``run`` limits apply per sample (all its tests), ``build`` per build."""
+
+    run: Limits = field(default_factory=Limits)
+    build: Limits = field(default_factory=lambda: Limits(wall_s=120.0, memory_mb=4096, pids=512, fsize_mb=1024,
+                                                         nofile=4096, tmpfs_mb=512))
+    build_s_per_unit: float = 1.0  # extra build wall time per candidate in a batch
+    batch_size: int | None = None  # None: the language's batch_limit
+
+
+@dataclass
+class Outcome:
+    """The evaluation of one sample, before it becomes a Result record."""
+
+    verdict: Verdict
+    tests_passed: int
+    tests_total: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict.value, "tests_passed": self.tests_passed,
+                "tests_total": self.tests_total, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Outcome:
+        return cls(Verdict(obj["verdict"]), obj["tests_passed"], obj["tests_total"], obj.get("detail", {}))
+
+
+def trim(text: str | bytes, limit: int = TRIM) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if len(text) <= limit:
+        return text
+    return text[: limit // 2] + f"\n…[{len(text) - limit} characters trimmed]…\n" + text[-limit // 2:]
+
+
+def _trim_value(v: Any) -> Any:
+    s = json.dumps(v, ensure_ascii=False)
+    return v if len(s) <= TRIM_VALUE else s[:TRIM_VALUE] + "…"
+
+
+# ---- process fate → verdict ---------------------------------------------------------------------
+
+_MEMORY_PATTERNS = re.compile(
+    r"out of memory|OutOfMemoryError|MemoryError|memory allocation of \d+ bytes failed|std::bad_alloc"
+    r"|Cannot allocate memory|heap out of memory|Allocation failed", re.I)
+
+
+def fate(proc: ProcResult) -> tuple[Verdict, str]:
+    """Why a process stopped before its driver finished: the verdict and a short reason."""
+    if proc.launch_error:
+        return Verdict.HARNESS_ERROR, f"could not start: {proc.launch_error}"
+    if proc.killed_reason == "output_limit":
+        return Verdict.OUTPUT_LIMIT, "output exceeded the cap"
+    if proc.pids_limited:
+        return Verdict.SANDBOX_VIOLATION, "process limit reached (fork bomb?)"
+    if proc.signal in (signal.SIGSYS, signal.SIGXFSZ):
+        return Verdict.SANDBOX_VIOLATION, f"killed by {signal.Signals(proc.signal).name}"
+    if proc.oom or _MEMORY_PATTERNS.search(proc.stderr.decode("utf-8", "replace")):
+        return Verdict.MEMORY_LIMIT, "memory limit exceeded"
+    if proc.timed_out or proc.killed_reason == "candidate_timeout" or proc.signal == signal.SIGXCPU:
+        return Verdict.TIMEOUT, "time limit exceeded"
+    if proc.signal is not None:
+        return Verdict.RUNTIME_ERROR, f"killed by {signal.Signals(proc.signal).name}"
+    if proc.returncode == 121:
+        return Verdict.HARNESS_ERROR, "could not join the cgroup"
+    return Verdict.RUNTIME_ERROR, f"exited with status {proc.returncode} before finishing the tests"
+
+
+# ---- the driver's channel -----------------------------------------------------------------------
+
+
+class Tracker:
+    """Parses the driver's lines as they stream in; enforces a per-candidate deadline in batches."""
+
+    def __init__(self, per_candidate_s: float | None):
+        self.per_candidate_s = per_candidate_s
+        self.events: dict[int, list[dict[str, Any]]] = {}
+        self.started: list[int] = []
+        self.ended: set[int] = set()
+        self.begin_time: dict[int, float] = {}
+        self.end_time: dict[int, float] = {}
+        self.current: int | None = None
+        self.garbage = 0
+
+    def feed(self, raw: bytes) -> None:
+        try:
+            ev = json.loads(raw.decode("utf-8", errors="replace"))
+        except json.JSONDecodeError:
+            self.garbage += 1
+            return
+        if not isinstance(ev, dict):
+            self.garbage += 1
+            return
+        now = time.monotonic()
+        if "b" in ev:
+            k = int(ev["b"])
+            self.started.append(k)
+            self.begin_time[k] = now
+            self.current = k
+        elif "e" in ev:
+            k = int(ev["e"])
+            self.ended.add(k)
+            self.end_time[k] = now
+            self.current = None
+        elif "k" in ev:
+            self.events.setdefault(int(ev["k"]), []).append(ev)
+
+    def check(self) -> str | None:
+        if self.per_candidate_s is None or self.current is None:
+            return None
+        if time.monotonic() - self.begin_time[self.current] > self.per_candidate_s:
+            return "candidate_timeout"
+        return None
+
+    def elapsed(self, k: int) -> float | None:
+        if k in self.begin_time and k in self.end_time:
+            return round(self.end_time[k] - self.begin_time[k], 4)
+        return None
+
+
+def outcome_from_events(events: list[dict[str, Any]], tests: Sequence[Any], expected: Sequence[Any],
+                        finished: bool, proc: ProcResult | None) -> Outcome:
+    """Per-test verdicts from the driver's events; tests never reached take the process's fate."""
+    n = len(expected)
+    by_test: dict[int, dict[str, Any]] = {}
+    for ev in events:
+        status = ev.get("s")
+        if status == "ce":
+            return Outcome(Verdict.COMPILE_ERROR, 0, n, {"compile_log": trim(str(ev.get("m", "")))})
+        if status in ("loaderr", "loadmem"):
+            v = Verdict.MEMORY_LIMIT if status == "loadmem" else Verdict.RUNTIME_ERROR
+            return Outcome(v, 0, n, {"error": trim(str(ev.get("m", ""))), "test_verdicts": [v.value] * n})
+        if "t" in ev:
+            by_test[int(ev["t"])] = ev
+    verdicts: list[Verdict] = []
+    failure: dict[str, Any] | None = None
+    for i in range(n):
+        ev = by_test.get(i)
+        if ev is None:
+            break
+        status = ev.get("s")
+        if status == "ok":
+            v = Verdict.PASS if values_equal(ev.get("v"), expected[i]) else Verdict.WRONG_ANSWER
+        elif status == "mem":
+            v = Verdict.MEMORY_LIMIT
+        elif status == "bad":
+            v = Verdict.WRONG_ANSWER
+        else:
+            v = Verdict.RUNTIME_ERROR
+        verdicts.append(v)
+        if v is not Verdict.PASS and failure is None:
+            failure = {"test": i, "input": _trim_value(list(tests[i])), "expected": _trim_value(expected[i])}
+            if status == "ok":
+                failure["got"] = _trim_value(ev.get("v"))
+            else:
+                failure["error"] = trim(str(ev.get("m", "")), TRIM_VALUE)
+    detail: dict[str, Any] = {}
+    if len(verdicts) < n:
+        if finished or proc is None:
+            v, why = Verdict.HARNESS_ERROR, "the driver skipped tests"
+        else:
+            v, why = fate(proc)
+        verdicts.append(v)
+        if failure is None:
+            failure = {"test": len(verdicts) - 1, "input": _trim_value(list(tests[len(verdicts) - 1])),
+                       "expected": _trim_value(expected[len(verdicts) - 1]), "error": why}
+    passed = sum(v is Verdict.PASS for v in verdicts)
+    first_bad = next((v for v in verdicts if v is not Verdict.PASS), Verdict.PASS)
+    detail["test_verdicts"] = [v.value for v in verdicts]
+    if failure is not None:
+        detail["failure"] = failure
+    return Outcome(first_bad, passed, n, detail)
+
+
+# ---- building and running in a workdir ----------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """What every job of one evaluate_samples call shares."""
+
+    cfg: ExecConfig
+    layers: Layers
+    toolchain_cache: Path
+    tmp_root: Path
+
+
+def _write_files(workdir: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = workdir / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+
+
+def _new_workdir(ctx: Ctx, tag: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=ctx.tmp_root))
+
+
+def _build(ctx: Ctx, lang: Language, cmds: list[list[str]], workdir: Path, n_units: int) -> ProcResult | None:
+    """Run the build commands; None when there is nothing to build, else the first failure or the last."""
+    limits = replace(ctx.cfg.build, wall_s=ctx.cfg.build.wall_s + ctx.cfg.build_s_per_unit * n_units,
+                     cpu_s=ctx.cfg.build.wall_s + ctx.cfg.build_s_per_unit * n_units)
+    res = None
+    for cmd in cmds:
+        res = sandbox.run(cmd, workdir, limits, work_writable=True, ro_paths=lang.toolchain_paths(),
+                          mounts=lang.cache_mounts(ctx.toolchain_cache), env=lang.jail_env(), layers=ctx.layers)
+        if not res.ok:
+            return res
+    return res
+
+
+def _build_log(res: ProcResult) -> str:
+    text = (res.stdout + res.stderr).decode("utf-8", errors="replace")
+    if res.timed_out:
+        text += "\n[the compiler ran out of time]"
+    return text
+
+
+def _run_program(ctx: Ctx, lang: Language, argv: list[str], workdir: Path, limits: Limits,
+                 tracker: Tracker | None = None, stdin: bytes | None = None) -> ProcResult:
+    return sandbox.run(argv, workdir, limits, ro_paths=lang.toolchain_paths(), env=lang.jail_env(),
+                       stdin=stdin, channel=tracker is not None,
+                       on_channel_line=tracker.feed if tracker else None,
+                       should_kill=tracker.check if tracker else None, layers=ctx.layers)
+
+
+@dataclass
+class FnJob:
+    """One typed-function candidate to evaluate (its key is unique within the call)."""
+
+    unit: FunctionUnit
+    expected: list[Any]
+
+
+def _compile_error(job: FnJob, log_text: str, mode: str) -> Outcome:
+    n = len(job.expected)
+    return Outcome(Verdict.COMPILE_ERROR, 0, n, {"compile_log": trim(log_text), "mode": mode})
+
+
+def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isolated: bool = False) -> dict[int, Outcome]:
+    """Evaluate candidates of one language; a group of one is an isolated run."""
+    if len(jobs) == 1:
+        isolated = True
+    results: dict[int, Outcome] = {}
+    alone: list[FnJob] = []
+    pending = list(jobs)
+    while pending:
+        workdir = _new_workdir(ctx, f"{lang.name}-fn")
+        try:
+            units = [j.unit for j in pending]
+            _write_files(workdir, lang.render_function_program(units))
+            built = _build(ctx, lang, lang.build_commands(units), workdir, len(units))
+            if built is not None and not built.ok:
+                text = _build_log(built)
+                if len(pending) == 1:
+                    results[pending[0].unit.key] = _compile_error(pending[0], text, "isolated")
+                    break
+                named = lang.error_keys(text) & {j.unit.key for j in pending}
+                if named and not built.timed_out:
+                    alone += [j for j in pending if j.unit.key in named]
+                    pending = [j for j in pending if j.unit.key not in named]
+                    log.debug("%s batch build failed; %d candidates set aside", lang.name, len(named))
+                    continue
+                # Nobody named (or the compiler timed out): split, so one culprit costs log2(n) builds.
+                half = len(pending) // 2
+                for part in (pending[:half], pending[half:]):
+                    results.update(evaluate_function_group(ctx, lang, part))
+                break
+            compile_log = _build_log(built) if built is not None else ""
+            done, suspects = _run_built(ctx, lang, workdir, pending, isolated=isolated)
+            for k, out in done.items():
+                out.detail.setdefault("mode", "isolated" if isolated else "batched")
+                if compile_log.strip() and isolated:
+                    out.detail.setdefault("compile_log", trim(compile_log))
+                results[k] = out
+            alone += suspects
+            break
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    for job in alone:
+        results.update(evaluate_function_group(ctx, lang, [job], isolated=True))
+    return results
+
+
+def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
+               isolated: bool) -> tuple[dict[int, Outcome], list[FnJob]]:
+    """Run a built program over its candidates; returns accepted outcomes and the candidates to isolate."""
+    by_key = {j.unit.key: j for j in jobs}
+    remaining = [j.unit.key for j in jobs]
+    results: dict[int, Outcome] = {}
+    suspects: list[FnJob] = []
+    run = ctx.cfg.run
+    while remaining:
+        n = len(remaining)
+        # A batch gets each candidate's budget (plus start-up); each candidate is held to its own.
+        limits = run if isolated else replace(
+            run, wall_s=run.wall_s * n + 5, cpu_s=(run.cpu_s or run.wall_s) * n + 5,
+            stdout_bytes=run.stdout_bytes * n, stderr_bytes=run.stderr_bytes * n)
+        tracker = Tracker(None if isolated else run.wall_s)
+        proc = _run_program(ctx, lang, lang.run_command(remaining, run.memory_mb), workdir, limits, tracker)
+        if isolated:
+            k = remaining[0]
+            job = by_key[k]
+            out = outcome_from_events(tracker.events.get(k, []), job.unit.tests, job.expected,
+                                      k in tracker.ended, proc)
+            if k not in tracker.started and not proc.ok:
+                v, why = fate(proc)
+                out = Outcome(v, 0, len(job.expected), {"error": why, "test_verdicts": [v.value]})
+            out.detail.update(_proc_detail(proc))
+            results[k] = out
+            return results, suspects
+        # Output is not attributable to one candidate in a shared process: more than one
+        # candidate's cap in total sends everyone in this run to an isolated re-run.
+        flooded = (len(proc.stdout) > run.stdout_bytes or len(proc.stderr) > run.stderr_bytes
+                   or proc.killed_reason == "output_limit")
+        for k in tracker.started:
+            if k not in by_key:
+                continue
+            job = by_key[k]
+            events = tracker.events.get(k, [])
+            clean = k in tracker.ended and not flooded and not any(
+                ev.get("s") in ("mem", "loadmem") for ev in events)
+            if clean:
+                out = outcome_from_events(events, job.unit.tests, job.expected, True, proc)
+                out.detail["time_s"] = tracker.elapsed(k)
+                results[k] = out
+            elif (proc.killed_reason == "candidate_timeout" and k == tracker.current and not flooded
+                  and not any(ev.get("s") in ("mem", "loadmem") for ev in events)):
+                # It overran its own budget, which in a batch excludes the runtime's start-up: alone it
+                # would time out as well, so the verdict stands and the second wait is saved.
+                out = outcome_from_events(events, job.unit.tests, job.expected, False, proc)
+                out.detail["time_s"] = run.wall_s
+                results[k] = out
+            else:
+                suspects.append(job)
+        started = set(tracker.started)
+        rest = [k for k in remaining if k not in started]
+        if len(rest) == len(remaining):
+            # The program started nobody: a broken run (e.g. the runtime failed to start) → isolate all.
+            log.debug("%s batch run made no progress: %s", lang.name, trim(proc.stderr, 300))
+            suspects += [by_key[k] for k in rest]
+            break
+        if proc.ok and rest:
+            suspects += [by_key[k] for k in rest]  # the driver exited early although nothing failed
+            break
+        remaining = rest
+    return results, suspects
+
+
+def _proc_detail(proc: ProcResult) -> dict[str, Any]:
+    d: dict[str, Any] = {"time_s": round(proc.wall_s, 4)}
+    if proc.peak_memory_mb is not None:
+        d["peak_memory_mb"] = round(proc.peak_memory_mb, 1)
+    if proc.stdout:
+        d["stdout"] = trim(proc.stdout)
+    if proc.stderr:
+        d["stderr"] = trim(proc.stderr)
+    return d
+
+
+# ---- stdin programs and project tests -----------------------------------------------------------
+
+
+def evaluate_stdin(ctx: Ctx, lang: Language, task: Task, solution: str) -> Outcome:
+    """A whole program per test: stdin in, stdout compared line by line (exact or tolerant-numeric)."""
+    mode = str(task.meta.get("compare", "exact"))
+    n = len(task.tests)
+    workdir = _new_workdir(ctx, f"{lang.name}-stdin")
+    try:
+        files = lang.render_stdin_program(solution)
+        _write_files(workdir, files)
+        built = _build(ctx, lang, lang.stdin_build_commands(files), workdir, 1)
+        if built is not None and not built.ok:
+            return Outcome(Verdict.COMPILE_ERROR, 0, n, {"compile_log": trim(_build_log(built)), "mode": "isolated"})
+        verdicts: list[Verdict] = []
+        detail: dict[str, Any] = {"mode": "isolated", "compare": mode}
+        total_time = 0.0
+        peak = 0.0
+        for i, tc in enumerate(task.tests):
+            proc = _run_program(ctx, lang, lang.stdin_run_command(files, ctx.cfg.run.memory_mb), workdir,
+                                ctx.cfg.run, stdin=str(tc.input).encode())
+            total_time += proc.wall_s
+            peak = max(peak, proc.peak_memory_mb or 0.0)
+            if proc.ok:
+                got = proc.stdout.decode("utf-8", errors="replace")
+                v = Verdict.PASS if compare_stdout(got, str(tc.output), mode) else Verdict.WRONG_ANSWER
+                why = ""
+            else:
+                v, why = fate(proc)
+            verdicts.append(v)
+            if v is not Verdict.PASS and "failure" not in detail:
+                detail["failure"] = {"test": i, "input": trim(str(tc.input), TRIM_VALUE),
+                                     "expected": trim(str(tc.output), TRIM_VALUE),
+                                     "got": trim(proc.stdout, TRIM_VALUE), **({"error": why} if why else {})}
+                if proc.stderr:
+                    detail["stderr"] = trim(proc.stderr)
+        detail.update({"test_verdicts": [v.value for v in verdicts], "time_s": round(total_time, 4),
+                       "peak_memory_mb": round(peak, 1) if peak else None})
+        first_bad = next((v for v in verdicts if v is not Verdict.PASS), Verdict.PASS)
+        return Outcome(first_bad, sum(v is Verdict.PASS for v in verdicts), n, detail)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Outcome:
+    """A directory with its own test command (Polyglot): pass iff the test command exits 0.
+
+    ``task.meta["project"]``: ``dir`` (copied in, optional), ``files`` ({path: text}, optional),
+    ``solution_path`` (where the sample's code is written), ``build`` (argv, optional: a failure is
+    a compile_error), ``test`` (argv). Both commands run in the jail with the project writable.
+    """
+    spec = task.meta.get("project")
+    if not isinstance(spec, dict) or "test" not in spec or "solution_path" not in spec:
+        return Outcome(Verdict.HARNESS_ERROR, 0, 1, {"error": "task.meta.project needs test and solution_path"})
+    workdir = _new_workdir(ctx, f"{lang.name}-project")
+    try:
+        if spec.get("dir"):
+            shutil.copytree(spec["dir"], workdir, dirs_exist_ok=True)
+        _write_files(workdir, {**spec.get("files", {}), spec["solution_path"]: solution})
+        detail: dict[str, Any] = {"mode": "isolated"}
+        limits = replace(ctx.cfg.build, wall_s=float(spec.get("timeout_s", ctx.cfg.build.wall_s)))
+        env = {**lang.jail_env(), **spec.get("env", {})}
+        mounts = lang.cache_mounts(ctx.toolchain_cache)
+        for step in ("build", "test"):
+            if not spec.get(step):
+                continue
+            proc = sandbox.run(list(spec[step]), workdir, limits, work_writable=True, ro_paths=lang.toolchain_paths(),
+                               mounts=mounts, env=env, layers=ctx.layers)
+            detail[f"{step}_output"] = trim(proc.stdout + proc.stderr)
+            detail["time_s"] = round(detail.get("time_s", 0.0) + proc.wall_s, 4)
+            if proc.ok:
+                continue
+            if step == "build" and not (proc.timed_out or proc.oom or proc.killed_reason):
+                return Outcome(Verdict.COMPILE_ERROR, 0, 1, {**detail, "compile_log": detail.pop("build_output")})
+            if proc.returncode not in (0, None) and proc.signal is None and not proc.timed_out \
+                    and not proc.oom and not proc.killed_reason and not proc.pids_limited:
+                return Outcome(Verdict.WRONG_ANSWER, 0, 1, detail)
+            v, why = fate(proc)
+            return Outcome(v, 0, 1, {**detail, "error": why})
+        return Outcome(Verdict.PASS, 1, 1, detail)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---- the public entry point -----------------------------------------------------------------------
+
+
+def cache_key(task: Task, sample: Sample, cfg: ExecConfig) -> str:
+    payload = {
+        "v": HARNESS_VERSION, "lang": sample.language, "kind": task.kind, "solution": sample.solution,
+        "tests": [t.model_dump(mode="json") for t in task.tests],
+        "signature": task.signature.model_dump(mode="json") if task.signature else None,
+        "meta": {k: task.meta.get(k) for k in ("compare", "project")},
+        "limits": repr(cfg.run),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ResultCache:
+    """Outcomes by code hash on disk (one small JSON file each, written atomically)."""
+
+    def __init__(self, root: Path | None):
+        self.root = root / "results" if root else None
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Outcome | None:
+        if self.root is None:
+            return None
+        try:
+            return Outcome.from_json(json.loads(self._path(key).read_text()))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def put(self, key: str, out: Outcome) -> None:
+        # Timeouts depend on the machine's load and harness errors on its state: never cached.
+        if self.root is None or out.verdict in (Verdict.TIMEOUT, Verdict.HARNESS_ERROR):
+            return
+        atomic_write_json(self._path(key), out.to_json())
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "hrmcode" / "exec"
+
+
+def _function_unit(key: int, task: Task, sample: Sample) -> FnJob:
+    sig = task.signature
+    assert sig is not None
+    params = tuple((p.name, parse_type(p.type)) for p in sig.params)
+    tests = []
+    for i, tc in enumerate(task.tests):
+        if not isinstance(tc.input, list) or len(tc.input) != len(params):
+            raise ValueError(f"task {task.task_id}: tests[{i}].input must be a list of {len(params)} arguments")
+        tests.append(tuple(tc.input))
+    unit = FunctionUnit(key=key, solution=sample.solution, name=sig.name, params=params,
+                        returns=parse_type(sig.returns), tests=tuple(tests))
+    return FnJob(unit, [tc.output for tc in task.tests])
+
+
+def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool = True, workers: int | None = None,
+             progress: Callable[[int, int], None] | None = None, cache_dir: Path | None = None,
+             config: ExecConfig | None = None) -> list[Result]:
+    """See :func:`hrmcode.execute.evaluate_samples`."""
+    cfg = config or ExecConfig()
+    layers = sandbox.detect_layers()
+    workers = max(1, workers or len(os.sched_getaffinity(0)))
+    by_id: dict[str, Task] = {}
+    for t in tasks:
+        if t.task_id in by_id:
+            raise ValueError(f"duplicate task_id {t.task_id!r}")
+        by_id[t.task_id] = t
+    counters: dict[tuple[str, str], int] = {}
+    sample_index = []
+    for s in samples:
+        key = (s.task_id, s.language)
+        sample_index.append(counters.get(key, 0))
+        counters[key] = counters.get(key, 0) + 1
+
+    outcomes: list[Outcome | None] = [None] * len(samples)
+    cache = ResultCache(cache_dir)
+    toolchain_cache = (cache_dir or default_cache_dir()) / "toolchains"
+    toolchain_cache.mkdir(parents=True, exist_ok=True)
+    keys: list[str | None] = [None] * len(samples)
+    first_of: dict[str, int] = {}  # identical (task, code) in one call: evaluated once
+    fn_jobs: dict[str, list[FnJob]] = {}
+    singles: list[int] = []
+    done = 0
+    total = len(samples)
+    for i, s in enumerate(samples):
+        task = by_id.get(s.task_id)
+        if task is None:
+            outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, 0, {"error": f"unknown task_id {s.task_id!r}"})
+            continue
+        lang = LANGUAGES.get(s.language)
+        if lang is None:
+            outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {"error": f"unknown language {s.language}"})
+            continue
+        k = cache_key(task, s, cfg)
+        keys[i] = k
+        hit = cache.get(k)
+        if hit is not None:
+            hit.detail["mode"] = "cache"
+            outcomes[i] = hit
+            continue
+        if k in first_of:
+            continue
+        first_of[k] = i
+        if task.kind == "function":
+            if task.signature is None:
+                outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests),
+                                      {"error": f"task {task.task_id}: a function task needs a signature"})
+                continue
+            try:
+                job = _function_unit(i, task, s)
+            except ValueError as e:
+                outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {"error": str(e)})
+                continue
+            fn_jobs.setdefault(s.language, []).append(job)
+        else:
+            singles.append(i)
+    done = sum(o is not None for o in outcomes)
+    if progress:
+        progress(done, total)
+
+    tmp_root = Path(tempfile.mkdtemp(prefix="hrmcode-exec-"))
+    ctx = Ctx(cfg, layers, toolchain_cache, tmp_root)
+    work: list[tuple[str, Any]] = []
+    for lang_name, jobs in fn_jobs.items():
+        lang = LANGUAGES[lang_name]
+        if not batched:
+            work += [("fn", (lang, [j], True)) for j in jobs]
+            continue
+        solo = [j for j in jobs if not lang.batchable(j.unit.solution)]
+        group = [j for j in jobs if lang.batchable(j.unit.solution)]
+        work += [("fn", (lang, [j], True)) for j in solo]
+        if group:
+            limit = cfg.batch_size or lang.batch_limit
+            n_batches = max(math.ceil(len(group) / limit), min(workers, len(group)))
+            size = math.ceil(len(group) / n_batches)
+            work += [("fn", (lang, group[a:a + size], False)) for a in range(0, len(group), size)]
+    work += [("single", i) for i in singles]
+    # Compiled languages' batches first: they are the long poles of the pool.
+    work.sort(key=lambda w: 0 if w[0] == "fn" and w[1][0].compiled else 1)
+
+    def do(item: tuple[str, Any]) -> dict[int, Outcome]:
+        kind, arg = item
+        if kind == "fn":
+            lang, jobs, iso = arg
+            try:
+                return evaluate_function_group(ctx, lang, jobs, isolated=iso)
+            except Exception as e:  # a harness bug must not take the other samples down
+                log.exception("harness error on a %s batch", lang.name)
+                return {j.unit.key: Outcome(Verdict.HARNESS_ERROR, 0, len(j.expected), {"error": repr(e)}) for j in jobs}
+        s = samples[arg]
+        task = by_id[s.task_id]
+        lang = LANGUAGES[s.language]
+        try:
+            if task.kind == "stdin":
+                return {arg: evaluate_stdin(ctx, lang, task, s.solution)}
+            return {arg: evaluate_project(ctx, lang, task, s.solution)}
+        except Exception as e:
+            log.exception("harness error on %s", s.task_id)
+            return {arg: Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {"error": repr(e)})}
+
+    dup_count: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k is not None and outcomes[i] is None and first_of.get(k) != i:
+            dup_count[k] = dup_count.get(k, 0) + 1
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(do, w) for w in work]
+            for fut in as_completed(futures):
+                for i, out in fut.result().items():
+                    outcomes[i] = out
+                    k = keys[i]
+                    if k is not None:
+                        cache.put(k, out)
+                    done += 1 + dup_count.get(k or "", 0)
+                if progress:
+                    progress(done, total)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+    results = []
+    for i, s in enumerate(samples):
+        out = outcomes[i]
+        if out is None:  # a duplicate of an earlier sample in this call
+            k = keys[i]
+            src = outcomes[first_of[k]] if k is not None and k in first_of else None
+            out = Outcome(src.verdict, src.tests_passed, src.tests_total, dict(src.detail)) if src else Outcome(
+                Verdict.HARNESS_ERROR, 0, 0, {"error": "not evaluated"})
+            out.detail["duplicate_of_sample"] = first_of.get(k or "", -1)
+        results.append(Result(task_id=s.task_id, language=s.language, sample_index=sample_index[i],
+                              passed=out.verdict is Verdict.PASS, verdict=out.verdict,
+                              tests_passed=out.tests_passed, tests_total=out.tests_total,
+                              sandbox=layers.mode, **out.detail))
+    return results
