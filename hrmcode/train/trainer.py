@@ -618,7 +618,14 @@ def prepare_run(cfg: RunConfig, run_dir: Path, *, resume: bool, tasks: Sequence[
         if cfg.tokenizer.path:
             tokenizer = CodeTokenizer.load(cfg.tokenizer.path)
         else:
-            tokenizer = train_tokenizer(train_tasks, cfg.data.languages, cfg.tokenizer.vocab_size)
+            # Rank 0 trains it and the others read it: every rank must hold the very same merges.
+            if info.is_main:
+                tokenizer = train_tokenizer(train_tasks, cfg.data.languages, cfg.tokenizer.vocab_size)
+                tokenizer.save(tok_path)
+            D.barrier(info)
+            if not info.is_main:
+                tokenizer = CodeTokenizer.load(tok_path)
+    assert tokenizer is not None
     if tokenizer.vocab_size > cfg.model.vocab_size and cfg.model.vocab_size != cfg.tokenizer.vocab_size:
         raise TrainingError(f"model.vocab_size={cfg.model.vocab_size} is smaller than the tokenizer's "
                             f"{tokenizer.vocab_size}")
