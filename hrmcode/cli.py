@@ -86,6 +86,68 @@ def model_info_cmd(
 
 # ---- eval (issue 4, 6, 7, 8) --------------------------------------------------------------------
 
+
+@app.command("eval")
+def eval_cmd(
+    tasks: str = typer.Option(..., "--tasks", help="tasks.jsonl (Task records)"),
+    samples: str = typer.Option(..., "--samples", help="samples.jsonl (Sample records: task_id, language, solution)"),
+    out: str = typer.Option(..., "--out", help="directory for results.jsonl, summary.json, report.md"),
+    k: str = typer.Option("1", "--k", help="pass@k values, comma-separated (e.g. 1,5)"),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="skip bad records (counted and reported) instead of failing"),
+    isolated: bool = typer.Option(False, "--isolated", help="one build and process per sample (no batching)"),
+    workers: int = typer.Option(0, "--workers", help="parallel jobs (0: the number of usable cores)"),
+    cache: str = typer.Option(None, "--cache", help="directory caching outcomes by code hash across runs"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar"),
+) -> None:
+    """Run every sample's code against its task's tests in the sandbox; write results, summary and report."""
+    from pathlib import Path
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from hrmcode.evaluate.run import evaluate_files, parse_ks
+    from hrmcode.records import RecordError
+
+    try:
+        ks = parse_ks(k)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=no_progress)
+    with progress:
+        bar = progress.add_task("eval", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        try:
+            summary = evaluate_files(tasks, samples, out, k=ks, skip_bad=skip_bad, batched=not isolated,
+                                     workers=workers or None, cache_dir=Path(cache) if cache else None,
+                                     progress=on_progress)
+        except (RecordError, FileNotFoundError, ValueError) as e:
+            raise fail(str(e)) from None
+    if summary["sandbox"]["degraded"]:
+        console.print(f"[bold yellow]sandbox degraded ({summary['sandbox']['mode']}):[/] "
+                      + " ".join(summary["sandbox"]["notes"]), highlight=False)
+    sk = summary["skipped"]
+    if sk["tasks"] or sk["samples"]:
+        console.print(f"[yellow]skipped[/] {sk['tasks']} tasks, {sk['samples']} samples (see summary.json)")
+    table = Table(title=f"hrmcode eval → {out}")
+    for col in ("language", "samples", *(f"pass@{x}" for x in ks)):
+        table.add_column(col, justify="right")
+    for lang, row in summary["per_language"].items():
+        table.add_row(lang, str(row["samples"]),
+                      *("–" if row[f"pass@{x}"] is None else f"{row[f'pass@{x}']:.3f}" for x in ks))
+    table.add_row("all", str(summary["samples"]),
+                  *("–" if summary[f"pass@{x}"] is None else f"{summary[f'pass@{x}']:.3f}" for x in ks))
+    Console().print(table)
+
 # ---- train (issue 5) ----------------------------------------------------------------------------
 
 
