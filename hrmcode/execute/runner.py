@@ -454,22 +454,40 @@ def evaluate_stdin(ctx: Ctx, lang: Language, task: Task, solution: str) -> Outco
 def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Outcome:
     """A directory with its own test command (Polyglot): pass iff the test command exits 0.
 
-    ``task.meta["project"]``: ``dir`` (copied in, optional), ``files`` ({path: text}, optional),
-    ``solution_path`` (where the sample's code is written), ``build`` (argv, optional: a failure is
-    a compile_error), ``test`` (argv). Both commands run in the jail with the project writable.
+    ``task.meta["project"]`` (the format the Polyglot adapter writes):
+
+    * ``dir`` — a directory copied into the workdir first (optional);
+    * ``files`` — ``{relative path: text}`` written on top of it (optional: tests, helpers);
+    * ``solution_path`` — where the sample's ``solution`` is written (required);
+    * ``build`` — argv run first (optional); a non-zero exit is a compile_error;
+    * ``test`` — argv (required); exit 0 is pass, another exit status wrong_answer, a timeout,
+      memory kill, output flood or fork bomb their own verdicts;
+    * ``timeout_s`` — wall limit of each step (default: the build limit), ``env`` — extra
+      environment (e.g. ``{"GOFLAGS": "-count=1"}``).
+
+    Both commands run in the jail with the workdir writable (at /w) and the language's ``jail_env``
+    (its toolchain on PATH). Test commands run candidate code, so toolchain caches (Go's build
+    cache) are a private copy per job: a candidate can never poison what later builds reuse.
     """
     spec = task.meta.get("project")
     if not isinstance(spec, dict) or "test" not in spec or "solution_path" not in spec:
-        return Outcome(Verdict.HARNESS_ERROR, 0, 1, {"error": "task.meta.project needs test and solution_path"})
+        return Outcome(Verdict.HARNESS_ERROR, 0, 1, {"error": f"task {task.task_id}: meta.project needs test "
+                                                              "and solution_path"})
     workdir = _new_workdir(ctx, f"{lang.name}-project")
+    private = _new_workdir(ctx, f"{lang.name}-project-cache")
     try:
         if spec.get("dir"):
             shutil.copytree(spec["dir"], workdir, dirs_exist_ok=True)
         _write_files(workdir, {**spec.get("files", {}), spec["solution_path"]: solution})
         detail: dict[str, Any] = {"mode": "isolated"}
-        limits = replace(ctx.cfg.build, wall_s=float(spec.get("timeout_s", ctx.cfg.build.wall_s)))
+        limits = replace(ctx.cfg.build, wall_s=float(spec.get("timeout_s", ctx.cfg.build.wall_s)),
+                         cpu_s=float(spec.get("timeout_s", ctx.cfg.build.wall_s)))
         env = {**lang.jail_env(), **spec.get("env", {})}
-        mounts = lang.cache_mounts(ctx.toolchain_cache)
+        mounts = []
+        for i, m in enumerate(lang.cache_mounts(ctx.toolchain_cache)):
+            copy = private / str(i)
+            shutil.copytree(m.host, copy, symlinks=True)
+            mounts.append(sandbox.Mount(str(copy), m.jail, writable=True))
         for step in ("build", "test"):
             if not spec.get(step):
                 continue
@@ -477,18 +495,22 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
                                mounts=mounts, env=env, layers=ctx.layers)
             detail[f"{step}_output"] = trim(proc.stdout + proc.stderr)
             detail["time_s"] = round(detail.get("time_s", 0.0) + proc.wall_s, 4)
+            if proc.peak_memory_mb is not None:
+                detail["peak_memory_mb"] = round(max(proc.peak_memory_mb, detail.get("peak_memory_mb", 0.0)), 1)
             if proc.ok:
                 continue
-            if step == "build" and not (proc.timed_out or proc.oom or proc.killed_reason):
+            clean_exit = (proc.returncode not in (0, None) and proc.signal is None and not proc.timed_out
+                          and not proc.oom and not proc.killed_reason and not proc.pids_limited)
+            if step == "build" and clean_exit:
                 return Outcome(Verdict.COMPILE_ERROR, 0, 1, {**detail, "compile_log": detail.pop("build_output")})
-            if proc.returncode not in (0, None) and proc.signal is None and not proc.timed_out \
-                    and not proc.oom and not proc.killed_reason and not proc.pids_limited:
+            if clean_exit:
                 return Outcome(Verdict.WRONG_ANSWER, 0, 1, detail)
             v, why = fate(proc)
             return Outcome(v, 0, 1, {**detail, "error": why})
         return Outcome(Verdict.PASS, 1, 1, detail)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 # ---- the public entry point -----------------------------------------------------------------------
