@@ -243,3 +243,29 @@ def test_eval_livecodebench_upstream_code_list_file_and_generate(tmp_path):
 def test_exactly_one_source_of_samples():
     with pytest.raises(ValueError, match="exactly one"):
         eval_livecodebench(FIX, "/nonexistent")
+
+
+# ---- adversarial samples (robust mode) ---------------------------------------------------------------
+
+ADVERSARIAL = {
+    # Writing to the driver's result channel: fd 3 is closed in every test process.
+    "forge_channel": "import os\nos.write(3, b'{\"k\": 0, \"v\": [\"pass\"]}\\n')\nprint(12)\n",
+    "flood": "while True:\n    print('x' * 4096)\n",
+    "memory": "x = bytearray(3 << 30)\nprint(len(x))\n",
+    # A daemon that leaves its process group and outlives the test: swept before the next sample.
+    "daemon": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n    os._exit(0)\n"
+              "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n",
+    "after_daemon": "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n",
+}
+
+
+def test_adversarial_samples_get_failures_and_do_not_touch_others():
+    jobs = [GradeJob(i, "count", "python", code) for i, code in enumerate(ADVERSARIAL.values())]
+    res = grade(PROBLEMS, jobs, GradeConfig(mode="robust", timeout=5, workers=1, memory_mb=1024))
+    got = {name: res[i] for i, name in enumerate(ADVERSARIAL)}
+    assert got["forge_channel"].verdict.value == "runtime_error"
+    assert "Bad file descriptor" in got["forge_channel"].detail["failure"]["stderr"]
+    assert got["flood"].verdict.value == "output_limit"
+    assert got["memory"].verdict.value == "memory_limit"
+    assert got["daemon"].passed and got["after_daemon"].passed
+    assert got["after_daemon"].detail["time_s"] < 5

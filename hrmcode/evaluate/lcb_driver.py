@@ -26,16 +26,19 @@ from __future__ import annotations
 import ast
 import atexit
 import builtins
+import contextlib
 import io
 import json
 import math
 import os
+import resource
 import select
 import signal
 import sys
 import threading
 import time
 import traceback
+import types
 from decimal import Decimal
 from typing import Any
 
@@ -139,77 +142,92 @@ class Run:
 
     def __init__(self) -> None:
         self.status: int | None = None
-        self.out = bytearray()
+        self.out = b""
         self.out_total = 0
-        self.err = bytearray()
+        self.err = b""
         self.res = bytearray()
         self.elapsed = 0.0
-        self.killed: str | None = None  # "timeout" | "output_limit"
+        self.killed: str | None = None  # "timeout"
 
     @property
     def exited_ok(self) -> bool:
         return self.status is not None and os.WIFEXITED(self.status) and os.WEXITSTATUS(self.status) == 0
 
 
+class _Capture:
+    """An in-memory file (memfd) a child writes its stdout or stderr to: no pipe to drain while it
+    runs (one wake-up per test instead of one per chunk), no writable directory needed, and
+    RLIMIT_FSIZE caps it."""
+
+    def __init__(self, name: str):
+        self.fd = os.memfd_create(name, 0)
+
+    def reset(self) -> None:
+        os.ftruncate(self.fd, 0)
+        os.lseek(self.fd, 0, os.SEEK_SET)
+
+    def read(self, cap: int) -> tuple[bytes, int]:
+        size = os.fstat(self.fd).st_size
+        return os.pread(self.fd, min(size, cap), 0), size
+
+
+_CAPTURES: dict[str, _Capture] = {}
+
+
+def _capture(name: str) -> _Capture:
+    # One pair per process: a sample process and the driver each have their own after fork.
+    key = f"{name}-{os.getpid()}"
+    if key not in _CAPTURES:
+        _CAPTURES[key] = _Capture(name)
+    return _CAPTURES[key]
+
+
 def _max_fd() -> int:
-    import resource
     return min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 4096)
 
 
-def _child_setup(stdin_path: str | None, out_w: int, err_w: int, res_w: int, cpu_s: float) -> None:
+def _child_setup(stdin_path: str | None, out_fd: int, err_fd: int, res_w: int, cpu_s: float,
+                 fsize: int) -> None:
     os.setpgid(0, 0)  # its own group: killing it kills whatever it started
     inp = os.open(stdin_path or os.devnull, os.O_RDONLY)
-    for src, dst in ((inp, 0), (out_w, 1), (err_w, 2), (res_w, 3)):
+    # Private descriptions of the capture files (the parent's offsets are not shared).
+    out = os.open(f"/proc/self/fd/{out_fd}", os.O_WRONLY | os.O_APPEND)
+    err = os.open(f"/proc/self/fd/{err_fd}", os.O_WRONLY | os.O_APPEND)
+    for src, dst in ((inp, 0), (out, 1), (err, 2), (res_w, 3)):
         os.dup2(src, dst)
     # Nothing else stays open: not the driver's channel, not another sample's pipes.
     os.closerange(4, _max_fd())
-    import resource
     cpu = math.ceil(cpu_s) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    if fsize:
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        cap = fsize if hard == resource.RLIM_INFINITY else min(fsize, hard)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, hard))
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # a forked child must not replay its siblings' random numbers
 
 
 def fork_run(body: Any, timeout: float, *, stdin_path: str | None = None, out_cap: int = 16 << 20,
-             cpu_s: float | None = None) -> Run:
-    """Fork a child with fds 0 (``stdin_path`` or /dev/null), 1, 2 and 3 (its result pipe), run
-    ``body()`` in it (which must not return), and collect its output until it exits or ``timeout``."""
-    pipes = [os.pipe() for _ in range(3)]
+             cpu_s: float | None = None, limit_output: bool = True) -> Run:
+    """Fork a child with fds 0 (``stdin_path`` or /dev/null), 1 and 2 (capture files) and 3 (its
+    result pipe), run ``body()`` in it (which must not return), wait until it exits or ``timeout``."""
+    out, err = _capture("stdout"), _capture("stderr")
+    out.reset()
+    err.reset()
+    res_r, res_w = os.pipe()
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
-            _child_setup(stdin_path, pipes[0][1], pipes[1][1], pipes[2][1], cpu_s or timeout)
+            _child_setup(stdin_path, out.fd, err.fd, res_w, cpu_s or timeout, out_cap if limit_output else 0)
             body()
         except BaseException:
             traceback.print_exc()
         os._exit(70)
-    for _, w in pipes:
-        os.close(w)
+    os.close(res_w)
     run = Run()
-    bufs = {pipes[0][0]: run.out, pipes[1][0]: run.err, pipes[2][0]: run.res}
-    caps = {pipes[0][0]: out_cap, pipes[1][0]: 1 << 16, pipes[2][0]: 8 << 20}
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = -1
-    open_fds = set(bufs)
-
-    def pump(fd: int) -> bool:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            return False
-        except OSError:
-            chunk = b""
-        if not chunk:
-            open_fds.discard(fd)
-            return False
-        if fd == pipes[0][0]:
-            run.out_total += len(chunk)
-        room = caps[fd] - len(bufs[fd])
-        if room > 0:
-            bufs[fd] += chunk[:room]
-        return True
-
+    pidfd = os.pidfd_open(pid)
+    res_open = True
     try:
         while True:
             got, status = os.waitpid(pid, os.WNOHANG)
@@ -220,39 +238,35 @@ def fork_run(body: Any, timeout: float, *, stdin_path: str | None = None, out_ca
             if left <= 0:
                 run.killed = "timeout"
                 break
-            if run.out_total > out_cap:
-                run.killed = "output_limit"
-                break
-            watch = list(open_fds) + ([pidfd] if pidfd >= 0 else [])
-            ready, _, _ = select.select(watch, [], [], min(left, 0.05 if pidfd < 0 else left))
-            for fd in ready:
-                if fd != pidfd:
-                    pump(fd)
+            ready, _, _ = select.select([pidfd, res_r] if res_open else [pidfd], [], [], left)
+            if res_r in ready:
+                chunk = os.read(res_r, 1 << 16)
+                if chunk and len(run.res) < (8 << 20):
+                    run.res += chunk
+                res_open = bool(chunk)
         if run.killed:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
         run.elapsed = time.monotonic() - t0
-        # Whatever the child wrote before it ended is in the pipes; a straggler it left may still hold
-        # them open, so drain without waiting for end-of-file, then kill the stragglers.
-        for fd in list(open_fds):
-            os.set_blocking(fd, False)
-            while fd in open_fds and pump(fd):
-                pass
-        try:
+        # What the child wrote is in the pipe; a straggler it left may still hold it open, so drain
+        # without waiting for end-of-file, then kill the stragglers.
+        os.set_blocking(res_r, False)
+        while res_open:
+            try:
+                chunk = os.read(res_r, 1 << 16)
+            except BlockingIOError:
+                break
+            run.res += chunk
+            res_open = bool(chunk)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     finally:
-        for r, _ in pipes:
-            os.close(r)
-        if pidfd >= 0:
-            os.close(pidfd)
+        os.close(res_r)
+        os.close(pidfd)
+    run.out, run.out_total = out.read(out_cap)
+    run.err, _ = err.read(1 << 16)
     return run
 
 
@@ -338,10 +352,10 @@ def exec_program(argv: list[str]) -> None:
 def _proc_verdict(run: Run, out_cap: int) -> tuple[str, str]:
     """The verdict of a test process that did not exit 0."""
     tail = bytes(run.err[-2000:]).decode("utf-8", "replace")
+    if run.out_total >= out_cap or "File too large" in tail:
+        return "output_limit", "output exceeded the cap"
     if run.killed == "timeout":
         return "timeout", "time limit exceeded"
-    if run.killed == "output_limit" or run.out_total > out_cap:
-        return "output_limit", "output exceeded the cap"
     if "MemoryError" in tail or "out of memory" in tail.lower() or "bad_alloc" in tail:
         return "memory_limit", "memory limit exceeded"
     assert run.status is not None
@@ -374,9 +388,9 @@ def robust_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any])
     for t, expected in enumerate(prob["outputs"]):
         run = fork_run(body, timeout, stdin_path=prob["input_files"][t], out_cap=out_cap)
         elapsed += run.elapsed
-        got = bytes(run.out).decode("utf-8", "replace")
+        got = run.out.decode("utf-8", "replace")
         why = ""
-        if run.exited_ok and not run.killed:
+        if run.exited_ok and not run.killed and run.out_total < out_cap:
             v = "pass" if robust_lines_match(got, expected, tol) else "wrong_answer"
         else:
             v, why = _proc_verdict(run, out_cap)
@@ -599,7 +613,6 @@ def _reliability_guard() -> None:
 
 
 def _compile_module(code: str, timeout: int) -> Any:
-    import types
     signal.alarm(timeout)
     try:
         mod = types.ModuleType("tmp_sol", "")
@@ -756,7 +769,8 @@ def _sample_body(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any])
 def run_job(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """Grade one sample in its own process (group); the driver only waits, reads and reports."""
     budget = sample_budget(cfg, len(prob["outputs"]))
-    run = fork_run(lambda: _sample_body(job, prob, cfg), budget, out_cap=1 << 16, cpu_s=budget)
+    run = fork_run(lambda: _sample_body(job, prob, cfg), budget, out_cap=1 << 16, cpu_s=budget,
+                   limit_output=False)
     if cfg.get("sweep"):
         sweep_strays()
     if run.exited_ok:
@@ -780,7 +794,15 @@ def run_job(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> d
     return {"v": [v], "codes": [-1] * n, "error": why, "time_s": round(run.elapsed, 4)}
 
 
+def _preload() -> None:
+    """Import once, here, what every sample process would import again: the prelude's modules and
+    the guard's. Forked children find them loaded (and reseed ``random``)."""
+    for name in (*_PRELUDE_MODULES, *_STAR_ONLY, "shutil", "subprocess", "decimal", "fractions"):
+        __import__(name)
+
+
 def main() -> None:
+    _preload()
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
     cfg = spec["config"]
@@ -798,6 +820,8 @@ def main() -> None:
         res["k"] = job["k"]
         emit(res)
         emit({"e": job["k"]})
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    emit({"cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime})
 
 
 if __name__ == "__main__":

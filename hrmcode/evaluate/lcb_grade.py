@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ GRADING_MODES = ("faithful", "robust")
 Grading = Literal["faithful", "robust"]
 BATCH_SAMPLES = 64  # samples per jailed driver process (a crash costs at most a re-run of these)
 BATCH_TEST_BYTES = 128 << 20  # test data per batch directory
+_STATS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def _write_problem(workdir: Path, idx: int, prob: GradeProblem) -> dict[str, Any
     return {"kind": prob.kind, "func_name": prob.func_name, "file": f"p{idx}.json"}
 
 
-def _parse_channel(raw: bytes) -> tuple[dict[int, dict[str, Any]], list[int]]:
+def _parse_channel(raw: bytes, stats: dict[str, float] | None = None) -> tuple[dict[int, dict[str, Any]], list[int]]:
     results: dict[int, dict[str, Any]] = {}
     started: list[int] = []
     for line in raw.split(b"\n"):
@@ -168,7 +170,10 @@ def _parse_channel(raw: bytes) -> tuple[dict[int, dict[str, Any]], list[int]]:
             continue  # a torn last line when the jail died
         if not isinstance(ev, dict):
             continue
-        if "b" in ev:
+        if "cpu_s" in ev and stats is not None:
+            with _STATS_LOCK:
+                stats["driver_cpu_s"] = stats.get("driver_cpu_s", 0.0) + float(ev["cpu_s"])
+        elif "b" in ev:
             started.append(int(ev["b"]))
         elif "k" in ev:
             results[int(ev["k"])] = ev
@@ -187,6 +192,7 @@ class _Ctx:
     layers: Layers
     tmp_root: Path
     toolchains: Path
+    stats: dict[str, float] = field(default_factory=dict)
 
 
 def _run_driver(ctx: _Ctx, workdir: Path, jobs: list[GradeJob], problems: dict[str, GradeProblem],
@@ -223,7 +229,7 @@ def _grade_batch(ctx: _Ctx, jobs: list[GradeJob], problems: dict[str, GradeProbl
         finally:
             if workdir is None:
                 shutil.rmtree(wd, ignore_errors=True)
-        results, started = _parse_channel(proc.channel)
+        results, started = _parse_channel(proc.channel, ctx.stats)
         for job in pending:
             if job.key in results:
                 out[job.key] = _graded(results[job.key], problems[job.problem].n_tests)
@@ -307,8 +313,11 @@ def _grade_compiled(ctx: _Ctx, job: GradeJob, problems: dict[str, GradeProblem])
 
 
 def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: GradeConfig | None = None, *,
-          progress: Callable[[int, int], None] | None = None) -> dict[int, Graded]:
-    """Grade every job; returns its Graded by job key. Python samples share jailed driver processes."""
+          progress: Callable[[int, int], None] | None = None,
+          stats: dict[str, float] | None = None) -> dict[int, Graded]:
+    """Grade every job; returns its Graded by job key. Python samples share jailed driver processes.
+    ``stats`` (optional) receives ``driver_cpu_s``: CPU seconds the jailed drivers and everything they
+    ran used (the grader's cost independent of how loaded the machine is)."""
     cfg = config or GradeConfig()
     keys = [j.key for j in jobs]
     if len(set(keys)) != len(keys):
@@ -323,7 +332,7 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
     tmp_root = Path(tempfile.mkdtemp(prefix="hrmcode-lcb-"))
     toolchains = (cfg.cache_dir or default_cache_dir()) / "toolchains"
     toolchains.mkdir(parents=True, exist_ok=True)
-    ctx = _Ctx(cfg, layers, tmp_root, toolchains)
+    ctx = _Ctx(cfg, layers, tmp_root, toolchains, stats if stats is not None else {})
     sweep = layers.mode != "rlimits-only"  # only a private pid namespace may be swept
     py = [j for j in jobs if j.language == "python"]
     other = [j for j in jobs if j.language != "python"]
