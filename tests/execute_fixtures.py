@@ -31,7 +31,9 @@ FIXTURES: dict[str, dict[str, str]] = {
         "compile_error": "function scaleSum(xs, k) { return xs.reduce((a, b) => a + b, 0) * k;\n",
         "runtime_error": "function scaleSum(xs, k) { throw new Error('boom'); }\n",
         "timeout": "function scaleSum(xs, k) { while (true) {} }\n",
-        "memory_limit": "function scaleSum(xs, k) { const a = []; while (true) a.push(new Array(1e6).fill(k)); }\n",
+        # Off-heap buffers: a V8 heap bomb spends seconds in GC near its cap (timeout or memory_limit,
+        # depending on the machine's load); buffers reach the memory cgroup's limit at once.
+        "memory_limit": "function scaleSum(xs, k) { const a = []; while (true) a.push(new Float64Array(1 << 24).fill(k)); }\n",
     },
     "java": {
         "pass": "public static long scaleSum(List<Long> xs, long k) {\n    long t = 0;\n    for (long x : xs) t += x;\n"
@@ -77,13 +79,32 @@ FIXTURES: dict[str, dict[str, str]] = {
 }
 
 
+# A second correct solution per language, written differently (the batch must not confuse them).
+PASS_ALT: dict[str, str] = {
+    "python": "def scale_sum(xs, k):\n    total = 0\n    for x in xs:\n        total += x * k\n    return total\n",
+    "javascript": "const scaleSum = (xs, k) => { let t = 0; for (const x of xs) t += x * k; return t; };\n",
+    "java": "static long scaleSum(List<Long> xs, long k) {\n    return xs.stream().mapToLong(x -> x * k).sum();\n}\n",
+    "cpp": "#include <numeric>\nlong long scale_sum(const std::vector<long long>& xs, long long k) {\n"
+           "    return std::accumulate(xs.begin(), xs.end(), 0LL) * k;\n}\n",
+    "go": "import \"slices\"\n\nfunc scaleSum(xs []int, k int) int {\n\tys := slices.Clone(xs)\n\tt := 0\n"
+          "\tfor _, y := range ys {\n\t\tt += y * k\n\t}\n\treturn t\n}\n",
+    "rust": "fn scale_sum(xs: &[i64], k: i64) -> i64 {\n    let mut t = 0;\n    for x in xs {\n        t += x * k;\n"
+            "    }\n    t\n}\n",
+}
+# The order within a language: broken candidates between good ones, so a batch has to recover
+# from each failure (a compile error first, a crash and a hang in the middle) and carry on.
+MIXED_ORDER = ("compile_error", "pass", "timeout", "wrong_answer", "runtime_error", "pass_alt", "memory_limit")
+
+
 def fixture_samples(languages: list[str] | None = None) -> tuple[list[Sample], list[str]]:
-    """Every fixture as a Sample, and the verdict each must get (in the same order)."""
+    """Every fixture (and a second passing solution) as a Sample, broken ones mixed in among the
+    good ones, and the verdict each must get (in the same order)."""
     samples, expected = [], []
     for lang, by_verdict in FIXTURES.items():
         if languages and lang not in languages:
             continue
-        for verdict, code in by_verdict.items():
+        for name in MIXED_ORDER:
+            code = PASS_ALT[lang] if name == "pass_alt" else by_verdict[name]
             samples.append(Sample(task_id=TASK.task_id, language=lang, solution=code))
-            expected.append(verdict)
+            expected.append("pass" if name == "pass_alt" else name)
     return samples, expected

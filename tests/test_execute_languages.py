@@ -1,10 +1,11 @@
 """Every language: a passing, wrong, non-compiling, crashing, hanging and memory-hungry candidate
-each get the right verdict, batched, in one call (real compilers and runtimes, in the sandbox)."""
+each get the right verdict in one call (real compilers and runtimes, in the sandbox), and batched
+and isolated runs of that mixed set give identical verdicts."""
 
 from __future__ import annotations
 
 import pytest
-from execute_fixtures import TASK, fixture_samples
+from execute_fixtures import FIXTURES, TASK, fixture_samples
 
 from hrmcode.execute import ExecConfig, Limits, evaluate_samples, sandbox_layers
 from hrmcode.records import Verdict
@@ -25,6 +26,24 @@ def test_every_fixture_gets_its_verdict_batched(batched_results):
     got = [(s.language, r.verdict.value) for s, r in zip(samples, results, strict=True)]
     want = [(s.language, v) for s, v in zip(samples, expected, strict=True)]
     assert got == want
+
+
+@pytest.fixture(scope="module")
+def isolated_results():
+    samples, _ = fixture_samples()
+    return evaluate_samples([TASK], samples, batched=False, config=FAST)
+
+
+@pytest.mark.timeout(300)
+def test_batched_and_isolated_runs_give_identical_verdicts(batched_results, isolated_results):
+    samples, expected, batched = batched_results
+    assert [r.verdict for r in isolated_results] == [r.verdict for r in batched] == [Verdict(v) for v in expected]
+    assert [(r.tests_passed, r.tests_total) for r in isolated_results] == [(r.tests_passed, r.tests_total)
+                                                                           for r in batched]
+    assert {(r.model_extra or {}).get("mode") for r in isolated_results} == {"isolated"}
+    # The batch really was a batch: the good candidates of every language ran batched.
+    assert {s.language for s, r in zip(samples, batched, strict=True)
+            if r.passed and (r.model_extra or {}).get("mode") == "batched"} == set(FIXTURES)
 
 
 def test_results_keep_order_and_sample_index(batched_results):
