@@ -126,3 +126,15 @@ def test_time_budget_ends_training_with_a_final_checkpoint(tmp_path):
 def test_debug_inject_is_validated_with_the_field_named():
     with pytest.raises(ConfigError, match=r"train\.debug_inject\.0\.kind"):
         tiny_config(debug_inject=[{"kind": "explode"}])
+
+
+def test_every_shipped_recipe_validates():
+    from pathlib import Path
+
+    from hrmcode.config import load_config
+
+    recipes = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+    assert len(recipes) >= 4
+    for path in recipes:
+        cfg = load_config(path)
+        assert cfg.train.batch_size % 2 == 0, f"{path}: batch must split over 2 ranks"

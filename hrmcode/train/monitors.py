@@ -121,8 +121,8 @@ class LossMonitor:
 # Parameter-name fragments → module group. The first match wins; anything else is "other".
 DEFAULT_GROUPS: tuple[tuple[str, str], ...] = (
     ("q_head", "heads"), ("lm_head", "heads"), ("head", "heads"),
-    ("h_level", "H"), ("H_level", "H"), ("h_module", "H"), ("h_blocks", "H"), ("H.", "H"),
-    ("l_level", "L"), ("L_level", "L"), ("l_module", "L"), ("l_blocks", "L"), ("L.", "L"),
+    ("h_level", "H"), ("H_level", "H"), ("h_module", "H"), ("h_blocks", "H"),
+    ("l_level", "L"), ("L_level", "L"), ("l_module", "L"), ("l_blocks", "L"),
     ("embed", "embed"), ("blocks", "blocks"), ("layers", "blocks"),
 )
 
