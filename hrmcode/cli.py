@@ -84,6 +84,75 @@ def model_info_cmd(
 
 # ---- data (issue 3) -----------------------------------------------------------------------------
 
+data_app = typer.Typer(help="Task suites: build the built-in benchmark, inspect a suite.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("build")
+def data_build(
+    suite: str = typer.Option("builtin", help="which suite to build (only `builtin` is generated)"),
+    seed: int = typer.Option(0, help="the seed; the same seed gives byte-identical files"),
+    n: int = typer.Option(3000, "--n", help="number of tasks"),
+    out: str = typer.Option(..., help="output directory (tasks.jsonl, <split>.jsonl, manifest.json)"),
+) -> None:
+    """Generate the built-in compositional benchmark: tasks with tests and six reference solutions."""
+    from hrmcode.data.builtin.generate import build
+
+    if suite != "builtin":
+        raise fail(f"--suite {suite!r}: only `builtin` can be built; other suites are read with their adapters")
+    if n < 1:
+        raise fail(f"--n must be at least 1, got {n}")
+    try:
+        manifest = build(seed, n, out)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"]["split"].items())
+    console.print(f"wrote {manifest['n_tasks']} tasks to {out} ({counts})", highlight=False)
+
+
+@data_app.command("stats")
+def data_stats(
+    directory: str = typer.Argument(..., help="a suite built by `hrmcode data build`"),
+    tokenizer: str | None = typer.Option(None, help="tokenizer.json; default: train one on the train split"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Tasks per depth, family, split and language; prompt and solution lengths in tokens."""
+    from hrmcode.data.builtin.stats import load_suite, suite_stats
+    from hrmcode.records import RecordError
+
+    try:
+        tasks = load_suite(directory)
+    except (FileNotFoundError, RecordError) as e:
+        raise fail(str(e)) from None
+    tok = None
+    if tokenizer:
+        from hrmcode.tokenizer import CodeTokenizer, TokenizerError
+
+        try:
+            tok = CodeTokenizer.load(tokenizer)
+        except TokenizerError as e:
+            raise fail(str(e)) from None
+    stats = suite_stats(tasks, tok)
+    if as_json:
+        typer.echo(json.dumps(stats, indent=2))
+        return
+    out = Console()
+    out.print(f"{stats['tasks']} tasks; token lengths with a {stats['tokenizer_vocab']}-token BPE", highlight=False)
+    for key in ("depth", "split", "language", "family"):
+        table = Table(title=f"tasks per {key}")
+        table.add_column(key)
+        table.add_column("tasks", justify="right")
+        for name, count in stats[key].items():
+            table.add_row(name, str(count))
+        out.print(table)
+    table = Table(title="lengths in tokens")
+    for col in ("text", "mean", "p50", "p95", "max"):
+        table.add_column(col, justify="right" if col != "text" else "left")
+    rows = {"prompt": stats["prompt_tokens"], **{f"solution ({k})": v for k, v in stats["solution_tokens"].items()}}
+    for name, s in rows.items():
+        table.add_row(name, *(f"{s[c]:g}" for c in ("mean", "p50", "p95", "max")))
+    out.print(table)
+
 # ---- eval (issue 4, 6, 7, 8) --------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -205,3 +205,64 @@ class Language(ABC):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    # A pipeline (hrmcode.data.builtin.ir.Pipeline) renders as its signature, one block per step that
+    # declares the step's fresh result variable, and a return. Each language implements builtin_step.
+    builtin_indent: ClassVar[str] = "    "
+    _builtin_idents: ClassVar[dict[tuple[str, str], str]] = {}
+
+    def builtin_ident(self, name: str) -> str:
+        """``ident`` memoised: rendering thousands of tasks converts the same few names over and over."""
+        key = (self.name, name)
+        got = self._builtin_idents.get(key)
+        if got is None:
+            got = self._builtin_idents[key] = self.ident(name)
+        return got
+
+    def render_builtin(self, pipeline: Any) -> str:
+        """The reference solution of a built-in task: the function definition, as a model should write it."""
+        ind = self.builtin_indent
+        # Temporaries (acc, seen, m, ...) share one namespace with parameters and results: a second use
+        # of a name anywhere in the function is numbered (m, m2), as results are (kept, kept2).
+        taken = {p for p, _ in pipeline.params} | {v.dst for v in pipeline.views_}
+
+        def tmp(name: str) -> str:
+            fresh, n = name, 2
+            while fresh in taken:
+                fresh, n = f"{name}{n}", n + 1
+            taken.add(fresh)
+            return self.builtin_ident(fresh)
+
+        lines = [self.signature(pipeline.name, pipeline.params, pipeline.returns)]
+        for view in pipeline.views_:
+            lines += [ind + line for line in self.builtin_step(view, tmp)]
+        lines += [ind + line for line in self.builtin_return(self.builtin_ident(pipeline.result_var))]
+        lines += self.builtin_close()
+        return "\n".join(lines) + "\n"
+
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        """Lines (relative indentation) computing ``v.dst`` from ``v.src``; ``v`` is an ir.StepView and
+        ``t(name)`` gives a temporary's name, unique in the function and in this language's convention."""
+        raise NotImplementedError(f"{self.name} does not render the built-in suite")
+
+    def builtin_return(self, var: str) -> list[str]:
+        return [f"return {var};"]
+
+    def builtin_close(self) -> list[str]:
+        return ["}"]
+
+    def builtin_pred(self, x: str, a: dict[str, Any]) -> str:
+        """A predicate over the integer ``x`` (see families.PRED_OPS); the C syntax is shared by five languages."""
+        op, k = a["op"], a.get("k")
+        cmp = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+        if op in cmp:
+            return f"{x} {cmp[op]} {k}"
+        if op == "even":
+            return f"{x} % 2 == 0"
+        if op == "odd":
+            return f"{x} % 2 != 0"
+        return f"{x} % {k} == 0"
+
+    @staticmethod
+    def builtin_plus(x: str, k: int) -> str:
+        """``x + 3`` or ``x - 3``: adding a negative constant reads as a subtraction."""
+        return f"{x} + {k}" if k >= 0 else f"{x} - {-k}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, snake_case
 
 _SCALAR = {"int": "long long", "bool": "bool", "str": "std::string"}
 _INT32_MAX = 2**31 - 1
+# zip_with operators over the elements {x} and {y}.
+_CPP_ZIP = {"add": "{x} + {y}", "sub": "{x} - {y}", "mul": "{x} * {y}", "max": "std::max({x}, {y})",
+            "min": "std::min({x}, {y})"}
+
 if TYPE_CHECKING:
     from hrmcode.execute.units import FunctionUnit
 
@@ -103,3 +107,107 @@ class Cpp(Language):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    # Solutions use <algorithm>, <cctype>, <cstdlib>, <functional>, <numeric>, <set>, <sstream>, <string>
+    # and <vector>; the harness's program includes them (a reference is only the function).
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        a, s, d, o = v.args, self.builtin_ident(v.src), self.builtin_ident(v.dst), self.builtin_ident(v.other or "")
+        p, i, q = self.builtin_pred, self.builtin_indent, c_string_literal
+        k = a.get("k")
+        ty = self.type_name(v.out_type)
+        decl = f"{ty} {d}"
+        rng = f"{s}.begin(), {s}.end()"
+        lam = f"[](long long x) {{ return {p('x', a)}; }}" if "op" in a else ""
+        one = {
+            "reverse": f"{decl}({s}.rbegin(), {s}.rend());",
+            "take": f"{decl}({s}.begin(), {s}.begin() + std::min<size_t>({k}, {s}.size()));",
+            "drop": f"{decl}({s}.begin() + std::min<size_t>({k}, {s}.size()), {s}.end());",
+            "sum": f"{decl} = std::accumulate({rng}, 0LL);",
+            "count": f"{decl} = std::count_if({rng}, {lam});",
+            "max": f"{decl} = {s}.empty() ? 0 : *std::max_element({rng});",
+            "min": f"{decl} = {s}.empty() ? 0 : *std::min_element({rng});",
+            "length": f"{decl} = {s}.size();",
+            "any": f"{decl} = std::any_of({rng}, {lam});",
+            "all": f"{decl} = std::all_of({rng}, {lam});",
+            "is_sorted": f"{decl} = std::is_sorted({rng});",
+            "count_true": f"{decl} = std::count({rng}, true);",
+            "gcd": f"{decl} = std::gcd(std::abs({s}), {k}LL);",
+            "reverse_str": f"{decl}({s}.rbegin(), {s}.rend());",
+            "count_char": f"{decl} = std::count({rng}, '{a.get('c')}');",
+            "palindrome": f"{decl} = std::equal({rng}, {s}.rbegin());",
+        }
+        if v.family in one:
+            return [one[v.family]]
+        maps = {
+            "map_add": self.builtin_plus("x", a.get("k", 0)), "map_mul": f"x * {k}",
+            "map_mod": f"((x % {k}) + {k}) % {k}", "map_abs": "std::abs(x)",
+            "clamp": f"std::clamp(x, {a.get('lo')}LL, {a.get('hi')}LL)",
+        }
+        if v.family in maps:
+            return [f"{decl}({s}.size());",
+                    f"std::transform({rng}, {d}.begin(), [](long long x) {{ return {maps[v.family]}; }});"]
+        if v.family == "filter":
+            return [f"{decl};", f"std::copy_if({rng}, std::back_inserter({d}), {lam});"]
+        if v.family == "filter_len":
+            return [f"{decl};", f"std::copy_if({rng}, std::back_inserter({d}), "
+                    f"[](const std::string& w) {{ return {p('w.size()', a)}; }});"]
+        if v.family == "sort":
+            cmp = ", std::greater<long long>()" if a.get("desc") else ""
+            return [f"{decl} = {s};", f"std::sort({d}.begin(), {d}.end(){cmp});"]
+        if v.family == "prefix_sum":
+            return [f"{decl}({s}.size());", f"std::partial_sum({rng}, {d}.begin());"]
+        if v.family == "dedupe":
+            seen = t("seen")
+            return [f"{decl};", f"std::set<long long> {seen};", f"for (long long x : {s}) {{",
+                    f"{i}if ({seen}.insert(x).second) {{", f"{i}{i}{d}.push_back(x);", f"{i}}}", "}"]
+        if v.family == "zip_with":
+            expr = _CPP_ZIP[a["op"]].format(x=f"{s}[i]", y=f"{o}[i]")
+            return [f"{decl};", f"for (size_t i = 0; i < std::min({s}.size(), {o}.size()); i++) {{",
+                    f"{i}{d}.push_back({expr});", "}"]
+        if v.family == "adjacent_diff":
+            return [f"{decl};", f"for (size_t i = 1; i < {s}.size(); i++) {{",
+                    f"{i}{d}.push_back({s}[i] - {s}[i - 1]);", "}"]
+        if v.family == "fizzbuzz":
+            fa, fb = a["a"], a["b"]
+            return [f"{decl};", f"for (long long x : {s}) {{",
+                    f"{i}if (x % {fa} == 0 && x % {fb} == 0) {{", f"{i}{i}{d}.push_back(\"FizzBuzz\");",
+                    f"{i}}} else if (x % {fa} == 0) {{", f"{i}{i}{d}.push_back(\"Fizz\");",
+                    f"{i}}} else if (x % {fb} == 0) {{", f"{i}{i}{d}.push_back(\"Buzz\");",
+                    f"{i}}} else {{", f"{i}{i}{d}.push_back(std::to_string(x));", f"{i}}}", "}"]
+        if v.family in ("join_ints", "join_words"):
+            item = f"std::to_string({s}[i])" if v.family == "join_ints" else f"{s}[i]"
+            return [f"{decl};", f"for (size_t i = 0; i < {s}.size(); i++) {{",
+                    f"{i}if (i > 0) {{", f"{i}{i}{d} += {q(a['sep'])};", f"{i}}}", f"{i}{d} += {item};", "}"]
+        if v.family == "mark":
+            return [f"{decl};", f"for (long long x : {s}) {{", f"{i}{d}.push_back({p('x', a)});", "}"]
+        if v.family in ("digit_sum", "digits"):
+            body = f"{d} += c - '0';" if v.family == "digit_sum" else f"{d}.push_back(c - '0');"
+            return [f"{decl}{' = 0' if v.family == 'digit_sum' else ''};",
+                    f"for (char c : std::to_string(std::abs({s}))) {{", f"{i}{body}", "}"]
+        if v.family == "pow_mod":
+            base, m, e = t("base"), a["m"], a["e"]
+            return [f"long long {base} = (({s} % {m}) + {m}) % {m};", f"{decl} = 1;",
+                    f"for (int i = 0; i < {e}; i++) {{", f"{i}{d} = {d} * {base} % {m};", "}"]
+        if v.family == "collatz":
+            m = t("m")
+            return [f"{decl} = 0;", f"long long {m} = {s};", f"while ({m} > 1) {{",
+                    f"{i}{m} = {m} % 2 == 0 ? {m} / 2 : 3 * {m} + 1;", f"{i}{d}++;", "}"]
+        if v.family == "is_prime":
+            return [f"{decl} = {s} > 1;", f"for (long long k = 2; k * k <= {s}; k++) {{",
+                    f"{i}if ({s} % k == 0) {{", f"{i}{i}{d} = false;", f"{i}{i}break;", f"{i}}}", "}"]
+        if v.family == "range":
+            return [f"{decl};", f"for (long long i = 1; i <= {s}; i++) {{", f"{i}{d}.push_back(i);", "}"]
+        if v.family == "case":
+            fn = "std::toupper" if a.get("upper") else "std::tolower"
+            return [f"{decl} = {s};", f"for (char& c : {d}) {{", f"{i}c = {fn}(c);", "}"]
+        if v.family == "caesar":
+            return [f"{decl} = {s};", f"for (char& c : {d}) {{", f"{i}if (c >= 'a' && c <= 'z') {{",
+                    f"{i}{i}c = 'a' + (c - 'a' + {k}) % 26;", f"{i}}}", "}"]
+        if v.family == "remove_char":
+            return [f"{decl} = {s};", f"{d}.erase(std::remove({d}.begin(), {d}.end(), '{a['c']}'), {d}.end());"]
+        if v.family == "split_words":
+            stream, word = t("in"), t("word")
+            return [f"{decl};", f"std::istringstream {stream}({s});", f"std::string {word};",
+                    f"while ({stream} >> {word}) {{", f"{i}{d}.push_back({word});", "}"]
+        if v.family == "word_lengths":
+            return [f"{decl};", f"for (const std::string& w : {s}) {{", f"{i}{d}.push_back(w.size());", "}"]
+        raise ValueError(f"cpp: no rendering for family {v.family!r}")

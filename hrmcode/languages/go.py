@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, camel_case
 
 _SCALAR = {"int": "int", "bool": "bool", "str": "string"}
+# zip_with operators over the elements {x} and {y} (max and min are Go 1.21 builtins).
+_GO_ZIP = {"add": "{x} + {y}", "sub": "{x} - {y}", "mul": "{x} * {y}", "max": "max({x}, {y})", "min": "min({x}, {y})"}
+
 if TYPE_CHECKING:
     from hrmcode.execute.sandbox import Mount
     from hrmcode.execute.units import FunctionUnit
@@ -160,3 +163,127 @@ class Go(Language):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    # Solutions use the packages slices, strconv and strings (a reference is only the function; the
+    # harness's program imports what it uses). Indentation is gofmt's tab.
+    builtin_indent: ClassVar[str] = "\t"
+
+    def builtin_pred(self, x: str, a: dict[str, Any]) -> str:
+        # gofmt binds % tighter visually: x%2 == 0.
+        return super().builtin_pred(x, a).replace(" % ", "%")
+
+    def builtin_not_pred(self, x: str, a: dict[str, Any]) -> str:
+        """The negation written the way Go code would (x <= 3 rather than !(x > 3))."""
+        flip = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt", "eq": "ne", "ne": "eq", "even": "odd", "odd": "even"}
+        if a["op"] in flip:
+            return self.builtin_pred(x, {**a, "op": flip[a["op"]]})
+        return f"{x}%{a['k']} != 0"
+
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        a, s, d, o = v.args, self.builtin_ident(v.src), self.builtin_ident(v.dst), self.builtin_ident(v.other or "")
+        p, i, q = self.builtin_pred, self.builtin_indent, c_string_literal
+        k = a.get("k")
+        ty = self.type_name(v.out_type)
+        one = {
+            "take": f"{s}[:min({k}, len({s}))]",
+            "drop": f"{s}[min({k}, len({s})):]",
+            "length": f"len({s})",
+            "is_sorted": f"slices.IsSorted({s})",
+            "join_words": f"strings.Join({s}, {q(a.get('sep', ''))})",
+            "case": f"strings.ToUpper({s})" if a.get("upper") else f"strings.ToLower({s})",
+            "remove_char": f"strings.ReplaceAll({s}, {q(a.get('c', ''))}, \"\")",
+            "count_char": f"strings.Count({s}, {q(a.get('c', ''))})",
+            "split_words": f"strings.Fields({s})",
+        }
+        if v.family in one:
+            return [f"{d} := {one[v.family]}"]
+        maps = {"map_add": self.builtin_plus("x", a.get("k", 0)), "map_mul": f"x * {k}",
+                "map_mod": f"(x%{k} + {k}) % {k}", "clamp": f"max({a.get('lo')}, min({a.get('hi')}, x))",
+                "mark": p("x", a) if "op" in a else "", "word_lengths": "len(w)"}
+        if v.family in maps:
+            x = "w" if v.family == "word_lengths" else "x"
+            return [f"{d} := make({ty}, len({s}))", f"for i, {x} := range {s} {{", f"{i}{d}[i] = {maps[v.family]}", "}"]
+        if v.family == "map_abs":
+            return [f"{d} := make({ty}, len({s}))", f"for i, x := range {s} {{", f"{i}if x < 0 {{", f"{i}{i}x = -x",
+                    f"{i}}}", f"{i}{d}[i] = x", "}"]
+        if v.family in ("filter", "filter_len"):
+            x, cond = ("x", p("x", a)) if v.family == "filter" else ("w", p("len(w)", a))
+            return [f"{d} := {ty}{{}}", f"for _, {x} := range {s} {{", f"{i}if {cond} {{",
+                    f"{i}{i}{d} = append({d}, {x})", f"{i}}}", "}"]
+        if v.family in ("sort", "reverse"):
+            lines = [f"{d} := slices.Clone({s})"]
+            if v.family == "sort":
+                lines.append(f"slices.Sort({d})")
+            if v.family == "reverse" or a.get("desc"):
+                lines.append(f"slices.Reverse({d})")
+            return lines
+        if v.family == "prefix_sum":
+            acc = t("acc")
+            return [f"{d} := make({ty}, len({s}))", f"{acc} := 0", f"for i, x := range {s} {{", f"{i}{acc} += x",
+                    f"{i}{d}[i] = {acc}", "}"]
+        if v.family == "dedupe":
+            seen = t("seen")
+            return [f"{d} := {ty}{{}}", f"{seen} := map[int]bool{{}}", f"for _, x := range {s} {{",
+                    f"{i}if !{seen}[x] {{", f"{i}{i}{seen}[x] = true", f"{i}{i}{d} = append({d}, x)", f"{i}}}", "}"]
+        if v.family == "zip_with":
+            expr = _GO_ZIP[a["op"]].format(x=f"{s}[i]", y=f"{o}[i]")
+            return [f"{d} := {ty}{{}}", f"for i := 0; i < min(len({s}), len({o})); i++ {{",
+                    f"{i}{d} = append({d}, {expr})", "}"]
+        if v.family == "adjacent_diff":
+            return [f"{d} := {ty}{{}}", f"for i := 1; i < len({s}); i++ {{",
+                    f"{i}{d} = append({d}, {s}[i]-{s}[i-1])", "}"]
+        if v.family == "sum":
+            return [f"{d} := 0", f"for _, x := range {s} {{", f"{i}{d} += x", "}"]
+        if v.family in ("count", "count_true"):
+            x, cond = ("x", p("x", a)) if v.family == "count" else ("b", "b")
+            return [f"{d} := 0", f"for _, {x} := range {s} {{", f"{i}if {cond} {{", f"{i}{i}{d}++", f"{i}}}", "}"]
+        if v.family in ("max", "min"):
+            fn = "slices.Max" if v.family == "max" else "slices.Min"
+            return [f"{d} := 0", f"if len({s}) > 0 {{", f"{i}{d} = {fn}({s})", "}"]
+        if v.family in ("any", "all"):
+            start, cond = ("false", p("x", a)) if v.family == "any" else ("true", self.builtin_not_pred("x", a))
+            return [f"{d} := {start}", f"for _, x := range {s} {{", f"{i}if {cond} {{",
+                    f"{i}{i}{d} = {'false' if start == 'true' else 'true'}", f"{i}{i}break", f"{i}}}", "}"]
+        if v.family == "fizzbuzz":
+            fa, fb = a["a"], a["b"]
+            return [f"{d} := {ty}{{}}", f"for _, x := range {s} {{", f"{i}switch {{",
+                    f"{i}case x%{fa} == 0 && x%{fb} == 0:", f"{i}{i}{d} = append({d}, \"FizzBuzz\")",
+                    f"{i}case x%{fa} == 0:", f"{i}{i}{d} = append({d}, \"Fizz\")",
+                    f"{i}case x%{fb} == 0:", f"{i}{i}{d} = append({d}, \"Buzz\")",
+                    f"{i}default:", f"{i}{i}{d} = append({d}, strconv.Itoa(x))", f"{i}}}", "}"]
+        if v.family == "join_ints":
+            texts = t("texts")
+            return [f"{texts} := make([]string, len({s}))", f"for i, x := range {s} {{",
+                    f"{i}{texts}[i] = strconv.Itoa(x)", "}", f"{d} := strings.Join({texts}, {q(a['sep'])})"]
+        if v.family in ("digit_sum", "digits", "gcd"):
+            m = t("m")
+            lines = [f"{m} := {s}", f"if {m} < 0 {{", f"{i}{m} = -{m}", "}"]
+            if v.family == "digit_sum":
+                return [*lines, f"{d} := 0", f"for ; {m} > 0; {m} /= 10 {{", f"{i}{d} += {m} % 10", "}"]
+            if v.family == "digits":
+                return [*lines, f"{d} := {ty}{{}}", f"for _, c := range strconv.Itoa({m}) {{",
+                        f"{i}{d} = append({d}, int(c-'0'))", "}"]
+            r = t("r")
+            return [*lines, f"{r} := {k}", f"for {r} != 0 {{", f"{i}{m}, {r} = {r}, {m}%{r}", "}", f"{d} := {m}"]
+        if v.family == "pow_mod":
+            base, m, e = t("base"), a["m"], a["e"]
+            return [f"{base} := ({s}%{m} + {m}) % {m}", f"{d} := 1", f"for i := 0; i < {e}; i++ {{",
+                    f"{i}{d} = {d} * {base} % {m}", "}"]
+        if v.family == "collatz":
+            m = t("m")
+            return [f"{d} := 0", f"{m} := {s}", f"for {m} > 1 {{", f"{i}if {m}%2 == 0 {{", f"{i}{i}{m} /= 2",
+                    f"{i}}} else {{", f"{i}{i}{m} = 3*{m} + 1", f"{i}}}", f"{i}{d}++", "}"]
+        if v.family == "is_prime":
+            return [f"{d} := {s} > 1", f"for k := 2; k*k <= {s}; k++ {{", f"{i}if {s}%k == 0 {{",
+                    f"{i}{i}{d} = false", f"{i}{i}break", f"{i}}}", "}"]
+        if v.family == "range":
+            return [f"{d} := {ty}{{}}", f"for i := 1; i <= {s}; i++ {{", f"{i}{d} = append({d}, i)", "}"]
+        if v.family == "reverse_str":
+            runes = t("runes")
+            return [f"{runes} := []rune({s})", f"slices.Reverse({runes})", f"{d} := string({runes})"]
+        if v.family == "caesar":
+            return [f"{d} := strings.Map(func(r rune) rune {{", f"{i}if r >= 'a' && r <= 'z' {{",
+                    f"{i}{i}return 'a' + (r-'a'+{k})%26", f"{i}}}", f"{i}return r", f"}}, {s})"]
+        if v.family == "palindrome":
+            return [f"{d} := true", f"for i := 0; i < len({s})/2; i++ {{", f"{i}if {s}[i] != {s}[len({s})-1-i] {{",
+                    f"{i}{i}{d} = false", f"{i}{i}break", f"{i}}}", "}"]
+        raise ValueError(f"go: no rendering for family {v.family!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, camel_case
@@ -44,6 +44,11 @@ def _java(memory_mb: int) -> list[str]:
     heap = max(64, memory_mb * 3 // 4)  # below the cgroup cap: an OutOfMemoryError, not an OOM kill
     return ["java", f"-Xmx{heap}m", "-Xss64m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
             "-Dfile.encoding=UTF-8", "-cp", "out"]
+# zip_with operators over the elements {x} and {y}; Math.max/min on two Longs resolve to the long overloads.
+_JAVA_ZIP = {"add": "{x} + {y}", "sub": "{x} - {y}", "mul": "{x} * {y}", "max": "Math.max({x}, {y})",
+             "min": "Math.min({x}, {y})"}
+
+
 class Java(Language):
     name = "java"
     extension = "java"
@@ -115,3 +120,90 @@ class Java(Language):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        a, s, d, o = v.args, self.builtin_ident(v.src), self.builtin_ident(v.dst), self.builtin_ident(v.other or "")
+        p, i, q = self.builtin_pred, self.builtin_indent, c_string_literal
+        k = a.get("k")
+        decl = f"{self.type_name(v.out_type)} {d}"
+        one = {
+            "filter": lambda: f"{s}.stream().filter(x -> {p('x', a)}).toList()",
+            "map_add": lambda: f"{s}.stream().map(x -> {self.builtin_plus('x', a.get('k', 0))}).toList()",
+            "map_mul": lambda: f"{s}.stream().map(x -> x * {k}).toList()",
+            "map_mod": lambda: f"{s}.stream().map(x -> Math.floorMod(x, {k}L)).toList()",
+            "map_abs": lambda: f"{s}.stream().map(x -> Math.abs(x)).toList()",
+            "clamp": lambda: f"{s}.stream().map(x -> Math.max({a.get('lo')}L, Math.min({a.get('hi')}L, x))).toList()",
+            "sort": lambda: f"{s}.stream().sorted(Comparator.reverseOrder()).toList()" if a.get("desc")
+            else f"{s}.stream().sorted().toList()",
+            "take": lambda: f"{s}.stream().limit({k}).toList()",
+            "drop": lambda: f"{s}.stream().skip({k}).toList()",
+            "dedupe": lambda: f"{s}.stream().distinct().toList()",
+            "sum": lambda: f"{s}.stream().mapToLong(Long::longValue).sum()",
+            "count": lambda: f"{s}.stream().filter(x -> {p('x', a)}).count()",
+            "max": lambda: f"{s}.stream().mapToLong(Long::longValue).max().orElse(0)",
+            "min": lambda: f"{s}.stream().mapToLong(Long::longValue).min().orElse(0)",
+            "length": lambda: f"{s}.size()",
+            "any": lambda: f"{s}.stream().anyMatch(x -> {p('x', a)})",
+            "all": lambda: f"{s}.stream().allMatch(x -> {p('x', a)})",
+            "join_ints": lambda: f"String.join({q(a.get('sep', ''))}, {s}.stream().map(x -> String.valueOf(x)).toList())",
+            "mark": lambda: f"{s}.stream().map(x -> {p('x', a)}).toList()",
+            "count_true": lambda: f"{s}.stream().filter(Boolean::booleanValue).count()",
+            "digit_sum": lambda: f"String.valueOf(Math.abs({s})).chars().map(c -> c - '0').sum()",
+            "digits": lambda: f"String.valueOf(Math.abs({s})).chars().mapToObj(c -> (long) (c - '0')).toList()",
+            "reverse_str": lambda: f"new StringBuilder({s}).reverse().toString()",
+            "case": lambda: f"{s}.toUpperCase()" if a.get("upper") else f"{s}.toLowerCase()",
+            "remove_char": lambda: f"{s}.replace({q(a.get('c', ''))}, \"\")",
+            "count_char": lambda: f"{s}.chars().filter(c -> c == '{a.get('c')}').count()",
+            "palindrome": lambda: f"{s}.equals(new StringBuilder({s}).reverse().toString())",
+            "split_words": lambda: f"Arrays.stream({s}.split(\" \")).filter(w -> !w.isEmpty()).toList()",
+            "filter_len": lambda: f"{s}.stream().filter(w -> {p('w.length()', a)}).toList()",
+            "join_words": lambda: f"String.join({q(a.get('sep', ''))}, {s})",
+            "word_lengths": lambda: f"{s}.stream().map(w -> (long) w.length()).toList()",
+        }
+        if v.family in one:
+            return [f"{decl} = {one[v.family]()};"]
+        if v.family == "reverse":
+            return [f"{decl} = new ArrayList<>({s});", f"Collections.reverse({d});"]
+        if v.family == "prefix_sum":
+            acc = t("acc")
+            return [f"{decl} = new ArrayList<>();", f"long {acc} = 0;", f"for (long x : {s}) {{",
+                    f"{i}{acc} += x;", f"{i}{d}.add({acc});", "}"]
+        if v.family == "zip_with":
+            expr = _JAVA_ZIP[a["op"]].format(x=f"{s}.get(i)", y=f"{o}.get(i)")
+            return [f"{decl} = new ArrayList<>();", f"for (int i = 0; i < Math.min({s}.size(), {o}.size()); i++) {{",
+                    f"{i}{d}.add({expr});", "}"]
+        if v.family == "adjacent_diff":
+            return [f"{decl} = new ArrayList<>();", f"for (int i = 1; i < {s}.size(); i++) {{",
+                    f"{i}{d}.add({s}.get(i) - {s}.get(i - 1));", "}"]
+        if v.family == "is_sorted":
+            return [f"{decl} = true;", f"for (int i = 1; i < {s}.size(); i++) {{",
+                    f"{i}if ({s}.get(i - 1) > {s}.get(i)) {{", f"{i}{i}{d} = false;", f"{i}{i}break;", f"{i}}}", "}"]
+        if v.family == "fizzbuzz":
+            fa, fb = a["a"], a["b"]
+            return [f"{decl} = new ArrayList<>();", f"for (long x : {s}) {{",
+                    f"{i}if (x % {fa} == 0 && x % {fb} == 0) {{", f"{i}{i}{d}.add(\"FizzBuzz\");",
+                    f"{i}}} else if (x % {fa} == 0) {{", f"{i}{i}{d}.add(\"Fizz\");",
+                    f"{i}}} else if (x % {fb} == 0) {{", f"{i}{i}{d}.add(\"Buzz\");",
+                    f"{i}}} else {{", f"{i}{i}{d}.add(String.valueOf(x));", f"{i}}}", "}"]
+        if v.family == "gcd":
+            x, y, r = t("a"), t("b"), t("r")
+            return [f"long {x} = Math.abs({s});", f"long {y} = {k};", f"while ({y} != 0) {{",
+                    f"{i}long {r} = {x} % {y};", f"{i}{x} = {y};", f"{i}{y} = {r};", "}", f"{decl} = {x};"]
+        if v.family == "pow_mod":
+            base, m, e = t("base"), a["m"], a["e"]
+            return [f"long {base} = Math.floorMod({s}, {m}L);", f"{decl} = 1;",
+                    f"for (int i = 0; i < {e}; i++) {{", f"{i}{d} = {d} * {base} % {m};", "}"]
+        if v.family == "collatz":
+            m = t("m")
+            return [f"{decl} = 0;", f"long {m} = {s};", f"while ({m} > 1) {{",
+                    f"{i}{m} = {m} % 2 == 0 ? {m} / 2 : 3 * {m} + 1;", f"{i}{d}++;", "}"]
+        if v.family == "is_prime":
+            return [f"{decl} = {s} > 1;", f"for (long k = 2; k * k <= {s}; k++) {{", f"{i}if ({s} % k == 0) {{",
+                    f"{i}{i}{d} = false;", f"{i}{i}break;", f"{i}}}", "}"]
+        if v.family == "range":
+            return [f"{decl} = new ArrayList<>();", f"for (long i = 1; i <= {s}; i++) {{", f"{i}{d}.add(i);", "}"]
+        if v.family == "caesar":
+            sb = t("sb")
+            return [f"StringBuilder {sb} = new StringBuilder();", f"for (char c : {s}.toCharArray()) {{",
+                    f"{i}{sb}.append(c >= 'a' && c <= 'z' ? (char) ('a' + (c - 'a' + {k}) % 26) : c);", "}",
+                    f"{decl} = {sb}.toString();"]
+        raise ValueError(f"java: no rendering for family {v.family!r}")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, camel_case
 
+# zip_with operators: the element of the list is x, the element of others is {y}.
+_JS_ZIP = {"add": "x + {y}", "sub": "x - {y}", "mul": "x * {y}", "max": "Math.max(x, {y})",
+           "min": "Math.min(x, {y})"}
 _JS_TYPES = {"int": "number", "bool": "boolean", "str": "string"}
 _ESM_EXPORT = re.compile(r"^\s*export\s+(default\s+)?(?=(async\s+)?function\b|const\b|let\b|var\b)", re.M)
 
@@ -77,3 +80,79 @@ class JavaScript(Language):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    def builtin_pred(self, x: str, a: dict[str, Any]) -> str:
+        # Strict equality, as idiomatic JavaScript writes it.
+        return super().builtin_pred(x, a).replace(" == ", " === ").replace(" != ", " !== ")
+
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        a, s, d, o = v.args, self.builtin_ident(v.src), self.builtin_ident(v.dst), self.builtin_ident(v.other or "")
+        p, i, q = self.builtin_pred, self.builtin_indent, json.dumps
+        k = a.get("k")
+        one = {
+            "filter": lambda: f"{s}.filter((x) => {p('x', a)})",
+            "map_add": lambda: f"{s}.map((x) => {self.builtin_plus('x', a.get('k', 0))})",
+            "map_mul": lambda: f"{s}.map((x) => x * {k})",
+            "map_mod": lambda: f"{s}.map((x) => ((x % {k}) + {k}) % {k})",
+            "map_abs": lambda: f"{s}.map((x) => Math.abs(x))",
+            "clamp": lambda: f"{s}.map((x) => Math.max({a.get('lo')}, Math.min({a.get('hi')}, x)))",
+            "sort": lambda: f"[...{s}].sort((a, b) => {'b - a' if a.get('desc') else 'a - b'})",
+            "reverse": lambda: f"[...{s}].reverse()",
+            "take": lambda: f"{s}.slice(0, {k})",
+            "drop": lambda: f"{s}.slice({k})",
+            "dedupe": lambda: f"[...new Set({s})]",
+            "zip_with": lambda: f"{s}.slice(0, {o}.length).map((x, i) => {_JS_ZIP[a.get('op', '')].format(y=o + '[i]')})",
+            "adjacent_diff": lambda: f"{s}.slice(1).map((x, i) => x - {s}[i])",
+            "sum": lambda: f"{s}.reduce((a, b) => a + b, 0)",
+            "count": lambda: f"{s}.filter((x) => {p('x', a)}).length",
+            "max": lambda: f"{s}.length > 0 ? Math.max(...{s}) : 0",
+            "min": lambda: f"{s}.length > 0 ? Math.min(...{s}) : 0",
+            "length": lambda: f"{s}.length",
+            "any": lambda: f"{s}.some((x) => {p('x', a)})",
+            "all": lambda: f"{s}.every((x) => {p('x', a)})",
+            "is_sorted": lambda: f"{s}.every((x, i) => i === 0 || {s}[i - 1] <= x)",
+            "join_ints": lambda: f"{s}.join({q(a.get('sep'))})",
+            "mark": lambda: f"{s}.map((x) => {p('x', a)})",
+            "count_true": lambda: f"{s}.filter((b) => b).length",
+            "digit_sum": lambda: f"[...String(Math.abs({s}))].reduce((sum, c) => sum + Number(c), 0)",
+            "digits": lambda: f"[...String(Math.abs({s}))].map(Number)",
+            "range": lambda: f"Array.from({{ length: Math.max({s}, 0) }}, (_, i) => i + 1)",
+            "reverse_str": lambda: f"[...{s}].reverse().join(\"\")",
+            "case": lambda: f"{s}.toUpperCase()" if a.get("upper") else f"{s}.toLowerCase()",
+            "caesar": lambda: f"{s}.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + {k}) % 26) + 97))",
+            "remove_char": lambda: f"{s}.replaceAll({q(a.get('c'))}, \"\")",
+            "count_char": lambda: f"[...{s}].filter((c) => c === {q(a.get('c'))}).length",
+            "palindrome": lambda: f"{s} === [...{s}].reverse().join(\"\")",
+            "split_words": lambda: f"{s}.split(\" \").filter((w) => w.length > 0)",
+            "filter_len": lambda: f"{s}.filter((w) => {p('w.length', a)})",
+            "join_words": lambda: f"{s}.join({q(a.get('sep'))})",
+            "word_lengths": lambda: f"{s}.map((w) => w.length)",
+        }
+        if v.family in one:
+            return [f"const {d} = {one[v.family]()};"]
+        if v.family == "prefix_sum":
+            acc = t("acc")
+            return [f"const {d} = [];", f"let {acc} = 0;", f"for (const x of {s}) {{", f"{i}{acc} += x;",
+                    f"{i}{d}.push({acc});", "}"]
+        if v.family == "fizzbuzz":
+            fa, fb = a["a"], a["b"]
+            return [f"const {d} = [];", f"for (const x of {s}) {{",
+                    f"{i}if (x % {fa} === 0 && x % {fb} === 0) {{", f"{i}{i}{d}.push(\"FizzBuzz\");",
+                    f"{i}}} else if (x % {fa} === 0) {{", f"{i}{i}{d}.push(\"Fizz\");",
+                    f"{i}}} else if (x % {fb} === 0) {{", f"{i}{i}{d}.push(\"Buzz\");",
+                    f"{i}}} else {{", f"{i}{i}{d}.push(String(x));", f"{i}}}", "}"]
+        if v.family == "gcd":
+            x, y = t("a"), t("b")
+            return [f"let {x} = Math.abs({s});", f"let {y} = {k};", f"while ({y} !== 0) {{",
+                    f"{i}[{x}, {y}] = [{y}, {x} % {y}];", "}", f"const {d} = {x};"]
+        if v.family == "pow_mod":
+            base, m, e = t("base"), a["m"], a["e"]
+            return [f"const {base} = (({s} % {m}) + {m}) % {m};", f"let {d} = 1;",
+                    f"for (let i = 0; i < {e}; i++) {{", f"{i}{d} = ({d} * {base}) % {m};", "}"]
+        if v.family == "collatz":
+            m = t("m")
+            return [f"let {d} = 0;", f"let {m} = {s};", f"while ({m} > 1) {{",
+                    f"{i}{m} = {m} % 2 === 0 ? {m} / 2 : 3 * {m} + 1;", f"{i}{d}++;", "}"]
+        if v.family == "is_prime":
+            return [f"let {d} = {s} > 1;", f"for (let k = 2; k * k <= {s}; k++) {{", f"{i}if ({s} % k === 0) {{",
+                    f"{i}{i}{d} = false;", f"{i}{i}break;", f"{i}}}", "}"]
+        raise ValueError(f"javascript: no rendering for family {v.family!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,6 +19,10 @@ def _jail_python() -> str:
     v = sys.version_info
     base = Path(sys.base_prefix) / "bin" / f"python{v.major}.{v.minor}"
     return str(base) if base.exists() else sys.executable
+
+
+# zip_with operators: the element of the list is x, the element of others is y.
+_PY_ZIP = {"add": "x + y", "sub": "x - y", "mul": "x * y", "max": "max(x, y)", "min": "min(x, y)"}
 
 
 class Python(Language):
@@ -71,3 +75,74 @@ class Python(Language):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    def builtin_return(self, var: str) -> list[str]:
+        return [f"return {var}"]
+
+    def builtin_close(self) -> list[str]:
+        return []
+
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        a, s, d = v.args, v.src, v.dst
+        p = self.builtin_pred
+        one = {
+            "filter": lambda: f"[x for x in {s} if {p('x', a)}]",
+            "map_add": lambda: f"[{self.builtin_plus('x', a.get('k', 0))} for x in {s}]",
+            "map_mul": lambda: f"[x * {a.get('k')} for x in {s}]",
+            "map_mod": lambda: f"[x % {a.get('k')} for x in {s}]",
+            "map_abs": lambda: f"[abs(x) for x in {s}]",
+            "clamp": lambda: f"[max({a.get('lo')}, min({a.get('hi')}, x)) for x in {s}]",
+            "sort": lambda: f"sorted({s}, reverse=True)" if a.get("desc") else f"sorted({s})",
+            "reverse": lambda: f"{s}[::-1]",
+            "take": lambda: f"{s}[:{a.get('k')}]",
+            "drop": lambda: f"{s}[{a.get('k')}:]",
+            "dedupe": lambda: f"list(dict.fromkeys({s}))",
+            "zip_with": lambda: f"[{_PY_ZIP[a.get('op', '')]} for x, y in zip({s}, {v.other})]",
+            "adjacent_diff": lambda: f"[b - a for a, b in zip({s}, {s}[1:])]",
+            "sum": lambda: f"sum({s})",
+            "count": lambda: f"sum(1 for x in {s} if {p('x', a)})",
+            "max": lambda: f"max({s}, default=0)",
+            "min": lambda: f"min({s}, default=0)",
+            "length": lambda: f"len({s})",
+            "any": lambda: f"any({p('x', a)} for x in {s})",
+            "all": lambda: f"all({p('x', a)} for x in {s})",
+            "is_sorted": lambda: f"all(a <= b for a, b in zip({s}, {s}[1:]))",
+            "join_ints": lambda: f"{a.get('sep')!r}.join(str(x) for x in {s})",
+            "mark": lambda: f"[{p('x', a)} for x in {s}]",
+            "count_true": lambda: f"sum(1 for b in {s} if b)",
+            "digit_sum": lambda: f"sum(int(c) for c in str(abs({s})))",
+            "pow_mod": lambda: f"pow({s}, {a.get('e')}, {a.get('m')})",
+            "is_prime": lambda: f"{s} > 1 and all({s} % k != 0 for k in range(2, int({s} ** 0.5) + 1))",
+            "digits": lambda: f"[int(c) for c in str(abs({s}))]",
+            "range": lambda: f"list(range(1, {s} + 1))",
+            "reverse_str": lambda: f"{s}[::-1]",
+            "case": lambda: f"{s}.upper()" if a.get("upper") else f"{s}.lower()",
+            "caesar": lambda: f"\"\".join(chr((ord(c) - ord(\"a\") + {a.get('k')}) % 26 + ord(\"a\"))"
+                              f" if \"a\" <= c <= \"z\" else c for c in {s})",
+            "remove_char": lambda: f"{s}.replace({a.get('c')!r}, \"\")",
+            "count_char": lambda: f"{s}.count({a.get('c')!r})",
+            "palindrome": lambda: f"{s} == {s}[::-1]",
+            "split_words": lambda: f"{s}.split()",
+            "filter_len": lambda: f"[w for w in {s} if {p('len(w)', a)}]",
+            "join_words": lambda: f"{a.get('sep')!r}.join({s})",
+            "word_lengths": lambda: f"[len(w) for w in {s}]",
+        }
+        if v.family in one:
+            return [f"{d} = {one[v.family]()}"]
+        acc, i = t("acc"), self.builtin_indent
+        if v.family == "prefix_sum":
+            return [f"{d} = []", f"{acc} = 0", f"for x in {s}:", f"{i}{acc} += x", f"{i}{d}.append({acc})"]
+        if v.family == "fizzbuzz":
+            fa, fb = a["a"], a["b"]
+            return [f"{d} = []", f"for x in {s}:",
+                    f"{i}if x % {fa} == 0 and x % {fb} == 0:", f"{i}{i}{d}.append(\"FizzBuzz\")",
+                    f"{i}elif x % {fa} == 0:", f"{i}{i}{d}.append(\"Fizz\")",
+                    f"{i}elif x % {fb} == 0:", f"{i}{i}{d}.append(\"Buzz\")",
+                    f"{i}else:", f"{i}{i}{d}.append(str(x))"]
+        if v.family == "gcd":
+            x, y = t("a"), t("b")
+            return [f"{x}, {y} = abs({s}), {a['k']}", f"while {y}:", f"{i}{x}, {y} = {y}, {x} % {y}", f"{d} = {x}"]
+        if v.family == "collatz":
+            m = t("m")
+            return [f"{d} = 0", f"{m} = {s}", f"while {m} > 1:",
+                    f"{i}{m} = {m} // 2 if {m} % 2 == 0 else 3 * {m} + 1", f"{i}{d} += 1"]
+        raise ValueError(f"python: no rendering for family {v.family!r}")

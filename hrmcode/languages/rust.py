@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, snake_case
 
 _OWNED = {"int": "i64", "bool": "bool", "str": "String"}
+# zip_with operators over x (the list) and y (others).
+_RUST_ZIP = {"add": "x + y", "sub": "x - y", "mul": "x * y", "max": "x.max(y)", "min": "x.min(y)"}
+
 if TYPE_CHECKING:
     from hrmcode.execute.units import FunctionUnit
 
@@ -109,3 +112,85 @@ class Rust(Language):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
+    def builtin_return(self, var: str) -> list[str]:
+        return [var]  # the tail expression
+
+    def builtin_step(self, v: Any, t: Callable[[str], str]) -> list[str]:
+        a, s, d, o = v.args, self.builtin_ident(v.src), self.builtin_ident(v.dst), self.builtin_ident(v.other or "")
+        p, i, q = self.builtin_pred, self.builtin_indent, c_string_literal
+        k = a.get("k")
+        # The table below is built eagerly, so predicates are rendered only when the step has one.
+        px, pw = (p("x", a), p("w.len()", a)) if "op" in a else ("", "")
+        decl = f"let {d}: {self.type_name(v.out_type)}"
+        digits = f"{s}.abs().to_string().chars().map(|c| c.to_digit(10).unwrap() as i64)"
+        one = {
+            "filter": f"{s}.iter().copied().filter(|&x| {px}).collect()",
+            "map_add": f"{s}.iter().map(|&x| {self.builtin_plus('x', a.get('k', 0))}).collect()",
+            "map_mul": f"{s}.iter().map(|&x| x * {k}).collect()",
+            "map_mod": f"{s}.iter().map(|&x| x.rem_euclid({k})).collect()",
+            "map_abs": f"{s}.iter().map(|&x| x.abs()).collect()",
+            "clamp": f"{s}.iter().map(|&x| x.clamp({a.get('lo')}, {a.get('hi')})).collect()",
+            "reverse": f"{s}.iter().rev().copied().collect()",
+            "take": f"{s}.iter().take({k}).copied().collect()",
+            "drop": f"{s}.iter().skip({k}).copied().collect()",
+            "prefix_sum": f"{s}.iter().scan(0, |acc, &x| {{ *acc += x; Some(*acc) }}).collect()",
+            "zip_with": f"{s}.iter().zip({o}).map(|(&x, &y)| {_RUST_ZIP.get(a.get('op', ''), '')}).collect()",
+            "adjacent_diff": f"{s}.windows(2).map(|w| w[1] - w[0]).collect()",
+            "sum": f"{s}.iter().sum()",
+            "count": f"{s}.iter().copied().filter(|&x| {px}).count() as i64",
+            "max": f"{s}.iter().copied().max().unwrap_or(0)",
+            "min": f"{s}.iter().copied().min().unwrap_or(0)",
+            "length": f"{s}.len() as i64",
+            "any": f"{s}.iter().any(|&x| {px})",
+            "all": f"{s}.iter().all(|&x| {px})",
+            "is_sorted": f"{s}.windows(2).all(|w| w[0] <= w[1])",
+            "join_ints": f"{s}.iter().map(|x| x.to_string()).collect::<Vec<_>>().join({q(a.get('sep', ''))})",
+            "mark": f"{s}.iter().map(|&x| {px}).collect()",
+            "count_true": f"{s}.iter().filter(|&&b| b).count() as i64",
+            "digit_sum": f"{digits}.sum()",
+            "digits": f"{digits}.collect()",
+            "pow_mod": "",
+            "is_prime": f"{s} > 1 && (2..).take_while(|k| k * k <= {s}).all(|k| {s} % k != 0)",
+            "range": f"(1..={s}).collect()",
+            "reverse_str": f"{s}.chars().rev().collect()",
+            "case": f"{s}.to_uppercase()" if a.get("upper") else f"{s}.to_lowercase()",
+            "remove_char": f"{s}.replace({q(a.get('c', ''))}, \"\")",
+            "count_char": f"{s}.chars().filter(|&c| c == '{a.get('c')}').count() as i64",
+            "palindrome": f"{s}.chars().eq({s}.chars().rev())",
+            "split_words": f"{s}.split_whitespace().map(String::from).collect()",
+            "filter_len": f"{s}.iter().filter(|w| {pw}).cloned().collect()",
+            "join_words": f"{s}.join({q(a.get('sep', ''))})",
+            "word_lengths": f"{s}.iter().map(|w| w.len() as i64).collect()",
+        }
+        if one.get(v.family):
+            return [f"{decl} = {one[v.family]};"]
+        if v.family == "sort":
+            by = f"{d}.sort_by(|a, b| b.cmp(a));" if a.get("desc") else f"{d}.sort();"
+            return [f"let mut {d}: {self.type_name(v.out_type)} = {s}.to_vec();", by]
+        if v.family == "dedupe":
+            seen = t("seen")
+            return [f"let mut {seen} = std::collections::HashSet::new();",
+                    f"{decl} = {s}.iter().copied().filter(|&x| {seen}.insert(x)).collect();"]
+        if v.family == "fizzbuzz":
+            fa, fb = a["a"], a["b"]
+            return [f"{decl} = {s}", f"{i}.iter()", f"{i}.map(|&x| match (x % {fa}, x % {fb}) {{",
+                    f"{i}{i}(0, 0) => \"FizzBuzz\".to_string(),", f"{i}{i}(0, _) => \"Fizz\".to_string(),",
+                    f"{i}{i}(_, 0) => \"Buzz\".to_string(),", f"{i}{i}_ => x.to_string(),", f"{i}}})",
+                    f"{i}.collect();"]
+        if v.family == "gcd":
+            x, y = t("a"), t("b")
+            return [f"let (mut {x}, mut {y}) = ({s}.abs(), {k});", f"while {y} != 0 {{",
+                    f"{i}({x}, {y}) = ({y}, {x} % {y});", "}", f"{decl} = {x};"]
+        if v.family == "pow_mod":
+            base, m, e = t("base"), a["m"], a["e"]
+            return [f"let {base} = {s}.rem_euclid({m});", f"let mut {d}: i64 = 1;", f"for _ in 0..{e} {{",
+                    f"{i}{d} = {d} * {base} % {m};", "}"]
+        if v.family == "collatz":
+            m = t("m")
+            return [f"let mut {d}: i64 = 0;", f"let mut {m} = {s};", f"while {m} > 1 {{",
+                    f"{i}{m} = if {m} % 2 == 0 {{ {m} / 2 }} else {{ 3 * {m} + 1 }};", f"{i}{d} += 1;", "}"]
+        if v.family == "caesar":
+            return [f"{decl} = {s}", f"{i}.chars()",
+                    f"{i}.map(|c| if c.is_ascii_lowercase() {{ (b'a' + (c as u8 - b'a' + {k}) % 26) as char }} else {{ c }})",
+                    f"{i}.collect();"]
+        raise ValueError(f"rust: no rendering for family {v.family!r}")
