@@ -25,10 +25,12 @@ import functools
 import logging
 import os
 import selectors
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -338,10 +340,66 @@ def _unshare_args(layers: Layers) -> list[str]:
     if layers.root:
         # Drop to nobody first: file permissions are then the only thing between the program and
         # the host's files (the degraded path has no mount isolation).
-        args += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+        args += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs", "--"]
     if layers.mode == "unshare":
         args += ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--"]
     return args
+
+
+def _blocking_ancestor(path: str) -> str | None:
+    """The highest directory above ``path`` that others (uid 65534) cannot traverse, if any."""
+    p = Path(path).resolve()
+    for a in reversed(p.parents):  # from / down
+        try:
+            if not os.stat(a).st_mode & 0o001:
+                return str(a)
+        except OSError:
+            return None
+    return None
+
+
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/run/lock", "/dev/shm")  # world-writable on a usual host
+STAGE_ROOT = "/dev/shm"  # covered last, so the staging area disappears from the program's view
+
+
+def _degraded_mounts(paths: Sequence[tuple[str, bool]], stage: Path, cwd: Path, tmpfs_mb: int) -> list[str]:
+    """The degraded path's mount namespace, when the harness is root (no bubblewrap, but ``unshare``).
+
+    In a private mount namespace (nothing propagates to the host):
+
+    * every world-writable scratch directory (/tmp, /var/tmp, /run/lock, /dev/shm) is covered by a
+      fresh size-limited tmpfs: the program cannot leave files on the host or read others' files there;
+    * every directory uid 65534 cannot traverse above a needed path (toolchains under a 0700 /root)
+      is covered by an empty tmpfs, which hides the rest of it;
+    * the needed ``paths`` (path, writable) — the workdir, the toolchains, the caches — are first
+      bound to ``stage/i`` (a 0700 directory of the harness on /dev/shm), then bound back at their
+      own place, read-only unless writable.
+    """
+    q = shlex.quote
+    needed = [(str(Path(p)), w) for p, w in paths if Path(p).is_dir()]
+    covers = [d for d in SCRATCH_DIRS if Path(d).is_dir() and not Path(d).is_symlink() and d != STAGE_ROOT]
+    for p, _ in needed:
+        a = _blocking_ancestor(p)
+        if a:
+            covers.append(a)
+    tops: list[str] = []
+    for a in sorted(set(covers), key=len):
+        if not any(a == t or a.startswith(t.rstrip("/") + "/") for t in tops):
+            tops.append(a)
+    lines = ["set -e"]
+    for i, (p, _) in enumerate(needed):
+        (stage / str(i)).mkdir()
+        lines.append(f"mount --bind {q(p)} {q(str(stage / str(i)))}")
+    for t in tops:
+        mode = "1777" if t in SCRATCH_DIRS else "0755"
+        lines.append(f"mount -t tmpfs -o mode={mode},size={tmpfs_mb << 20},nosuid,nodev hrmcode-degraded {q(t)}")
+    for i, (p, writable) in enumerate(needed):
+        lines += [f"mkdir -p {q(p)}", f"mount --bind {q(str(stage / str(i)))} {q(p)}"]
+        if not writable:
+            lines.append(f"mount -o remount,bind,ro {q(p)}")
+    lines.append(f"mount -t tmpfs -o mode=1777,size={tmpfs_mb << 20},nosuid,nodev hrmcode-degraded {STAGE_ROOT}")
+    lines += [f"cd {q(str(cwd))}", 'exec "$@"']
+    return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(lines), "sh"]
 
 
 def jail_path(layers: Layers, workdir: Path, path: str) -> str:
@@ -388,19 +446,31 @@ def run(argv: Sequence[str], workdir: Path, limits: Limits, *, work_writable: bo
     env.setdefault("LANG", "C.UTF-8")
     env.setdefault("TMPDIR", "/tmp")
     cg = CGroup(layers, limits) if (layers.cgroup_memory or layers.cgroup_pids) else None
+    stage: Path | None = None
     if layers.mode == "bwrap":
         inner = _bwrap_args(layers, workdir, work_writable=work_writable, limits=limits,
                             ro_paths=ro_paths, mounts=mounts, env=env)
         popen_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         cwd = str(workdir)
     else:
+        inner = []
         if layers.root:
             _prepare_degraded_workdir(workdir, work_writable)
             for m in mounts:
                 if m.writable:
                     _prepare_degraded_workdir(Path(m.host), True)
-        inner = _unshare_args(layers)
-        env["HOME"] = env["TMPDIR"] = str(workdir)
+            if Path(STAGE_ROOT).is_dir():
+                stage = Path(tempfile.mkdtemp(prefix="hrmcode-stage-", dir=STAGE_ROOT))
+                needed = [(str(workdir), work_writable), *((p, False) for p in ro_paths),
+                          *((m.host, m.writable) for m in mounts)]
+                inner = _degraded_mounts(needed, stage, workdir, limits.tmpfs_mb)
+        inner += _unshare_args(layers)
+        # No mount namespace of the jail's own: paths the language gives as jail paths (its caches)
+        # are the host paths here.
+        for m in mounts:
+            env = {k: v.replace(m.jail, m.host, 1) if v.startswith(m.jail) else v for k, v in env.items()}
+        env["HOME"] = str(workdir)
+        env["TMPDIR"] = "/tmp"  # a private tmpfs when the harness is root (see _degraded_mounts)
         popen_env = env
         cwd = str(workdir)
     # The prologue joins the cgroups from inside the child, before anything untrusted runs.
@@ -408,6 +478,10 @@ def run(argv: Sequence[str], workdir: Path, limits: Limits, *, work_writable: bo
     r_fd = w_fd = None
     if channel:
         r_fd, w_fd = os.pipe()
+        if layers.mode != "bwrap" and layers.root:
+            # The JVM reopens fd 3 by its /proc path, which checks the pipe's owner: the jail's uid.
+            with contextlib.suppress(OSError):
+                os.fchown(w_fd, NOBODY, NOBODY)
         # The driver writes its result lines to fd 3: move the pipe's write end there (bash, because
         # dash cannot name a descriptor above 9).
         prologue += f"exec 3>&{w_fd} {w_fd}>&-; "
@@ -422,6 +496,8 @@ def run(argv: Sequence[str], workdir: Path, limits: Limits, *, work_writable: bo
     except OSError as e:
         if cg:
             cg.kill_all()
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         for fd in (r_fd, w_fd):
             if fd is not None:
                 os.close(fd)
@@ -439,6 +515,9 @@ def run(argv: Sequence[str], workdir: Path, limits: Limits, *, work_writable: bo
         _kill_group(proc)
         if cg:
             cg.kill_all()
+        if stage is not None:
+            # Empty directories on the host: the mounts on them lived in the program's namespace only.
+            shutil.rmtree(stage, ignore_errors=True)
         if r_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(r_fd)
