@@ -86,7 +86,7 @@ def _recompute_logits(model: CodeModel, prompts: Batch, generated: list[Tensor])
     return logits[:, -1]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate(model: CodeModel, prompts: Sequence[Sequence[int]], *, eos_id: int, pad_id: int,
              mask_id: int | None = None, sampling: SamplingConfig | None = None,
              use_cache: bool = True) -> Generation:

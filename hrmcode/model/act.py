@@ -214,7 +214,7 @@ class HRMACT(nn.Module):
                                 token_segments=torch.zeros_like(segments))
         return carry.z_H, segments, state
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def infer(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Logits (B, T, V) of a full forward with ACT early exit, and segments run per row (B,).
 
@@ -226,7 +226,7 @@ class HRMACT(nn.Module):
         z_H, segments, _ = self._run_prompt(batch, None)
         return self.core.lm_logits(z_H), segments
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def start_decode(self, prompts: Batch, max_len: int) -> tuple[Tensor, DecodeState]:
         """Prefill a left-padded prompt batch: logits (B, V) for the first code token, and the state."""
         if self.cfg.mode != "causal":
@@ -235,7 +235,7 @@ class HRMACT(nn.Module):
         assert state is not None
         return self.core.lm_logits(z_H[:, -1]), state
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
         """Append one token per row (B,) at ``state.pos``; logits (B, V) for the next token."""
         if state.pos >= state.max_len:
@@ -261,7 +261,10 @@ class HRMACT(nn.Module):
             ctx = self.core.context(state.step_layout(None if all_rows else rows), state.pos, 1)
             c_out, _ = self.core.segment(carry if all_rows else carry.rows(rows), x if all_rows else x[rows],
                                          ctx, caches)
-            carry.z_H[rows], carry.z_L[rows] = c_out.z_H, c_out.z_L
+            if all_rows:
+                carry.z_H, carry.z_L = c_out.z_H, c_out.z_L
+            else:
+                carry.z_H[rows], carry.z_L[rows] = c_out.z_H, c_out.z_L
             state.token_segments[rows] += 1
 
     def _step_per_token(self, state: DecodeState, x: Tensor, carry: HRMCarry) -> None:

@@ -45,8 +45,7 @@ def lecun_init_(linear: nn.Linear) -> None:
 
 def rms_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
     """RMSNorm without weight, computed in fp32 (bf16 mean-of-squares loses too much precision)."""
-    x32 = x.float()
-    return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
+    return F.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(x.dtype)
 
 
 class RMSNorm(nn.Module):
@@ -176,8 +175,9 @@ class Attention(nn.Module):
 
     def forward(self, x: Tensor, ctx: AttnContext, cache: KVCache | None = None) -> Tensor:
         B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # 3×(B, nh, T, hs)
-        q, k = apply_rope(q, ctx.cos, ctx.sin), apply_rope(k, ctx.cos, ctx.sin)
+        qkv = self.qkv(x).view(B, T, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
+        q, k = apply_rope(qkv[:2], ctx.cos, ctx.sin).unbind(0)  # q and k rotated in one go
+        v = qkv[2]
         if cache is not None:
             k, v = cache.write(ctx.pos, k, v, ctx.rows)  # (B, nh, S, hs) with S = pos + T
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=ctx.mask)  # (B, nh, T, hs)

@@ -75,12 +75,12 @@ class BaselineTransformer(nn.Module):
 
     # ---- inference ----------------------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def infer(self, batch: Batch) -> tuple[Tensor, Tensor]:
         logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length))
         return logits, torch.ones(batch.size, dtype=torch.long, device=logits.device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def start_decode(self, prompts: Batch, max_len: int) -> tuple[Tensor, DecodeState]:
         if self.cfg.mode != "causal":
             raise ValueError("cached decoding is for model.mode = 'causal'; canvas models use infer()")
@@ -93,7 +93,7 @@ class BaselineTransformer(nn.Module):
                             seg_rows=None, prefill_segments=ones, token_segments=torch.zeros_like(ones))
         return logits[:, -1], state
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
         if state.pos >= state.max_len:
             raise ValueError(f"decode past max_len={state.max_len}")
