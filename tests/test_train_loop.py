@@ -40,6 +40,8 @@ def test_injected_nan_and_spike_each_roll_back_lower_the_lr_and_training_finishe
     last = steps[-1]
     assert last["lr"] == pytest.approx(0.25 * lr_at(15, cfg.train))
     assert len(_records(tmp_path, "rollback")) == 2
+    (nan_alarm,) = [a for a in _records(tmp_path, "alarm") if a["kind"] == "nonfinite"]
+    assert nan_alarm["value"] is None  # metrics.jsonl stays strict JSON
     assert "Rollbacks (2)" in (tmp_path / "train_report.md").read_text()
     assert all(torch.isfinite(v).all() for v in ck.load_checkpoint(s.checkpoint).model.values())
 

@@ -176,7 +176,7 @@ class Sinks:
     def record(self, rec: dict[str, Any]) -> None:
         if self._fh is None:
             return
-        self._fh.write(json.dumps(rec, allow_nan=True) + "\n")
+        self._fh.write(json.dumps(_finite(rec)) + "\n")
         self._fh.flush()
         if self.tb is None:
             return
@@ -202,6 +202,17 @@ class Sinks:
             self._fh.close()
         if self.tb is not None:
             self.tb.close()
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf → null, so metrics.jsonl is strict JSON that any reader accepts."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
