@@ -30,6 +30,8 @@ from hrmcode.execute.sandbox import CGROUP_ROOT, detect_layers
 from hrmcode.records import Sample
 
 CFG = ExecConfig(run=Limits(wall_s=3.0, memory_mb=256, pids=64))
+# The JVM does not start with a 256 MB cap (its heap flag is 3/4 of the cap; the rest is its own).
+CFG_BY_LANGUAGE = {"java": ExecConfig(run=Limits(wall_s=3.0, memory_mb=512, pids=64))}
 INNER = os.environ.get("HRMCODE_ADVERSARIAL_INNER") == "1"
 REPO = Path(__file__).resolve().parents[2]
 # Without bubblewrap and without root there is no mount isolation at all: the program sees the
@@ -111,7 +113,7 @@ def run_attacks(language: str, attacks: list[Attack]) -> None:
             samples += [Sample(task_id="attack", language=language, solution=_fill(a.code, token, secret, server.port)),
                         Sample(task_id="attack", language=language, solution=GOOD[language])]
             wanted += [a.verdicts, frozenset({"pass"})]
-        results = evaluate_samples([TASK], samples, config=CFG)
+        results = evaluate_samples([TASK], samples, config=CFG_BY_LANGUAGE.get(language, CFG))
         files = _host_files_with(token, secret_dir)
         procs = _processes_with(token)
     finally:
