@@ -167,6 +167,9 @@ class Go(Language):
     # harness's program imports what it uses). Indentation is gofmt's tab.
     builtin_indent: ClassVar[str] = "\t"
 
+    def builtin_return(self, var: str) -> list[str]:
+        return [f"return {var}"]
+
     def builtin_pred(self, x: str, a: dict[str, Any]) -> str:
         # gofmt binds % tighter visually: x%2 == 0.
         return super().builtin_pred(x, a).replace(" % ", "%")

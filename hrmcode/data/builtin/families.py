@@ -39,11 +39,23 @@ def sample_pred(rng: random.Random) -> Args:
 
 def pred_holds(a: Args, x: int) -> bool:
     op, k = a["op"], a.get("k", 0)
-    return {
-        "gt": lambda: x > k, "ge": lambda: x >= k, "lt": lambda: x < k, "le": lambda: x <= k,
-        "eq": lambda: x == k, "ne": lambda: x != k, "even": lambda: x % 2 == 0,
-        "odd": lambda: x % 2 != 0, "div": lambda: x % k == 0,
-    }[op]()
+    if op == "gt":
+        return x > k
+    if op == "ge":
+        return x >= k
+    if op == "lt":
+        return x < k
+    if op == "le":
+        return x <= k
+    if op == "eq":
+        return x == k
+    if op == "ne":
+        return x != k
+    if op == "even":
+        return x % 2 == 0
+    if op == "odd":
+        return x % 2 != 0
+    return x % k == 0  # div
 
 
 def pred_text(a: Args) -> str:
