@@ -262,3 +262,32 @@ def evaluate_run(run: LoadedRun, tasks: Sequence[Task], out_dir: Any, plan: Gene
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "report.md", eval_markdown(summary, f"Evaluation of {run.name} on {benchmark}"))
     return summary
+
+
+def text_generator(run: LoadedRun, sampling: SamplingConfig, *,
+                   batch_size: int = 32) -> Callable[[list[str], str, int], list[list[str]]]:
+    """Our model as a plain text generator ``gen(prompts, language, n) -> n outputs per prompt``.
+
+    This is the interface the LiveCodeBench / HumanEval / Polyglot drivers take, so they can drive
+    any model; prompts longer than the model's context give an empty output (which fails).
+    """
+    tok, cfg = run.tokenizer, run.cfg.model
+
+    def gen(prompts: list[str], language: str, n: int) -> list[list[str]]:
+        ids = [tok.prompt_ids(language, p) for p in prompts]
+        out: list[list[str]] = [[] for _ in prompts]
+        order = sorted((i for i in range(len(ids)) if len(ids[i]) < cfg.max_seq_len), key=lambda i: len(ids[i]))
+        for attempt in range(n):
+            sc = SamplingConfig(sampling.max_new_tokens, sampling.temperature, sampling.top_p, sampling.seed + attempt)
+            texts = [""] * len(ids)
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                g = generate(run.model, [ids[i] for i in chunk], eos_id=tok.eos_id, pad_id=tok.pad_id,
+                             mask_id=tok.mask_id, sampling=sc)
+                for row, i in enumerate(chunk):
+                    texts[i] = tok.decode(g.tokens[row])
+            for i, t in enumerate(texts):
+                out[i].append(t)
+        return out
+
+    return gen
