@@ -431,6 +431,80 @@ def quant_report_cmd(
     console.print(f"[green]done[/] → {out}/quant_report.md", highlight=False)
 
 
+# ---- quantize (issue 9) ----
+
+
+@app.command("quantize")
+def quantize_cmd(
+    run: str = typer.Option(..., "--run", help="a trained run directory (config.yaml, tokenizer.json, checkpoints/)"),
+    scheme: str = typer.Option(..., "--scheme", help="int8 | int4 | bf16 | mixed | legacy-int8"),
+    out: str = typer.Option(..., "--out", help="the quantized run directory to write"),
+    group_size: int = typer.Option(32, "--group-size", help="int4: weights per scale (must divide the widths)"),
+    policy: str = typer.Option(None, "--policy", help="mixed: PATTERN=PRECISION,… first match wins "
+                               "(precisions fp32|int8|int8wo|int4); default q_head=fp32,embed=int8,lm_head=int8,*=int4"),
+    qat_steps: int = typer.Option(0, "--qat-steps", help="int4/mixed: QAT fine-tuning steps through the trainer"),
+    qat_lr: float = typer.Option(None, "--qat-lr", help="QAT learning rate (default: the run's lr × 0.1)"),
+    data: str = typer.Option(None, "--data", help="QAT training tasks (default: the run's data.path)"),
+) -> None:
+    """Quantize a trained run (torchao PTQ, or QAT with --qat-steps) into a run directory that
+    generation and evaluation load like any other (`hrmcode.quantize.load_quantized`)."""
+    from hrmcode.quantize import QuantError, QuantSpec, quantize_run
+    from hrmcode.runs import RunError
+
+    if qat_steps < 0:
+        raise fail(f"--qat-steps must be ≥ 0, got {qat_steps}")
+    try:
+        _, info = quantize_run(run, QuantSpec(scheme, group_size, policy), out, qat_steps=qat_steps, qat_lr=qat_lr,
+                               data=data)
+    except (QuantError, RunError, FileNotFoundError) as e:
+        raise fail(str(e)) from None
+    size = info["size"]
+    console.print(f"[green]done[/] {scheme} → {out}: {size['bits_per_param']:.2f} bits/param, "
+                  f"{size['ratio_vs_fp32']:.2f}× smaller than fp32 (computed), {info['disk_bytes'] / 1e6:.2f} MB on disk"
+                  + (f"; QAT {qat_steps} steps, loss {info['qat']['first_loss']:.3f} → {info['qat']['last_loss']:.3f}"
+                     if info.get("qat") else ""), highlight=False)
+
+
+@app.command("quant-report")
+def quant_report_cmd(
+    run: str = typer.Option(..., "--run", help="a trained run directory"),
+    out: str = typer.Option(..., "--out", help="directory for quant_report.md/.json, models/ and eval/"),
+    schemes: str = typer.Option("int8,int4,bf16,mixed,legacy-int8", "--schemes", help="comma-separated"),
+    group_size: int = typer.Option(32, "--group-size"),
+    qat_steps: int = typer.Option(0, "--qat-steps", help="also report int4 after this many QAT steps"),
+    data: str = typer.Option(None, "--data", help="task suite (default: the run's data.path)"),
+    split: str = typer.Option("test", "--split", help="tasks of this split are generated and executed"),
+    max_tasks: int = typer.Option(40, "--max-tasks"),
+    max_depth: int = typer.Option(None, "--max-depth", help="default: the run's data.max_depth"),
+    languages: str = typer.Option(None, "--languages", help="default: the run's data.languages"),
+    max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Every scheme vs fp32 on the same tasks and seed: pass@1, compile errors, agreement, size, speed, alarms."""
+    from hrmcode.config import load_config
+    from hrmcode.data.batching import load_tasks
+    from hrmcode.evaluate.model_eval import select_tasks
+    from hrmcode.quant_report import quant_report
+    from hrmcode.quantize import QuantError, QuantSpec
+
+    try:
+        cfg = load_config(f"{run}/config.yaml")
+        path = data or cfg.data.path
+        if not path:
+            raise fail("--data: the run has no data.path")
+        tasks = select_tasks(load_tasks(path), [split], max_per_split=max_tasks, seed=seed,
+                             max_depth=max_depth or cfg.data.max_depth)
+        specs = [QuantSpec(s.strip(), group_size) for s in schemes.split(",") if s.strip()]
+        langs = tuple(x.strip() for x in languages.split(",")) if languages else tuple(cfg.data.languages)
+        rep = quant_report(run, out, specs=specs, tasks=tasks, languages=langs, qat_steps=qat_steps,
+                           qat_spec=QuantSpec("int4", group_size), max_new_tokens=max_new_tokens, seed=seed, data=path)
+    except (QuantError, FileNotFoundError, ValueError) as e:
+        raise fail(str(e)) from None
+    for a in rep["alarms"]:
+        console.print(f"[yellow]alarm[/] {a['message']}", highlight=False)
+    console.print(f"[green]done[/] → {out}/quant_report.md", highlight=False)
+
+
 # ---- generate / compare / demo (issue 6) --------------------------------------------------------
 
 
