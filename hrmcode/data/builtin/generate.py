@@ -129,13 +129,13 @@ def _inputs_int(rng: random.Random) -> list[Any]:
 def _inputs_str(rng: random.Random) -> list[Any]:
     fixed: list[Any] = ["", "a", "level", "Hello World", "  two  spaces ", "noon stats"]
     rand = [_text(rng, rng.randint(1, 5)) for _ in range(N_CANDIDATE_INPUTS - len(fixed) - 1)]
-    return fixed + [_text(rng, rng.randint(10, 16))] + rand
+    return [*fixed, _text(rng, rng.randint(10, 16)), *rand]
 
 
 def _inputs_list_str(rng: random.Random) -> list[Any]:
     fixed: list[Any] = [[], ["a"], ["ab", "ab", "c"]]
     rand = [[_word(rng) for _ in range(rng.randint(1, 6))] for _ in range(N_CANDIDATE_INPUTS - len(fixed) - 1)]
-    return fixed + [[_word(rng) for _ in range(rng.randint(20, 30))]] + rand
+    return [*fixed, [_word(rng) for _ in range(rng.randint(20, 30))], *rand]
 
 
 def _inputs_list_bool(rng: random.Random) -> list[Any]:
