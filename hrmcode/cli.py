@@ -31,7 +31,7 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug log
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a user-facing error (no traceback) and return the Exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

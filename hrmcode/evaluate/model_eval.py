@@ -70,7 +70,9 @@ def generate_samples(run: LoadedRun, tasks: Sequence[Task], plan: GenerationPlan
                 if len(ids) >= cfg.max_seq_len:
                     # Nothing can be generated: an empty solution, which the harness fails honestly.
                     out[pos] = Sample(task_id=task.task_id, language=lang, solution="", attempt=i,
-                                      model=run.name, prompt_tokens=len(ids), skipped="prompt too long")
+                                      model=run.name, prompt_tokens=len(ids), skipped="prompt too long",
+                                      generated_tokens=0, finished=False, segments=0, token_segments=0.0,
+                                      max_segments=max_segments)
                 else:
                     jobs.append((pos, task, lang, ids, i))
     done = len(out) - len(jobs)
@@ -202,7 +204,7 @@ def summarize(tasks: Sequence[Task], samples: Sequence[Sample], results: Sequenc
     if len(p1) >= 2:
         gap = max(p1.values()) - min(p1.values())
         summary["language_gap"] = gap
-        if gap > LANGUAGE_GAP_ALARM:
+        if gap > LANGUAGE_GAP_ALARM + 1e-9:  # "above 20%": exactly 20 points (in floats) is not
             best, worst = max(p1, key=p1.__getitem__), min(p1, key=p1.__getitem__)
             summary["alarms"].append({
                 "type": "alarm", "monitor": "language_gap", "value": gap, "threshold": LANGUAGE_GAP_ALARM,

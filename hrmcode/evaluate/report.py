@@ -221,7 +221,9 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
     written: list[str] = []
 
     def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
+        for ax in fig.axes:
+            if ax.get_legend_handles_labels()[0]:
+                fig.tight_layout()
         fig.savefig(out_dir / name, dpi=90)
         plt.close(fig)
         written.append(name)
@@ -248,7 +250,6 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
         ax.set_ylabel("pass@1 (%)")
         ax.set_xlabel(xlabel)
         ax.set_ylim(0, 100)
-        ax.legend()
         save(fig, name)
 
     bars("language", "pass1_per_language.png", "language")
@@ -278,7 +279,6 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
                    label=e.name, alpha=0.8)
         ax.set_xlabel("segments run (decided from the prompt)")
         ax.set_ylabel("samples")
-        ax.legend()
         save(fig, "act_steps_histogram.png")
 
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -288,7 +288,6 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
         ax.bar(names, mx, color="lightgray", label="halt_max_steps")
         ax.bar(names, used, label="segments used (mean per token)")
         ax.set_ylabel("segments")
-        ax.legend()
         save(fig, "compute_saved.png")
 
     curves = [(e.name, e.run_dir / "metrics.jsonl") for e in evals if e.run_dir and (e.run_dir / "metrics.jsonl").exists()]
@@ -310,6 +309,5 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
         ax.set_xlabel("training minutes")
         ax.set_ylabel("loss")
         ax.set_yscale("log")
-        ax.legend()
         save(fig, "training_curves.png")
     return written
