@@ -717,6 +717,7 @@ def _loop(tr: Trainer, *, start: ck.Checkpoint | None, progress: bool) -> TrainS
         tr.sinks.record({"type": "info", "step": 0, "parameters": tr.parameters, "seq_len": tr.seq_len,
                          "world_size": info.world_size, "config": json.loads(json.dumps(
                              tr.cfg.model_dump(mode="json")))})
+        tr.run_eval()  # the probe at step 0: the baseline the curve falls from
         tr.save()  # step 0: rollback always has a target
     session_start, session_steps0 = time.perf_counter(), tr.state.step
     elapsed0 = tr.state.elapsed_s
