@@ -1,0 +1,545 @@
+"""Aider Polyglot, offline and without Docker: upstream's two-try protocol over a local checkout.
+
+Library entry point (the CLI is a thin layer over it)::
+
+    eval_polyglot(data, out_dir, *, source, languages=None, exercises=(), tries=2, timeout=180.0,
+                  workers=None, progress=None, cache_dir=None, skip_bad=False) -> summary dict
+
+``source`` is where the edits come from:
+
+* ``"reference"`` — the exercises' own reference solutions (``files.example``): the oracle check;
+  one try (a deterministic oracle gains nothing from a second);
+* a path to a samples JSONL file — any model's outputs, one record per exercise and try:
+  ``{"task_id": "<lang>/<exercise>", "language": "<lang>", "attempt": 1|2, "solution": REPLY}``
+  where REPLY is the model's raw reply in the whole-file format below; instead of ``solution``
+  text a record may carry ``"files": {"<relative path>": "<content>"}`` (``solution`` then "");
+  a reply without any fence is taken as the whole content of an exercise's only editable file;
+* a callable ``edit(prompt_text: str, files: dict[str, str]) -> str`` — our model. It receives the
+  prompt and the editable files' current contents (the model sees nothing else: no tests, no
+  helpers) and returns its raw reply. On the second try ``prompt_text`` is the whole conversation
+  as one text: the first message, then upstream's follow-up (the cleaned test output and the
+  request to fix it), so a stateless model still has the instructions. Calls are serialized
+  (one model, many exercise threads).
+
+The whole-file format (aider's ``whole`` edit format): each file the reply changes is the file's
+path on its own line followed by a fenced block with the complete new content::
+
+    leap.py
+    ```python
+    def leap_year(year): ...
+    ```
+
+A block without a file name is accepted when the exercise has exactly one editable file. A reply
+with no usable block, or an unclosed fence, is *malformed* (upstream's well-formedness metric).
+
+Per exercise (each on a fresh copy, in parallel): apply the try's edits; re-copy the test and
+editor files from the pristine tree (a model cannot tamper with them); re-enable skipped tests;
+run the language's test command in the sandbox (:mod:`hrmcode.evaluate.polyglot_toolchains`)
+with a ``timeout`` (upstream: 180 s); pass = exit status 0. A failing try's cleaned output is
+fed back for the next try. ``out_dir`` receives results.jsonl (one Result per exercise, every try
+in ``tries``), summary.json (upstream's metrics: pass_rate_1/2, percent_cases_well_formed,
+syntax_errors, test_timeouts, seconds_per_case…, also per language) and report.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from hrmcode.data.polyglot import Exercise, load_exercises
+from hrmcode.evaluate.polyglot_toolchains import Toolchain, reenable_skipped, relpath_ok, toolchains
+from hrmcode.evaluate.summary import build_summary, render_report
+from hrmcode.execute import sandbox_layers
+from hrmcode.execute.runner import Ctx, ExecConfig, default_cache_dir, evaluate_project, trim
+from hrmcode.execute.sandbox import detect_layers
+from hrmcode.records import (
+    RecordError,
+    Result,
+    Sample,
+    Task,
+    Verdict,
+    atomic_write_json,
+    atomic_write_text,
+    read_jsonl,
+    write_jsonl,
+)
+
+log = logging.getLogger(__name__)
+
+EditFn = Callable[[str, dict[str, str]], str]
+TIMED_OUT_TEXT = "Tests timed out!"  # what upstream feeds back after a timeout
+REPLY_KEEP = 4000  # characters of a model reply kept in results.jsonl
+
+# References that cannot pass offline on Debian 12 (spec: shared/specs/polyglot.md); reported apart.
+KNOWN_REFERENCE_FAILURES: dict[str, str] = {
+    "java/mazy-mice": "its tests need a newer AssertJ than Debian's 3.14",
+    "java/hangman": "needs RxJava 2, which Debian does not package",
+    "java/rest-api": "needs org.json, which Debian does not package",
+}
+
+DEVIATIONS = (
+    "java: javac + the JUnit console launcher + AssertJ from Debian instead of ./gradlew test (Gradle "
+    "downloads itself at test time)",
+    "java: a bare @Disabled is removed too (upstream's regex only removes @Disabled(...))",
+    "javascript: xit(, xdescribe( and .skip( are re-enabled besides upstream's xtest(; jest runs without "
+    "upstream's `./*` path patterns (the same test files)",
+    "cpp: Catch2's main object is served from a cache filled by a trusted compile (same compiler, flags "
+    "and bytes)",
+    "test and editor files are re-copied before every run (upstream: test files only); .meta is not "
+    "copied into the work directory",
+    "each try runs on a fresh copy of the exercise (upstream reuses one directory across tries)",
+    "the test output fed back is the sandbox's capture trimmed to its first and last 1000 characters",
+    "seconds_per_case is wall time per exercise (model + tests); upstream times the model calls only",
+    "a stateless model callable gets the conversation as one text on the second try",
+)
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+#.-]*)\s*$")
+_TIME = re.compile(r"\bin \d+\.\d+s\b")
+
+
+# ---- replies → edits ----------------------------------------------------------------------------
+
+
+@dataclass
+class Parsed:
+    """The edits found in one reply."""
+
+    edits: dict[str, str] = field(default_factory=dict)
+    malformed: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def _file_name(line: str) -> str:
+    name = line.strip().strip("*`'\"").strip()
+    name = re.sub(r"^(?:#+\s*|file(?:name)?:\s*)", "", name, flags=re.I).strip().strip("*`'\":").strip()
+    return name if name and " " not in name else ""
+
+
+def _resolve(name: str, editable: Sequence[str]) -> str | None:
+    """A file name from a reply → the relative path it edits (editable files match by base name)."""
+    norm = str(PurePosixPath(name.lstrip("./"))) if name else ""
+    if norm in editable:
+        return norm
+    same = [f for f in editable if PurePosixPath(f).name == PurePosixPath(norm).name]
+    if len(same) == 1:
+        return same[0]
+    return norm if norm and relpath_ok(norm) and ("." in PurePosixPath(norm).name) else None
+
+
+def parse_whole_reply(reply: str, editable: Sequence[str], *, bare_is_file: bool = False) -> Parsed:
+    """Edits from a whole-file reply (see the module docstring). ``bare_is_file``: a reply with no
+    fence at all is the whole content of the only editable file (samples files of plain code)."""
+    out = Parsed()
+    lines = reply.splitlines()
+    if bare_is_file and not any(_FENCE.match(ln) for ln in lines) and len(editable) == 1 and reply.strip():
+        out.edits[editable[0]] = reply if reply.endswith("\n") else reply + "\n"
+        return out
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        fence = m.group(1)
+        prev = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+        name = _file_name(prev) if i > 0 else ""
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence[0] * len(fence)
+                    or (lines[j].strip().startswith(fence) and not lines[j].strip().strip(fence[0]))), None)
+        if end is None:
+            out.malformed = True
+            out.problems.append(f"line {i + 1}: a fence that is never closed")
+            break
+        body = "\n".join(lines[i + 1:end]) + "\n"
+        target = _resolve(name, editable) if name else None
+        if target is None and len(editable) == 1 and not out.edits:
+            target = editable[0]
+        if target is None:
+            out.problems.append(f"line {i + 1}: a block for no known file ({name or 'no file name'})")
+        else:
+            out.edits[target] = body
+        i = end + 1
+    if not out.edits:
+        out.malformed = True
+        if not out.problems:
+            out.problems.append("no fenced block with a file's content")
+    return out
+
+
+def clean_output(text: str, exercise_name: str, workdirs: Sequence[str] = ()) -> str:
+    """Upstream's cleaning: timings removed, the exercise's absolute path replaced by its name."""
+    text = _TIME.sub("", text)
+    text = text.replace(f"/w/{exercise_name}", exercise_name)
+    for w in workdirs:
+        text = text.replace(w, exercise_name)
+    # In the jail the exercise lives at /w.
+    return re.sub(r"(?<![\w.~/-])/w(?=/|[^\w./-]|$)", exercise_name, text, flags=re.M)
+
+
+# ---- sources ------------------------------------------------------------------------------------
+
+
+class _Source:
+    kind = "samples"
+
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+        """(parsed edits or None when this try has nothing, the raw reply, whether the model errored)."""
+        raise NotImplementedError
+
+
+class _Reference(_Source):
+    kind = "reference"
+
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+        if attempt > 1:
+            return None, "", False
+        return Parsed(edits=ex.reference_files()), "", False
+
+
+class _Samples(_Source):
+    kind = "samples"
+
+    def __init__(self, records: dict[tuple[str, int], Sample]):
+        self.records = records
+
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+        rec = self.records.get((ex.task_id, attempt))
+        if rec is None:
+            return None, "", False
+        direct = (rec.model_extra or {}).get("files")
+        if direct is not None:
+            return Parsed(edits=dict(direct)), "", False
+        return parse_whole_reply(rec.solution, ex.editable, bare_is_file=True), rec.solution, False
+
+
+class _Model(_Source):
+    kind = "model"
+
+    def __init__(self, fn: EditFn):
+        self.fn = fn
+        self.lock = threading.Lock()
+
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+        try:
+            with self.lock:
+                reply = self.fn(prompt, dict(files))
+        except Exception:  # an API/model failure is upstream's error_outputs, not a harness crash
+            log.exception("polyglot: the model failed on %s (try %d)", ex.task_id, attempt)
+            return Parsed(), "", True
+        if not isinstance(reply, str):
+            raise TypeError(f"polyglot {ex.task_id}: the model callable returned {type(reply).__name__}, expected str")
+        return parse_whole_reply(reply, ex.editable), reply, False
+
+
+def read_samples(path: str | Path, *, skip_bad: bool = False) -> tuple[dict[tuple[str, int], Sample], list[str]]:
+    """Samples records keyed by (task_id, attempt); ``attempt`` defaults to 1."""
+    recs, rep = read_jsonl(path, Sample, skip_bad=skip_bad)
+    out: dict[tuple[str, int], Sample] = {}
+    bad = list(rep.skipped)
+    for n, s in enumerate(recs, 1):
+        attempt = s.attempt or 1
+        files = (s.model_extra or {}).get("files")
+        problem = None
+        if "/" not in s.task_id or s.task_id.split("/", 1)[0] != s.language:
+            problem = f"task_id: {s.task_id!r} is not <language>/<exercise> for language {s.language}"
+        elif attempt < 1:
+            problem = f"attempt: {attempt} (tries count from 1)"
+        elif files is not None and not (isinstance(files, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items())):
+            problem = "files: expected an object of relative path → text"
+        elif (s.task_id, attempt) in out:
+            problem = f"a second record for {s.task_id} attempt {attempt}"
+        if problem:
+            msg = f"{path}: record {n}: {problem}"
+            if not skip_bad:
+                raise RecordError(msg)
+            bad.append(msg)
+            continue
+        out[(s.task_id, attempt)] = s
+    return out, bad
+
+
+# ---- one exercise -------------------------------------------------------------------------------
+
+
+def apply_edits(work: Path, edits: Mapping[str, str]) -> list[str]:
+    """Write the edits under ``work``; returns the paths refused (outside the exercise, into .meta)."""
+    refused = []
+    for rel, text in edits.items():
+        if not relpath_ok(rel):
+            refused.append(rel)
+            continue
+        p = work / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    return refused
+
+
+def prepare_run(ex: Exercise, work: Path) -> None:
+    """Before every test run: the pristine test and editor files back, skipped tests re-enabled."""
+    for rel in (*ex.test, *ex.editor):
+        dst = work / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ex.path / rel, dst)
+    for rel in ex.test:
+        p = work / rel
+        text = p.read_text(encoding="utf-8")
+        new = reenable_skipped(ex.language, rel, text)
+        if new != text:
+            p.write_text(new, encoding="utf-8")
+
+
+@dataclass
+class TryRecord:
+    attempt: int
+    passed: bool
+    verdict: str
+    seconds: float
+    test_seconds: float
+    output: str
+    malformed: bool = False
+    model_error: bool = False
+    timed_out: bool = False
+    syntax_errors: int = 0
+    indentation_errors: int = 0
+    edited: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    reply: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if v is not None}
+        return d
+
+
+def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, tries: int, timeout: float) -> Result:
+    """Upstream's loop for one exercise: up to ``tries`` tries, stopping at the first pass."""
+    t0 = time.monotonic()
+    records: list[TryRecord] = []
+    work = Path(tempfile.mkdtemp(prefix=f"{ex.language}-{ex.name}-", dir=ctx.tmp_root)) / ex.name
+    try:
+        shutil.copytree(ex.path, work, ignore=shutil.ignore_patterns(".meta"))
+        files = ex.stub_files()
+        first = ex.prompt()
+        prompt = first
+        for attempt in range(1, tries + 1):
+            ts = time.monotonic()
+            parsed, reply, errored = source.edits(ex, attempt, prompt, files)
+            if parsed is None:  # the samples file (or the oracle) has no further try
+                break
+            refused = apply_edits(work, parsed.edits)
+            problems = parsed.problems + [f"refused to write {r} (outside the exercise)" for r in refused]
+            files = {f: (work / f).read_text(encoding="utf-8") for f in ex.editable if (work / f).is_file()}
+            if tc.missing:
+                records.append(TryRecord(attempt, False, Verdict.HARNESS_ERROR.value, time.monotonic() - ts, 0.0,
+                                         tc.missing, problems=problems))
+                break
+            prepare_run(ex, work)
+            main = ex.solution[0]
+            # The jail gets the exercise as /w/<name>: upstream's CMakeLists names files after its directory.
+            task = Task(task_id=ex.task_id, source="polyglot", kind="project", prompt="",
+                        meta={"project": {"dir": str(work.parent), "solution_path": f"{ex.name}/{main}",
+                                          "test": tc.argv(ex.name), "timeout_s": timeout}})
+            out = evaluate_project(ctx, tc, task, (work / main).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+            timed_out = out.verdict is Verdict.TIMEOUT
+            raw = str(out.detail.get("test_output", ""))
+            text = TIMED_OUT_TEXT if timed_out else clean_output(raw, ex.name, [str(work)])
+            if out.verdict is Verdict.HARNESS_ERROR or (out.verdict is not Verdict.PASS and out.detail.get("error")
+                                                        and not raw):
+                text = text or str(out.detail.get("error", ""))
+            lines = text.splitlines()
+            records.append(TryRecord(
+                attempt, out.verdict is Verdict.PASS, out.verdict.value, time.monotonic() - ts,
+                float(out.detail.get("time_s", 0.0)), trim(text), malformed=parsed.malformed, model_error=errored,
+                timed_out=timed_out, syntax_errors=sum(ln.startswith("SyntaxError") for ln in lines),
+                indentation_errors=sum(ln.startswith("IndentationError") for ln in lines),
+                edited=sorted(parsed.edits), problems=problems,
+                reply=reply[:REPLY_KEEP] if source.kind != "reference" else None))
+            if out.verdict is Verdict.PASS:
+                break
+            # A stateless callable still needs the instructions: the conversation so far as one text.
+            prompt = first + "\n" + ex.followup(text) if source.kind == "model" else ex.followup(text)
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)
+    passed_try = next((r.attempt for r in records if r.passed), None)
+    last = records[-1] if records else None
+    verdict = last.verdict if last else Verdict.HARNESS_ERROR.value
+    return Result(task_id=ex.task_id, language=ex.language, sample_index=0, passed=passed_try is not None,
+                  verdict=verdict, tests_passed=int(passed_try is not None), tests_total=1, mode="isolated",
+                  passed_try=passed_try, seconds=round(time.monotonic() - t0, 3),
+                  tries=[r.to_json() for r in records], **({"error": "no edits for this exercise"} if not records
+                                                          else {}))
+
+
+# ---- metrics ------------------------------------------------------------------------------------
+
+
+def polyglot_metrics(results: Sequence[Result], tries: int) -> dict[str, Any]:
+    """Upstream's headline numbers over completed exercises (percentages as upstream reports them)."""
+    done = [r for r in results if (r.model_extra or {}).get("tries")]
+    n = len(done)
+    ex = [(r.model_extra or {}) for r in done]
+    out: dict[str, Any] = {"completed_tests": n, "total_tests": len(results)}
+    for k in range(1, tries + 1):
+        num = sum(1 for e in ex if e.get("passed_try") is not None and e["passed_try"] <= k)
+        out[f"pass_num_{k}"] = num
+        out[f"pass_rate_{k}"] = round(100.0 * num / n, 1) if n else None
+    malformed_cases = sum(any(t.get("malformed") for t in e["tries"]) for e in ex)
+    out.update({
+        "percent_cases_well_formed": round(100.0 * (1 - malformed_cases / n), 1) if n else None,
+        "num_malformed_responses": sum(sum(bool(t.get("malformed")) for t in e["tries"]) for e in ex),
+        "num_with_malformed_responses": malformed_cases,
+        "error_outputs": sum(sum(bool(t.get("model_error")) for t in e["tries"]) for e in ex),
+        "exhausted_context_windows": 0,
+        "syntax_errors": sum(sum(t.get("syntax_errors", 0) for t in e["tries"]) for e in ex),
+        "indentation_errors": sum(sum(t.get("indentation_errors", 0) for t in e["tries"]) for e in ex),
+        "test_timeouts": sum(sum(bool(t.get("timed_out")) for t in e["tries"]) for e in ex),
+        "seconds_per_case": round(sum(e.get("seconds", 0.0) for e in ex) / n, 3) if n else None,
+        "test_seconds_per_case": round(sum(sum(t.get("test_seconds", 0.0) for t in e["tries"]) for e in ex) / n, 3)
+        if n else None,
+    })
+    return out
+
+
+def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
+    tries = summary["tries"]
+    head = render_report(summary, title="Aider Polyglot").rstrip()
+    cols = [f"pass_rate_{k}" for k in range(1, tries + 1)] + ["percent_cases_well_formed", "syntax_errors",
+                                                              "test_timeouts", "seconds_per_case"]
+    lines = [head, "", "## Polyglot (upstream's metrics)", "",
+             f"Source: **{summary['source']}**; tries: {tries}; timeout {summary['timeout_s']} s per test run. "
+             "pass@1 above is the final outcome (= pass_rate_" + str(tries) + " / 100).", "",
+             "| language | exercises | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+    rows = [*summary["polyglot_per_language"].items(), ("**all**", summary["polyglot"])]
+    for lang, m in rows:
+        cells = " | ".join("–" if m.get(c) is None else str(m.get(c)) for c in cols)
+        lines.append(f"| {lang} | {m['completed_tests']} | {cells} |")
+    ref = summary.get("reference_failures")
+    if ref is not None:
+        lines += ["", "### Reference check", ""]
+        if not ref["unexpected"] and not ref["expected"]:
+            lines.append("Every reference solution passed.")
+        for tid in ref["unexpected"]:
+            lines.append(f"- **unexpected failure** {tid}")
+        for tid, why in ref["expected"].items():
+            lines.append(f"- known offline failure {tid}: {why}")
+    failing = [r for r in results if not r.passed][:10]
+    if failing:
+        lines += ["", "### First failures", ""]
+        for r in failing:
+            t = ((r.model_extra or {}).get("tries") or [{}])[-1]
+            lines += [f"#### {r.task_id} ({r.verdict.value})", "", "```", str(t.get("output", ""))[:1500], "```", ""]
+    lines += ["", "### Deviations from upstream", ""] + [f"- {d}" for d in summary["deviations"]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---- the entry point ----------------------------------------------------------------------------
+
+
+def eval_polyglot(
+    data: str | Path, out_dir: str | Path, *, source: str | Path | EditFn, languages: Sequence[str] | None = None,
+    exercises: Sequence[str] = (), tries: int = 2, timeout: float = 180.0, workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None, cache_dir: Path | None = None, skip_bad: bool = False,
+) -> dict[str, Any]:
+    """Run Polyglot exercises of the checkout ``data`` with edits from ``source`` (see the module doc).
+
+    ``source``: ``"reference"``, a samples JSONL path, or a model callable ``edit(prompt, files) -> str``.
+    ``languages`` (default all six) and ``exercises`` (names or ``lang/name``) select exercises;
+    ``tries`` (upstream: 2), ``timeout`` seconds per test run (upstream: 180); ``workers``
+    exercises at once (default: usable cores); ``cache_dir`` holds the warm toolchain caches
+    (default ``~/.cache/hrmcode/exec/toolchains``). Returns the summary (also in summary.json).
+    """
+    if tries < 1:
+        raise ValueError(f"--tries: expected at least 1, got {tries}")
+    if timeout <= 0:
+        raise ValueError(f"--timeout: expected seconds > 0, got {timeout}")
+    exs, rep = load_exercises(data, languages, names=exercises, skip_bad=skip_bad)
+    skipped_samples: list[str] = []
+    src: _Source
+    if callable(source):
+        src, label = _Model(source), "model"
+    elif str(source) == "reference":
+        src, label = _Reference(), "reference"
+    else:
+        recs, skipped_samples = read_samples(source, skip_bad=skip_bad)
+        known = {e.task_id for e in exs}
+        outside = sorted({tid for tid, _ in recs if tid not in known})
+        if outside:
+            log.info("polyglot: %d samples name exercises outside the selection (not run): %s", len(outside),
+                     ", ".join(outside[:5]))
+        src, label = _Samples(recs), f"samples {source}"
+        exs = [e for e in exs if (e.task_id, 1) in recs]
+    layers = detect_layers()
+    cfg = ExecConfig()
+    toolchain_cache = (cache_dir or default_cache_dir()) / "toolchains"
+    toolchain_cache.mkdir(parents=True, exist_ok=True)
+    workers = max(1, workers or len(__import__("os").sched_getaffinity(0)))
+    tmp_root = Path(tempfile.mkdtemp(prefix="hrmcode-polyglot-"))
+    t0 = time.monotonic()
+    results: dict[str, Result] = {}
+    try:
+        tcs = toolchains(exs, toolchain_cache, layers, cfg, tmp_root)
+        warm_s = time.monotonic() - t0
+        ctx = Ctx(cfg, layers, toolchain_cache, tmp_root)
+        # Long poles first (compiled languages), so the pool ends together.
+        order = sorted(exs, key=lambda e: ({"cpp": 0, "rust": 1, "java": 2, "go": 3}.get(e.language, 4), e.task_id))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futs = {pool.submit(run_exercise, e, src, ctx, tcs[e.language], tries=tries, timeout=timeout): e
+                    for e in order}
+            for fut in as_completed(futs):
+                e = futs[fut]
+                try:
+                    results[e.task_id] = fut.result()
+                except Exception as err:  # a harness bug on one exercise must not lose the others
+                    log.exception("polyglot: harness error on %s", e.task_id)
+                    results[e.task_id] = Result(task_id=e.task_id, language=e.language, sample_index=0, passed=False,
+                                                verdict=Verdict.HARNESS_ERROR, tests_passed=0, tests_total=1,
+                                                error=repr(err), tries=[])
+                if progress:
+                    progress(len(results), len(exs))
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    elapsed = time.monotonic() - t0
+    final = [results[e.task_id] for e in exs]
+    by_lang: dict[str, list[Result]] = defaultdict(list)
+    for r in final:
+        by_lang[r.language].append(r)
+    metrics = polyglot_metrics(final, tries)
+    extra: dict[str, Any] = {
+        "benchmark": "polyglot", "data": str(data), "source": label, "tries": tries, "timeout_s": timeout,
+        **{k: metrics[k] for k in metrics if k.startswith(("pass_rate", "pass_num"))},
+        "polyglot": metrics,
+        "polyglot_per_language": {lang: polyglot_metrics(rs, tries) for lang, rs in sorted(by_lang.items())},
+        "missing_toolchains": {lang: tc.missing for lang, tc in tcs.items() if tc.missing} if exs else {},
+        "deviations": list(DEVIATIONS),
+    }
+    if label == "reference":
+        failed = [r.task_id for r in final if not r.passed]
+        extra["reference_failures"] = {
+            "expected": {t: KNOWN_REFERENCE_FAILURES[t] for t in failed if t in KNOWN_REFERENCE_FAILURES},
+            "unexpected": [t for t in failed if t not in KNOWN_REFERENCE_FAILURES]}
+    summary = build_summary(
+        final, ks=[1], sandbox=sandbox_layers(), n_tasks=len(final),
+        skipped={"tasks": len(rep.skipped), "samples": len(skipped_samples),
+                 "reasons": [*rep.skipped, *skipped_samples][:200]},
+        timing={"elapsed_s": round(elapsed, 3), "warm_up_s": round(warm_s, 3), "workers": workers,
+                "exercises_per_minute": round(60 * len(final) / elapsed, 2) if elapsed > 0 else None},
+        extra=extra)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "results.jsonl", final)
+    atomic_write_json(out / "summary.json", summary)
+    atomic_write_text(out / "report.md", _report(summary, final))
+    return summary
+
+
+__all__ = ["DEVIATIONS", "KNOWN_REFERENCE_FAILURES", "EditFn", "Parsed", "apply_edits", "clean_output",
+           "eval_polyglot", "parse_whole_reply", "polyglot_metrics", "prepare_run", "read_samples", "run_exercise"]

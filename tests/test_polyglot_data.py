@@ -1,0 +1,214 @@
+"""Polyglot loader, prompts, reply parsing, skip re-enabling and output cleaning (no execution)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hrmcode.data.polyglot import (
+    INSTRUCTIONS_ADDENDUM,
+    TEST_FAILURES,
+    PolyglotFormatError,
+    load_exercise,
+    load_exercises,
+)
+from hrmcode.evaluate.polyglot import apply_edits, clean_output, parse_whole_reply, prepare_run, read_samples
+from hrmcode.evaluate.polyglot_toolchains import reenable_skipped
+from hrmcode.records import RecordError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "polyglot"
+
+
+def _copy_python(tmp_path: Path) -> Path:
+    dst = tmp_path / "python" / "exercises" / "practice" / "digit-sum"
+    shutil.copytree(FIXTURES / "python" / "exercises" / "practice" / "digit-sum", dst)
+    return dst
+
+
+def test_the_fixture_tree_loads_six_exercises_with_their_files():
+    exs, rep = load_exercises(FIXTURES)
+    assert rep.skipped == []
+    assert [e.task_id for e in exs] == ["cpp/digit-sum", "go/digit-sum", "java/digit-sum", "javascript/digit-sum",
+                                        "python/digit-sum", "rust/digit-sum"]
+    by = {e.language: e for e in exs}
+    assert by["cpp"].editable == ("digit_sum.cpp", "digit_sum.h")
+    assert by["rust"].solution == ("src/lib.rs", "Cargo.toml")
+    assert by["rust"].editable == ("src/lib.rs",)  # build files are never shown to the model
+    assert by["rust"].file_list == "lib.rs"
+    assert by["java"].file_list == "DigitSum.java"
+    assert by["java"].editor == ("src/main/java/Digits.java",)
+    assert by["go"].editor == ("cases_test.go",)
+    assert by["java"].invalidator == ("build.gradle",)
+
+
+def test_languages_and_names_select_exercises():
+    exs, _ = load_exercises(FIXTURES, ["python", "rust"], names=["rust/digit-sum"])
+    assert [e.task_id for e in exs] == ["rust/digit-sum"]
+    with pytest.raises(ValueError, match="--languages: 'kotlin'"):
+        load_exercises(FIXTURES, ["kotlin"])
+    with pytest.raises(FileNotFoundError, match="no <lang>/exercises/practice"):
+        load_exercises(FIXTURES / "python")
+
+
+def test_the_prompt_is_the_docs_concatenated_then_upstreams_addendum():
+    ex = load_exercise(FIXTURES / "python" / "exercises" / "practice" / "digit-sum", "python")
+    docs = ex.path / ".docs"
+    expected_docs = ((docs / "introduction.md").read_text() + (docs / "instructions.md").read_text()
+                     + (docs / "instructions.append.md").read_text())
+    assert ex.instructions() == expected_docs
+    assert ex.prompt() == expected_docs + (
+        "\n####\n\nUse the above instructions to modify the supplied files: digit_sum.py\n"
+        "Don't change the names of existing functions or classes, as they may be referenced from other code "
+        "like unit tests, etc.\nOnly use standard libraries, don't suggest installing any packages.\n")
+    assert ex.followup("FAILED x") == ("FAILED x\n####\n\nSee the testing errors above.\n"
+                                       "The tests are correct, don't try and change them.\n"
+                                       "Fix the code in digit_sum.py to resolve the errors.\n")
+    cpp = load_exercise(FIXTURES / "cpp" / "exercises" / "practice" / "digit-sum", "cpp")
+    assert cpp.prompt().endswith(INSTRUCTIONS_ADDENDUM.format(file_list="digit_sum.cpp digit_sum.h"))
+    assert TEST_FAILURES.startswith("\n####\n")
+
+
+def test_reference_files_land_on_the_solution_files():
+    exs, _ = load_exercises(FIXTURES)
+    refs = {e.language: e.reference_files() for e in exs}
+    assert set(refs["cpp"]) == {"digit_sum.cpp", "digit_sum.h"}
+    assert "int of(int n);" in refs["cpp"]["digit_sum.h"]
+    assert set(refs["java"]) == {"src/main/java/DigitSum.java"}
+    assert set(refs["javascript"]) == {"digit-sum.js"}
+    assert set(refs["rust"]) == {"src/lib.rs"}
+    assert set(refs["go"]) == {"digit_sum.go"} and set(refs["python"]) == {"digit_sum.py"}
+
+
+def test_a_rust_cargo_example_replaces_cargo_toml(tmp_path):
+    dst = tmp_path / "rust" / "exercises" / "practice" / "digit-sum"
+    shutil.copytree(FIXTURES / "rust" / "exercises" / "practice" / "digit-sum", dst)
+    (dst / ".meta" / "Cargo-example.toml").write_text("[package]\nname = \"digit_sum\"\n")
+    cfg = json.loads((dst / ".meta" / "config.json").read_text())
+    cfg["files"]["example"].append(".meta/Cargo-example.toml")
+    (dst / ".meta" / "config.json").write_text(json.dumps(cfg))
+    assert set(load_exercise(dst, "rust").reference_files()) == {"src/lib.rs", "Cargo.toml"}
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda cfg: cfg["files"].pop("test"), "python/digit-sum: .meta/config.json: files.test: missing"),
+    (lambda cfg: cfg["files"].update(solution=[]), "files.solution: empty"),
+    (lambda cfg: cfg["files"].update(solution="digit_sum.py"), "files.solution: expected a list"),
+    (lambda cfg: cfg["files"].update(example=["nope.py"]), "files.example: 'nope.py' does not exist"),
+    (lambda cfg: cfg["files"].update(editor=["../x.py"]), "files.editor: '../x.py' leaves the exercise"),
+    (lambda cfg: cfg.pop("files"), "python/digit-sum: .meta/config.json: files: missing"),
+])
+def test_config_errors_name_the_exercise_and_the_field(tmp_path, mutate, message):
+    ex = _copy_python(tmp_path)
+    cfg = json.loads((ex / ".meta" / "config.json").read_text())
+    mutate(cfg)
+    (ex / ".meta" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(PolyglotFormatError, match="^polyglot python/digit-sum: ") as err:
+        load_exercises(tmp_path)
+    assert message in str(err.value)
+    exs, rep = load_exercises(tmp_path, skip_bad=True)
+    assert exs == [] and len(rep.skipped) == 1 and message in rep.skipped[0]
+
+
+def test_bad_json_and_missing_instructions_are_named(tmp_path):
+    ex = _copy_python(tmp_path)
+    (ex / ".docs" / "instructions.md").unlink()
+    with pytest.raises(PolyglotFormatError, match=r"python/digit-sum: \.docs/instructions\.md: missing"):
+        load_exercise(ex, "python")
+    (ex / ".meta" / "config.json").write_text("{nope")
+    with pytest.raises(PolyglotFormatError, match=r"python/digit-sum: \.meta/config\.json: <json>"):
+        load_exercise(ex, "python")
+
+
+def test_skipped_tests_are_reenabled_as_upstream():
+    java = ('    @Disabled("Remove to run test")\n    @Test\n    void a() {}\n\n    @Disabled\n    @Test\n'
+            '    void b() {}\nimport org.junit.jupiter.api.Disabled;\n')
+    out = reenable_skipped("java", "src/test/java/XTest.java", java)
+    assert "@Disabled\n" not in out and '@Disabled("' not in out and out.count("@Test") == 2
+    assert "import org.junit.jupiter.api.Disabled;" in out  # imports stay (unused imports compile)
+    js = "xtest('a', f);\nxit('b', f);\ntest.skip('c', f);\nxdescribe('d', f);\nmytest('e');\n"
+    assert reenable_skipped("javascript", "a.spec.js", js) == \
+        "test('a', f);\nit('b', f);\ntest('c', f);\ndescribe('d', f);\nmytest('e');\n"
+    rust = "#[test]\n#[ignore]\nfn a() {}\n"
+    assert reenable_skipped("rust", "tests/a.rs", rust) == rust  # cargo test -- --include-ignored
+    assert reenable_skipped("python", "a_test.py", "xtest(") == "xtest("
+
+
+def test_whole_file_replies_become_edits():
+    editable = ["digit_sum.cpp", "digit_sum.h"]
+    reply = ("Here you go.\n\ndigit_sum.h\n```cpp\nint of(int n);\n```\n\n**digit_sum.cpp**\n```\nint of(int n) "
+             "{ return n; }\n```\n")
+    p = parse_whole_reply(reply, editable)
+    assert not p.malformed
+    assert p.edits == {"digit_sum.h": "int of(int n);\n", "digit_sum.cpp": "int of(int n) { return n; }\n"}
+    # Paths resolve by base name; a block for the only editable file needs no name.
+    assert parse_whole_reply("src/main/java/DigitSum.java\n```java\nclass A {}\n```", ["src/main/java/DigitSum.java"]
+                             ).edits == {"src/main/java/DigitSum.java": "class A {}\n"}
+    assert parse_whole_reply("```python\nx = 1\n```", ["a.py"]).edits == {"a.py": "x = 1\n"}
+    # Naming another file is an edit of that file (the re-copy undoes edits to tests).
+    assert parse_whole_reply("a_test.py\n```\npass\n```\na.py\n```\nx\n```", ["a.py"]).edits == \
+        {"a_test.py": "pass\n", "a.py": "x\n"}
+    # Fences of four backticks may contain three.
+    assert parse_whole_reply("a.md\n````\n```\ncode\n```\n````\n", ["a.md"]).edits == {"a.md": "```\ncode\n```\n"}
+
+
+@pytest.mark.parametrize("reply", ["def f(): pass", "", "a.py\n```python\nx = 1\n", "```\nx\n```\n```\ny\n```"])
+def test_malformed_replies_are_flagged(reply):
+    p = parse_whole_reply(reply, ["a.py", "b.py"] if reply.startswith("```\nx") else ["a.py"])
+    assert p.malformed and p.problems
+
+
+def test_a_samples_reply_without_fences_is_the_whole_file():
+    assert parse_whole_reply("def f():\n    return 1", ["a.py"], bare_is_file=True).edits == \
+        {"a.py": "def f():\n    return 1\n"}
+    assert parse_whole_reply("code", ["a.cpp", "a.h"], bare_is_file=True).malformed
+
+
+def test_edits_cannot_leave_the_exercise_and_tests_are_recopied(tmp_path):
+    ex = load_exercise(FIXTURES / "python" / "exercises" / "practice" / "digit-sum", "python")
+    work = tmp_path / "digit-sum"
+    shutil.copytree(ex.path, work, ignore=shutil.ignore_patterns(".meta"))
+    refused = apply_edits(work, {"../evil.py": "x", "/etc/x": "x", ".meta/example.py": "x",
+                                 "digit_sum_test.py": "def test_ok():\n    pass\n", "digit_cases.py": "CASES = []\n",
+                                 "digit_sum.py": "def digit_sum(n):\n    return 6\n"})
+    assert sorted(refused) == ["../evil.py", ".meta/example.py", "/etc/x"]
+    assert not (tmp_path / "evil.py").exists()
+    prepare_run(ex, work)
+    assert (work / "digit_sum_test.py").read_text() == ex.read("digit_sum_test.py")
+    assert (work / "digit_cases.py").read_text() == ex.read("digit_cases.py")
+    assert (work / "digit_sum.py").read_text() == "def digit_sum(n):\n    return 6\n"  # the solution stays
+
+
+def test_prepare_run_reenables_skipped_tests_in_the_copy_only(tmp_path):
+    ex = load_exercise(FIXTURES / "java" / "exercises" / "practice" / "digit-sum", "java")
+    work = tmp_path / "digit-sum"
+    shutil.copytree(ex.path, work)
+    prepare_run(ex, work)
+    assert "@Disabled" not in (work / ex.test[0]).read_text().replace("import org.junit.jupiter.api.Disabled;", "")
+    assert "@Disabled" in ex.read(ex.test[0])
+
+
+def test_output_cleaning_drops_timings_and_the_jail_path():
+    raw = "FAIL /w/digit-sum/a_test.py::t in 0.12s\n=== 1 failed in 3.40s ===\n/w/x.py\n/work/keep\n"
+    assert clean_output(raw, "digit-sum") == \
+        "FAIL digit-sum/a_test.py::t \n=== 1 failed  ===\ndigit-sum/x.py\n/work/keep\n"
+    assert clean_output("/tmp/abc/digit-sum/t.py", "digit-sum", ["/tmp/abc/digit-sum"]) == "digit-sum/t.py"
+
+
+def test_samples_records_are_checked(tmp_path):
+    good = {"task_id": "python/digit-sum", "language": "python", "solution": "x", "attempt": 2}
+    p = tmp_path / "s.jsonl"
+    p.write_text(json.dumps(good) + "\n")
+    recs, bad = read_samples(p)
+    assert list(recs) == [("python/digit-sum", 2)] and bad == []
+    for rec, msg in [({**good, "task_id": "digit-sum"}, "task_id"), ({**good, "files": {"a": 1}}, "files"),
+                     ({**good, "task_id": "go/x"}, "task_id")]:
+        p.write_text(json.dumps(rec) + "\n")
+        with pytest.raises(RecordError, match=f"record 1: {msg}"):
+            read_samples(p)
+    p.write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n")
+    with pytest.raises(RecordError, match="a second record for python/digit-sum attempt 2"):
+        read_samples(p)
+    assert len(read_samples(p, skip_bad=True)[1]) == 1

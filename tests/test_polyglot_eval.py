@@ -1,0 +1,197 @@
+"""Polyglot end to end on the fixture exercises: sandboxed runs, the two-try protocol, the metrics.
+
+The default set runs python, javascript, java, cpp and rust (each toolchain present here; a missing
+one is skipped with its reason). Go's first run compiles the standard library into the warm cache
+(~1 minute on 2 cores), so Go runs in the slow set with all six languages.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hrmcode.data.polyglot import load_exercises
+from hrmcode.evaluate.polyglot import TIMED_OUT_TEXT, eval_polyglot
+from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
+
+FIXTURES = Path(__file__).parent / "fixtures" / "polyglot"
+FAST = ("python", "javascript", "java", "cpp", "rust")
+MISSING = missing_toolchains(("python", "javascript", "java", "cpp", "rust", "go"))
+LANGS = [lang for lang in FAST if lang not in MISSING]
+
+# Solutions that pass the first test only: they fail iff the skipped tests were re-enabled.
+PARTIAL = {
+    "python": ("digit_sum.py", "def digit_sum(n):\n    return 6\n"),
+    "javascript": ("digit-sum.js", "export const digitSum = (n) => 6;\n"),
+    "java": ("src/main/java/DigitSum.java", "class DigitSum {\n    static int of(int n) {\n        return 6;\n    }\n}\n"),
+    "cpp": ("digit_sum.cpp", '#include "digit_sum.h"\nnamespace digit_sum {\nint of(int) { return 6; }\n}\n'),
+    "rust": ("src/lib.rs", "pub fn digit_sum(_n: u64) -> u64 {\n    6\n}\n"),
+    "go": ("digit_sum.go", "package digitsum\n\nfunc DigitSum(n int) int {\n\treturn 6\n}\n"),
+}
+CPP_HEADER = "#pragma once\nnamespace digit_sum {\nint of(int n);\n}\n"
+# Test files rewritten so that they pass whatever the solution does: the re-copy must undo them.
+TAMPERED = {
+    "java": ("src/test/java/DigitSumTest.java", "import org.junit.jupiter.api.Test;\n\npublic class DigitSumTest {\n"
+             "    @Test\n    public void nothing() {}\n}\n"),
+    "cpp": ("digit_sum_test.cpp", '#include "test/catch.hpp"\nTEST_CASE("nothing", "[x]") {\n    REQUIRE(true);\n}\n'),
+    "python": ("digit_sum_test.py", "def test_nothing():\n    pass\n"),
+}
+
+
+def _results(out: Path) -> dict[str, dict]:
+    return {r["task_id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+
+
+def _fenced(name: str, text: str) -> str:
+    return f"{Path(name).name}\n```\n{text}```\n"
+
+
+@pytest.mark.parametrize("language", ["python", "javascript", "java", "cpp", "rust", "go"])
+def test_toolchain_is_present(language):
+    if language in MISSING:
+        pytest.skip(MISSING[language])
+
+
+@pytest.mark.timeout(300)
+def test_every_reference_passes(tmp_path):
+    if not LANGS:
+        pytest.skip("no Polyglot toolchain on this machine")
+    s = eval_polyglot(FIXTURES, tmp_path, source="reference", languages=LANGS, timeout=120, workers=2)
+    res = _results(tmp_path)
+    assert {t: r["passed"] for t, r in res.items()} == {f"{lang}/digit-sum": True for lang in LANGS}, \
+        {t: r["tries"][-1]["output"][-600:] for t, r in res.items() if not r["passed"]}
+    assert s["pass_rate_1"] == 100.0 and s["polyglot"]["completed_tests"] == len(LANGS)
+    assert s["reference_failures"] == {"expected": {}, "unexpected": []}
+    assert all(len(r["tries"]) == 1 for r in res.values())  # the oracle gets one try
+    if "cpp" in LANGS:  # Catch2's main came from the cache a trusted compile filled
+        assert "served from the trusted cache" in res["cpp/digit-sum"]["tries"][0]["output"]
+    if "java" in LANGS:  # both @Disabled tests ran
+        assert "3 tests successful" in res["java/digit-sum"]["tries"][0]["output"]
+    if "rust" in LANGS:
+        assert "test the_shared_cases ... ok" in res["rust/digit-sum"]["tries"][0]["output"]
+    report = (tmp_path / "report.md").read_text()
+    assert "Every reference solution passed." in report and "## Polyglot (upstream's metrics)" in report
+
+
+@pytest.mark.timeout(300)
+def test_samples_two_tries_reenabled_tests_and_tampering(tmp_path):
+    """python: stub then reference (passes on try 2); cpp/java: test files tampered with (re-copied,
+    so they fail); javascript/rust: pass only the first test (the re-enabled tests fail them)."""
+    if not LANGS:
+        pytest.skip("no Polyglot toolchain on this machine")
+    exs = {e.language: e for e in load_exercises(FIXTURES, LANGS)[0]}
+    recs = []
+    for lang in LANGS:
+        tid = f"{lang}/digit-sum"
+        if lang == "python":
+            recs.append({"task_id": tid, "language": lang, "attempt": 1, "solution": exs[lang].read("digit_sum.py")})
+            ref = exs[lang].reference_files()["digit_sum.py"]
+            recs.append({"task_id": tid, "language": lang, "attempt": 2, "solution": "Fixed:\n" + _fenced("digit_sum.py", ref)})
+        elif lang in TAMPERED:
+            name, text = TAMPERED[lang]
+            files = {name: text}
+            if lang == "cpp":
+                files["digit_sum.h"] = CPP_HEADER
+            files[PARTIAL[lang][0]] = PARTIAL[lang][1].replace("6", "0")  # wrong even on the first test
+            recs.append({"task_id": tid, "language": lang, "attempt": 1, "solution": "", "files": files})
+        else:
+            recs.append({"task_id": tid, "language": lang, "attempt": 1, "solution": _fenced(*PARTIAL[lang])})
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    s = eval_polyglot(FIXTURES, tmp_path / "out", source=samples, languages=LANGS, timeout=120, workers=2)
+    res = _results(tmp_path / "out")
+    for lang in LANGS:
+        r = res[f"{lang}/digit-sum"]
+        assert r["passed"] is (lang == "python"), (lang, r["tries"][-1]["output"][-800:])
+    if "python" in LANGS:
+        py = res["python/digit-sum"]
+        assert py["passed_try"] == 2 and [t["passed"] for t in py["tries"]] == [False, True]
+        assert "FAILED" in py["tries"][0]["output"] or "failed" in py["tries"][0]["output"]
+    if "javascript" in LANGS:
+        assert "the shared cases" in res["javascript/digit-sum"]["tries"][0]["output"]
+    if "rust" in LANGS:
+        assert "test the_shared_cases ... FAILED" in res["rust/digit-sum"]["tries"][0]["output"]
+    if "java" in LANGS:  # the real tests ran, not the tampered one
+        out = res["java/digit-sum"]["tries"][0]["output"]
+        assert "oneNumber()" in out and "nothing()" not in out
+    if "cpp" in LANGS:
+        assert "digit_sum::of(123) == 6" in res["cpp/digit-sum"]["tries"][0]["output"]
+    n = len(LANGS)
+    py_ok = int("python" in LANGS)
+    assert s["pass_num_1"] == 0 and s["pass_num_2"] == py_ok
+    assert s["pass_rate_2"] == round(100.0 * py_ok / n, 1)
+    assert s["polyglot"]["percent_cases_well_formed"] == 100.0
+
+
+@pytest.mark.timeout(300)
+def test_a_scripted_model_fails_the_first_try_and_fixes_the_second(tmp_path):
+    if "python" in MISSING:
+        pytest.skip(MISSING["python"])
+    ex = load_exercises(FIXTURES, ["python"])[0][0]
+    calls: list[tuple[str, dict[str, str]]] = []
+
+    def model(prompt: str, files: dict[str, str]) -> str:
+        calls.append((prompt, files))
+        if len(calls) == 1:  # well formed, wrong: the tests fail and their output comes back
+            return "Here is my solution.\n\n" + _fenced("digit_sum.py", "def digit_sum(n):\n    return n\n")
+        return _fenced("digit_sum.py", ex.reference_files()["digit_sum.py"])
+
+    s = eval_polyglot(FIXTURES, tmp_path, source=model, languages=["python"], timeout=120, workers=1)
+    assert len(calls) == 2
+    (p1, f1), (p2, f2) = calls
+    assert p1 == ex.prompt()
+    assert f1 == {"digit_sum.py": ex.read("digit_sum.py")}  # only the solution file: no tests, no helpers
+    assert f2 == {"digit_sum.py": "def digit_sum(n):\n    return n\n"}
+    assert p2.startswith(ex.prompt())
+    assert p2.endswith("See the testing errors above.\nThe tests are correct, don't try and change them.\n"
+                       "Fix the code in digit_sum.py to resolve the errors.\n")
+    feedback = p2[len(ex.prompt()):]
+    assert "digit_sum_test.py" in feedback and "/w/" not in feedback and " in 0." not in feedback
+    assert s["pass_rate_1"] == 0.0 and s["pass_rate_2"] == 100.0
+    r = _results(tmp_path)["python/digit-sum"]
+    assert r["passed_try"] == 2 and r["tries"][0]["reply"].startswith("Here is my solution.")
+    assert s["polyglot_per_language"]["python"]["pass_num_2"] == 1
+
+
+@pytest.mark.timeout(300)
+def test_malformed_replies_model_errors_and_timeouts_are_counted(tmp_path):
+    if "python" in MISSING:
+        pytest.skip(MISSING["python"])
+    replies = iter(["I would rather not write code.", RuntimeError("the API is down")])
+
+    def model(prompt: str, files: dict[str, str]) -> str:
+        r = next(replies)
+        if isinstance(r, Exception):
+            raise r
+        return r
+
+    s = eval_polyglot(FIXTURES, tmp_path / "m", source=model, languages=["python"], timeout=120, workers=1)
+    m = s["polyglot"]
+    assert (m["num_malformed_responses"], m["error_outputs"], m["percent_cases_well_formed"]) == (1, 1, 0.0)
+    assert m["pass_num_2"] == 0
+    loop = tmp_path / "loop.jsonl"
+    loop.write_text(json.dumps({"task_id": "python/digit-sum", "language": "python",
+                                "solution": "def digit_sum(n):\n    while True:\n        pass\n"}) + "\n")
+    s = eval_polyglot(FIXTURES, tmp_path / "t", source=loop, languages=["python"], timeout=4, workers=1)
+    r = _results(tmp_path / "t")["python/digit-sum"]
+    assert s["polyglot"]["test_timeouts"] == 1 and r["verdict"] == "timeout"
+    assert r["tries"][0]["output"] == TIMED_OUT_TEXT and len(r["tries"]) == 1  # no try-2 record: one try
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_all_six_languages_reference_and_partial(tmp_path):
+    langs = [lang for lang in ("python", "javascript", "java", "cpp", "rust", "go") if lang not in MISSING]
+    s = eval_polyglot(FIXTURES, tmp_path / "ref", source="reference", languages=langs, timeout=180, workers=2)
+    assert s["pass_num_1"] == len(langs), _results(tmp_path / "ref")
+    recs = [{"task_id": f"{lang}/digit-sum", "language": lang, "solution": "", "files": {
+        PARTIAL[lang][0]: PARTIAL[lang][1], **({"digit_sum.h": CPP_HEADER} if lang == "cpp" else {})}}
+        for lang in langs]
+    samples = tmp_path / "partial.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    s = eval_polyglot(FIXTURES, tmp_path / "partial", source=samples, languages=langs, timeout=180, workers=2)
+    res = _results(tmp_path / "partial")
+    # Python and Go have no skipped tests upstream: the shared cases run anyway and fail "return 6" too.
+    assert {t: r["passed"] for t, r in res.items()} == {f"{lang}/digit-sum": False for lang in langs}
