@@ -5,10 +5,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_PKGS := bubblewrap
+# Aider Polyglot's offline toolchains: JUnit console + AssertJ (java), cmake + Boost date_time (cpp),
+# the crates three Rust exercises declare (cargo reads Debian's registry offline).
+DEBIAN_PKGS += junit5 libassertj-core-java cmake libboost-date-time-dev librust-time-dev librust-anyhow-dev librust-rand-dev
+# The Polyglot JavaScript test stack: one pinned npm install (jest 29 + babel) shared by every exercise.
+POLYGLOT_JS := $(VENV)/polyglot-js
+POLYGLOT_JS_SPEC := hrmcode/evaluate/polyglot_js
 
 .PHONY: setup demo test test-slow lint doctor clean
 
-setup: $(STAMP) debian
+setup: $(STAMP) debian polyglot-js
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +36,21 @@ debian:
 	fi
 
 .PHONY: debian
+
+# npm ci from the committed lock; only when npm exists (without it the JavaScript exercises report
+# the missing stack and their tests skip). Re-run when the lock changes.
+polyglot-js:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "note: npm not found: Polyglot JavaScript exercises cannot run (their tests skip)"; \
+	elif ! cmp -s $(POLYGLOT_JS_SPEC)/package-lock.json $(POLYGLOT_JS)/package-lock.json \
+	     || [ ! -f $(POLYGLOT_JS)/node_modules/jest/bin/jest.js ]; then \
+	  echo "installing the Polyglot JavaScript test stack into $(POLYGLOT_JS)"; \
+	  mkdir -p $(POLYGLOT_JS) && cp $(POLYGLOT_JS_SPEC)/package.json $(POLYGLOT_JS_SPEC)/package-lock.json $(POLYGLOT_JS)/ \
+	    && (cd $(POLYGLOT_JS) && npm ci --no-audit --no-fund --loglevel=error) \
+	    || echo "warning: npm ci failed: Polyglot JavaScript exercises cannot run (their tests skip)"; \
+	fi
+
+.PHONY: polyglot-js
 
 demo: setup
 	$(VENV)/bin/hrmcode demo
