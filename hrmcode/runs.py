@@ -62,6 +62,10 @@ def load_run(run_dir: str | Path, *, which: Literal["best", "last"] = "best", de
              use_ema: bool = True, act_inference: str | None = None) -> LoadedRun:
     """Load a run for inference (``model.eval()``). ``act_inference`` overrides ``model.act.inference``."""
     run_dir = Path(run_dir)
+    if (run_dir / "quant.json").is_file():  # a quantized run (`hrmcode quantize`): same LoadedRun, quantized model
+        from hrmcode.quantize import load_quantized
+
+        return load_quantized(run_dir, device=device, act_inference=act_inference)
     for name in ("config.yaml", "tokenizer.json"):
         if not (run_dir / name).exists():
             raise RunError(f"{run_dir}: not a run directory ({name} missing); train one with `hrmcode train`")

@@ -232,3 +232,10 @@ def test_qat_narrows_the_int4_loss_gap_vs_ptq(tmp_path: Path) -> None:
     ptq_gap, qat_gap = ptq_loss - fp32_loss, qat_loss - control_loss
     assert ptq_gap > 0.01, f"int4 PTQ must cost something for the comparison to mean anything ({ptq_gap})"
     assert qat_gap < ptq_gap, (fp32_loss, ptq_loss, control_loss, qat_loss)
+
+
+def test_load_run_opens_a_quantized_run_directory_like_any_other(runs: dict[str, Path], tmp_path: Path) -> None:
+    quantize_run(runs["hrm"], QuantSpec("int8"), tmp_path / "q")
+    run = load_run(tmp_path / "q", act_inference="max")
+    assert type(run.model.core.lm_head.weight).__name__ == "Int8Tensor"
+    assert run.cfg.model.act.inference == "max" and run.weights == "int8"
