@@ -30,6 +30,10 @@ class ACTConfig(StrictModel):
     halt_max_steps: int = Field(4, ge=1, description="maximum segments per sample")
     exploration_prob: float = Field(0.1, ge=0.0, le=1.0, description="prob. of a random minimum step count")
     q_loss_weight: float = Field(0.5, ge=0.0)
+    # "bootstrap": HRM's Q-learning (q_continue from a second no-grad segment; halt when q_halt > q_continue).
+    # "correctness": TRM's simplification (BCE on correctness only, halt when q_halt > 0): no second
+    # segment, so a training step costs about 40% less.
+    q_target: Literal["bootstrap", "correctness"] = "bootstrap"
     # Inference: "max" always runs halt_max_steps (the original HRM); "per_sequence" decides from the
     # prompt; "per_token" (causal mode only) lets each generated token halt on its own.
     inference: Literal["max", "per_sequence", "per_token"] = "per_sequence"

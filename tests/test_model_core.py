@@ -222,3 +222,27 @@ def test_stablemax_loss_trains():
         opt.zero_grad()
         first = first if first is not None else out.loss.item()
     assert out.loss.item() < 0.5 * first
+
+
+def test_correctness_q_target_runs_one_segment_per_step_and_halts_when_q_halt_is_positive():
+    """TRM's ACT: no bootstrap segment in training; halting is q_halt > 0 in training and inference."""
+    torch.manual_seed(0)
+    batch = causal_batch([CausalExample([5, 6, 3, 7, 8, 1], 3)] * 2, 0)
+    calls = {}
+    for target in ("bootstrap", "correctness"):
+        model = build_model(small_cfg(act=dict(halt_max_steps=3, exploration_prob=0.0, q_target=target))).train()
+        outs = record_calls(model)
+        out = model(model.initial_carry(batch), batch)
+        calls[target] = len(outs)
+        assert ("q_continue_loss" in out.metrics) == (target == "bootstrap")
+    per_segment = 2 * (2 + 1)  # h_cycles × (l_cycles L calls + 1 H call)
+    assert calls == {"bootstrap": 2 * per_segment, "correctness": per_segment}
+
+    model = build_model(small_cfg(act=dict(halt_max_steps=3, q_target="correctness"))).eval()
+    prompts = causal_batch([CausalExample([5, 6, 3], 3)], 0)
+    with torch.no_grad():
+        model.core.q_head.bias.copy_(torch.tensor([1.0, 5.0]))  # q_halt > 0 although q_continue is larger
+    assert model.infer(prompts)[1].tolist() == [1]
+    with torch.no_grad():
+        model.core.q_head.bias.copy_(torch.tensor([-1.0, -5.0]))  # q_halt < 0 although above q_continue
+    assert model.infer(prompts)[1].tolist() == [3]

@@ -118,14 +118,15 @@ class HRMACT(nn.Module):
             halted = is_last
             target_continue = None
             if self.training and act.enabled and self.max_steps > 1:
-                halted = halted | (q_halt > q_continue)
+                halted = halted | self._halt_rule(q_halt, q_continue)
                 explore = torch.rand(q_halt.shape, device=q_halt.device) < act.exploration_prob
                 min_steps = torch.randint_like(steps, 2, self.max_steps + 1) * explore
                 halted = halted & (steps >= min_steps)
-                # Bootstrapped target: the value of continuing is the value of the next segment.
-                _, z_next = self.core.segment(inner, x, ctx)
-                qh_next, qc_next = self.core.q_logits(self._summary(z_next, data)).unbind(-1)
-                target_continue = torch.sigmoid(torch.where(is_last, qh_next, torch.maximum(qh_next, qc_next)))
+                if act.q_target == "bootstrap":
+                    # Bootstrapped target: the value of continuing is the value of the next segment.
+                    _, z_next = self.core.segment(inner, x, ctx)
+                    qh_next, qc_next = self.core.q_logits(self._summary(z_next, data)).unbind(-1)
+                    target_continue = torch.sigmoid(torch.where(is_last, qh_next, torch.maximum(qh_next, qc_next)))
 
         loss = stats.loss
         metrics = {"lm_loss": stats.loss.detach()}
@@ -162,9 +163,16 @@ class HRMACT(nn.Module):
 
     # ---- inference --------------------------------------------------------------------------------
 
+    def _halt_rule(self, q_halt: Tensor, q_continue: Tensor) -> Tensor:
+        """HRM halts when q_halt > q_continue; with TRM's correctness target q_continue is never
+        trained, so the rule is q_halt > 0 (predicted probability of being right above one half)."""
+        if self.cfg.act.q_target == "correctness":
+            return q_halt > 0
+        return q_halt > q_continue
+
     def _halts(self, z_H: Tensor) -> Tensor:
         q_halt, q_continue = self.core.q_logits(z_H).unbind(-1)
-        return q_halt > q_continue
+        return self._halt_rule(q_halt, q_continue)
 
     def _policy(self) -> str:
         inf = self.cfg.act.inference if self.cfg.act.enabled else "max"
