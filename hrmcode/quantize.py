@@ -522,6 +522,8 @@ def measure_speed(model: nn.Module, prompts: Sequence[Sequence[int]], pad_id: in
 
     batch = prompt_batch(prompts, pad_id)
     P = batch.length
+    # stay within the model's positions (a long prompt leaves fewer tokens to time)
+    new_tokens = max(2, min(new_tokens, model.cfg.max_seq_len - P))  # type: ignore[union-attr]
     prefill, decode = [], []
     seg = 0.0
     for i in range(reps + 1):  # the first is a warm-up
