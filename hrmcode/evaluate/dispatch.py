@@ -102,4 +102,43 @@ def _lcb_humaneval(req: EvalRequest, run: LoadedRun | None, progress: Progress |
 
 
 def _polyglot(req: EvalRequest, run: LoadedRun | None, progress: Progress | None) -> dict[str, Any]:
-    raise ValueError("--benchmark polyglot: the Polyglot driver is not part of this version yet")
+    from hrmcode.evaluate.polyglot import eval_polyglot
+
+    if not req.data:
+        raise ValueError("--data: a local checkout of the Polyglot benchmark is needed (see the README)")
+    source: Any
+    if req.reference:
+        source = "reference"
+    elif req.samples:
+        source = req.samples
+    else:
+        assert run is not None
+        source = polyglot_editor(run, req.sampling)
+    return eval_polyglot(req.data, req.out, source=source, languages=req.languages, workers=req.workers,
+                         progress=progress, skip_bad=req.skip_bad)
+
+
+_EXT_LANGUAGE = {".py": "python", ".js": "javascript", ".java": "java", ".cpp": "cpp", ".h": "cpp", ".go": "go",
+                 ".rs": "rust"}
+
+
+def polyglot_editor(run: LoadedRun, sampling: SamplingConfig) -> Callable[[str, dict[str, str]], str]:
+    """Our model as a Polyglot editor: it writes one file (the first editable source file) whole.
+
+    The language comes from that file's extension; the reply is the file name and one fenced
+    block, upstream's whole-file format.
+    """
+    from hrmcode.evaluate.model_eval import text_generator
+
+    gen = text_generator(run, sampling, batch_size=1)
+
+    def edit(prompt: str, files: dict[str, str]) -> str:
+        target = next((f for f in files if Path(f).suffix in _EXT_LANGUAGE and Path(f).suffix != ".h"),
+                      next(iter(files), None))
+        if target is None:
+            return ""
+        language = _EXT_LANGUAGE.get(Path(target).suffix, "python")
+        code = gen([prompt], language, 1)[0][0]
+        return f"{target}\n```{language}\n{code.rstrip()}\n```\n"
+
+    return edit
