@@ -195,3 +195,28 @@ def test_all_six_languages_reference_and_partial(tmp_path):
     res = _results(tmp_path / "partial")
     # Python and Go have no skipped tests upstream: the shared cases run anyway and fail "return 6" too.
     assert {t: r["passed"] for t, r in res.items()} == {f"{lang}/digit-sum": False for lang in langs}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_rust_crates_come_from_debians_registry_offline(tmp_path):
+    """gigasecond, grep and simple-cipher declare time 0.3, anyhow 1.0 and rand 0.8: offline they
+    resolve from Debian's librust-*-dev registry (no network in the jail)."""
+    import shutil
+
+    if "rust" in MISSING:
+        pytest.skip(MISSING["rust"])
+    if not Path("/usr/share/cargo/registry/rand-0.8.5").is_dir():
+        pytest.skip("Debian's librust-rand-dev/-time-dev/-anyhow-dev are not installed (make setup as root)")
+    ex = tmp_path / "data" / "rust" / "exercises" / "practice" / "digit-sum"
+    shutil.copytree(FIXTURES / "rust" / "exercises" / "practice" / "digit-sum", ex)
+    (ex / "Cargo.toml").write_text('[package]\nedition = "2021"\nname = "digit_sum"\nversion = "1.0.0"\n\n'
+                                   '[dependencies]\nanyhow = "1.0"\nrand = "0.8"\ntime = "0.3"\n')
+    (ex / ".meta" / "example.rs").write_text(
+        "pub fn digit_sum(mut n: u64) -> u64 {\n    let _r: u8 = rand::random();\n"
+        "    let _d = time::Duration::seconds(1);\n    let mut sum: u64 = anyhow::Ok(0).unwrap();\n"
+        "    while n > 0 {\n        sum += n % 10;\n        n /= 10;\n    }\n    sum\n}\n")
+    s = eval_polyglot(tmp_path / "data", tmp_path / "out", source="reference", languages=["rust"], timeout=300)
+    out = _results(tmp_path / "out")["rust/digit-sum"]["tries"][0]["output"]
+    assert s["pass_num_1"] == 1, out
+    assert "Compiling rand v0.8" in out and "Compiling anyhow v1" in out
