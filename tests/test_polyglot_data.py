@@ -260,3 +260,11 @@ def test_the_go_cache_program_layers_a_private_cache_over_a_read_only_shared_one
     assert by[4] == {"ID": 4, "Miss": True}
     assert Path(by[5]["DiskPath"]).read_bytes() == b""
     assert sorted(p.name for p in shared.iterdir()) == before
+
+
+def test_an_exercise_is_also_a_task_record():
+    ex = load_exercise(FIXTURES / "go" / "exercises" / "practice" / "digit-sum", "go")
+    t = ex.to_task()
+    assert (t.task_id, t.source, t.kind) == ("go/digit-sum", "polyglot", "project")
+    assert t.prompt == ex.prompt() and "panic(" in t.starter_code["go"] and "sum +=" in t.reference["go"]
+    assert t.meta["polyglot"]["editor"] == ["cases_test.go"]

@@ -374,7 +374,9 @@ def cpp_toolchain(catch_cache: Path | None) -> Toolchain:
 
 # ---- warm-ups (trusted jobs: pristine exercise files and hrmcode's own code only) -----------------
 
-_warm_lock = threading.Lock()
+# One lock per cache: the Go and C++ warm-ups run side by side, each once.
+_go_lock = threading.Lock()
+_cpp_lock = threading.Lock()
 _GO_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.M | re.S)
 _GO_IMPORT_LINE = re.compile(r"^import\s+(?:[\w.]+\s+)?\"([^\"]+)\"", re.M)
 _GO_PATH = re.compile(r"\"([^\"]+)\"")
@@ -418,7 +420,7 @@ def warm_go_cache(exercises: Sequence[Exercise], cache_root: Path, layers: Layer
     root = cache_root / "polyglot-go" / f"v2-{hashlib.sha256(version.encode()).hexdigest()[:16]}"
     pkgs = _go_std_imports(exercises)
     marker = root / f"warm-{hashlib.sha256(json.dumps(pkgs).encode()).hexdigest()[:16]}"
-    with _warm_lock:
+    with _go_lock:
         if not (root / "cacheprog.py").is_file() or (root / "cacheprog.py").read_text() != GO_CACHEPROG:
             root.mkdir(parents=True, exist_ok=True)
             atomic_write_text(root / "cacheprog.py", GO_CACHEPROG)
@@ -481,7 +483,7 @@ def warm_catch_main(exercises: Sequence[Exercise], cache_root: Path, layers: Lay
             seen.setdefault(_catch_key(ex), ex)
     for key, ex in seen.items():
         marker = root / f"warm-{key}"
-        with _warm_lock:
+        with _cpp_lock:
             if marker.exists():
                 continue
             work = Path(tempfile.mkdtemp(prefix="cpp-warm-", dir=tmp_root)) / ex.name
