@@ -73,7 +73,8 @@ def plot_run(run_dir: Path) -> list[Path]:
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_title("gradient norm per module (before clipping)")
-    ax.legend()
+    if groups:  # a run stopped before its first logged step has no curves
+        ax.legend()
     save(fig, "grad_norms.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
