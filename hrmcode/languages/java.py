@@ -10,6 +10,9 @@ from hrmcode.languages.base import Language, VType, c_string_literal, camel_case
 
 _SCALAR = {"int": "long", "bool": "boolean", "str": "String"}
 _BOXED = {"int": "Long", "bool": "Boolean", "str": "String"}
+# Per test value type: the type of the driver's variable and its reader (HrmH.java In).
+_JAVA_READ = {"int": ("long", "i"), "bool": ("boolean", "b"), "str": ("String", "s"), "list[int]": ("List<Long>", "li"),
+              "list[bool]": ("List<Boolean>", "lb"), "list[str]": ("List<String>", "ls")}
 
 if TYPE_CHECKING:
     from hrmcode.execute.units import FunctionUnit
@@ -83,20 +86,29 @@ class Java(Language):
     compiled = True
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        files = {"HrmH.java": self.driver_source("HrmH.java")}
+        from hrmcode.execute.units import INPUTS_FILE, inputs_file
+
+        files = {"HrmH.java": self.driver_source("HrmH.java"), INPUTS_FILE: inputs_file(units)}
         cases = []
         for u in units:
             imports, body = _split_imports(u.solution)
-            tests = "\n".join(f"        HrmH.test({u.key}, {i}, () -> {u.call(self, args)});"
-                              for i, args in enumerate(u.tests))
+            # One lambda per candidate (not one per test), over inputs read at run time. Arguments
+            # have the old literals' static types (long, boolean, String, a fresh ArrayList), so
+            # the same candidate signatures compile.
+            reads = "".join(f"            final {_JAVA_READ[str(t)][0]} hrmv{j} = hrmin.{_JAVA_READ[str(t)][1]}();\n"
+                            for j, (_, t) in enumerate(u.params))
+            args = ", ".join(f"new ArrayList<>(hrmv{j})" if t.is_list else f"hrmv{j}" for j, (_, t) in enumerate(u.params))
             files[f"Hrmc{u.key}.java"] = (
                 f"{_DEFAULT_IMPORTS}{imports}\nfinal class Hrmc{u.key} {{\n{body}\n"
-                f"    static void hrmcRun() {{\n        HrmH.begin({u.key});\n{tests}\n"
+                f"    static void hrmcRun(HrmH.In hrmin) {{\n        HrmH.begin({u.key});\n"
+                "        for (int hrmt = 0, hrmn = hrmin.count(); hrmt < hrmn; hrmt++) {\n"
+                f"{reads}            HrmH.test({u.key}, hrmt, () -> {self.ident(u.name)}({args}));\n        }}\n"
                 f"        HrmH.end({u.key});\n    }}\n}}\n")
-            cases.append(f"                case {u.key}: Hrmc{u.key}.hrmcRun(); break;")
+            cases.append(f"                case {u.key}: Hrmc{u.key}.hrmcRun(HrmH.section({u.key})); break;")
         files["HrmMain.java"] = (
             "public class HrmMain {\n    public static void main(String[] args) throws Exception {\n"
-            "        HrmH.open();\n        for (String a : args) {\n            switch (Integer.parseInt(a)) {\n"
+            "        HrmH.open();\n        HrmH.load();\n        for (String a : args) {\n"
+            "            switch (Integer.parseInt(a)) {\n"
             + "\n".join(cases) + "\n                default: break;\n            }\n        }\n"
             # halt: a candidate's shutdown hooks or stray threads cannot keep the JVM alive.
             "        System.out.flush();\n        Runtime.getRuntime().halt(0);\n    }\n}\n")

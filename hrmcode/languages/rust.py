@@ -18,8 +18,20 @@ _RUST_ZIP = {"add": "x + y", "sub": "x - y", "mul": "x * y", "max": "x.max(y)", 
 if TYPE_CHECKING:
     from hrmcode.execute.units import FunctionUnit
 
+# The driver's reader (hrmh.rs In) per test value type, and the conversion of what it read into an
+# argument of the candidate's parameter type.
+_READ = {"int": "int", "bool": "flag", "str": "string", "list[int]": "ints", "list[bool]": "flags",
+         "list[str]": "strings"}
+_CONVERT = {"int": "hrmh::int({})", "bool": "{}", "str": "hrmh::text({})", "list[int]": "hrmh::ints({})",
+            "list[bool]": "hrmh::slice({})", "list[str]": "hrmh::slice({})"}
+
 # opt-level 1: most of -O's speed for a fraction of its compile time (compilation dominates here).
 _RUSTC = ["rustc", "--edition", "2021", "-C", "opt-level=1", "-C", "debuginfo=0", "--cap-lints", "allow"]
+# Function batches at opt-level 0: a batch of the built-in suite's references compiles ~4x faster
+# than at 1, and they still run in milliseconds (bench/harness_throughput.py). Overflow checks and
+# debug assertions stay off, as at opt-level 1, so arithmetic means the same in both builds.
+_RUSTC_FN = ["rustc", "--edition", "2021", "-C", "opt-level=0", "-C", "overflow-checks=off", "-C",
+             "debug-assertions=off", "-C", "debuginfo=0", "--cap-lints", "allow"]
 
 
 @functools.cache
@@ -83,23 +95,32 @@ class Rust(Language):
         return {"PATH": f"{root}/bin:/usr/bin:/bin"}
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        files = {"hrmh.rs": self.driver_source("hrmh.rs")}
+        from hrmcode.execute.units import INPUTS_FILE, inputs_file
+
+        files = {"hrmh.rs": self.driver_source("hrmh.rs"), INPUTS_FILE: inputs_file(units)}
         mods, cases = [], []
         for u in units:
-            tests = "\n".join(f"    hrmh::test({u.key}, {i}, || {u.call(self, args)});" for i, args in enumerate(u.tests))
+            # One call wrapper per candidate, over inputs read at run time (hrmtests.txt): the
+            # arguments are parsed as the test's types, then converted inside the test to the
+            # candidate's parameter types (see hrmh.rs).
+            reads = "".join(f"        let hrmv{j} = hrmin.{_READ[str(t)]}();\n" for j, (_, t) in enumerate(u.params))
+            args = ", ".join(_CONVERT[str(t)].format(f"hrmv{j}") for j, (_, t) in enumerate(u.params))
             # Each candidate is its own module file: errors name hrmc<key>.rs, and nothing leaks between them.
-            files[f"hrmc{u.key}.rs"] = (f"use crate::hrmh;\n{u.solution}\n\npub fn hrmc_run() {{\n"
-                                        f"    hrmh::begin({u.key});\n{tests}\n    hrmh::end({u.key});\n}}\n")
+            files[f"hrmc{u.key}.rs"] = (
+                f"use crate::hrmh;\n{u.solution}\n\npub fn hrmc_run(mut hrmin: hrmh::In) {{\n    hrmh::begin({u.key});\n"
+                f"    for hrmt in 0..hrmin.count() {{\n{reads}"
+                f"        hrmh::test({u.key}, hrmt, || {self.ident(u.name)}({args}));\n    }}\n"
+                f"    hrmh::end({u.key});\n}}\n")
             mods.append(f"mod hrmc{u.key};")
-            cases.append(f"            {u.key} => hrmc{u.key}::hrmc_run(),")
+            cases.append(f"            {u.key} => hrmc{u.key}::hrmc_run(hrmh::section({u.key})),")
         files["main.rs"] = (
-            "#![allow(warnings)]\nmod hrmh;\n" + "\n".join(mods) + "\n\nfn main() {\n    hrmh::init();\n"
+            "#![allow(warnings)]\nmod hrmh;\n" + "\n".join(mods) + "\n\nfn main() {\n    hrmh::init();\n    hrmh::load();\n"
             "    for a in std::env::args().skip(1) {\n        match a.parse::<usize>().unwrap_or(usize::MAX) {\n"
             + "\n".join(cases) + "\n            _ => {}\n        }\n    }\n    std::process::exit(0);\n}\n")
         return files
 
     def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
-        return [[*_RUSTC, "-o", "prog", "main.rs"]]
+        return [[*_RUSTC_FN, "-o", "prog", "main.rs"]]
 
     def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
         return ["./prog", *map(str, keys)]
