@@ -659,6 +659,9 @@ def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool 
         if group:
             limit = cfg.batch_size or lang.batch_limit
             n_batches = max(math.ceil(len(group) / limit), min(workers, len(group)))
+            # A multiple of the workers, so the last round of builds keeps every core busy
+            # (300 candidates on 2 cores: 6 batches of 50, not 5 of 60 with one core idle at the end).
+            n_batches = min(len(group), math.ceil(n_batches / workers) * workers)
             size = math.ceil(len(group) / n_batches)
             work += [("fn", (lang, group[a:a + size], False)) for a in range(0, len(group), size)]
     work += [("single", i) for i in singles]

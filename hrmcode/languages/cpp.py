@@ -180,6 +180,15 @@ class Cpp(Language):
         return {"hrmh.hpp": self.driver_source("hrmh.hpp"), "main.cpp": head + "\n".join(parts) + main,
                 INPUTS_FILE: inputs_file(units)}
 
+    @staticmethod
+    def error_keys(log: str) -> set[int]:
+        # Only the errors and the "required from here" lines that place them: g++'s notes list
+        # "suggested alternatives" (every candidate's hrmc_run once one candidate's is missing),
+        # which would send a whole batch to isolated builds for one syntax error.
+        lines = [ln for ln in log.splitlines()
+                 if ("error" in ln or "required from here" in ln) and "note:" not in ln]
+        return Language.error_keys("\n".join(lines))
+
     def toolchain_paths(self) -> list[str]:
         pch = precompiled_header()
         return [str(pch)] if pch else []
