@@ -185,11 +185,8 @@ def test_the_interpreter_refuses_values_outside_the_shared_integer_range() -> No
 
 
 @pytest.mark.slow
-def test_ten_thousand_tasks_generate_within_thirty_seconds() -> None:
-    import time
-
-    start = time.perf_counter()
+def test_ten_thousand_distinct_tasks_generate() -> None:
+    # The ≤ 30 s target is measured by bench/builtin_generate.py, never in a unit test.
     tasks = generate(seed=0, n=10_000).tasks
-    elapsed = time.perf_counter() - start
     assert len(tasks) == 10_000 and len({t.task_id for t in tasks}) == 10_000
-    assert elapsed <= 30.0, f"10,000 tasks took {elapsed:.1f} s (target ≤ 30 s on an idle machine)"
+    assert len({t.meta["structure"] + str(t.meta["ir"]) for t in tasks}) == 10_000
