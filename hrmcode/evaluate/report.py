@@ -222,8 +222,9 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
 
     def save(fig: Any, name: str) -> None:
         for ax in fig.axes:
-            if ax.get_legend_handles_labels()[0]:
-                fig.tight_layout()
+            if ax.get_legend_handles_labels()[0]:  # no empty legends (and no matplotlib warning)
+                ax.legend()
+        fig.tight_layout()
         fig.savefig(out_dir / name, dpi=90)
         plt.close(fig)
         written.append(name)
@@ -267,7 +268,6 @@ def _plots(evals: Sequence[EvalRun], data: dict[str, Any], out_dir: Path) -> lis
     ax.set_xlabel("composition depth")
     ax.set_ylabel("pass@1 (%)")
     ax.set_ylim(0, 100)
-    ax.legend()
     save(fig, "pass1_vs_depth.png")
 
     with_act = [e for e in evals if (e.summary.get("compute") or {}).get("segments_histogram")]
