@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hrmcode.execute import sandbox
-from hrmcode.execute.runner import default_cache_dir, fate
+from hrmcode.execute.runner import fate, toolchain_cache_dir
 from hrmcode.execute.sandbox import Layers, Limits, ProcResult
 from hrmcode.languages import LANGUAGES
 from hrmcode.records import Verdict
@@ -330,8 +330,7 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
     layers = sandbox.detect_layers()
     workers = max(1, cfg.workers or len(os.sched_getaffinity(0)))
     tmp_root = Path(tempfile.mkdtemp(prefix="hrmcode-lcb-"))
-    toolchains = (cfg.cache_dir or default_cache_dir()) / "toolchains"
-    toolchains.mkdir(parents=True, exist_ok=True)
+    toolchains = toolchain_cache_dir(cfg.cache_dir, layers.mode)
     ctx = _Ctx(cfg, layers, tmp_root, toolchains, stats if stats is not None else {})
     sweep = layers.mode != "rlimits-only"  # only a private pid namespace may be swept
     py = [j for j in jobs if j.language == "python"]

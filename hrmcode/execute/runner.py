@@ -552,6 +552,18 @@ class ResultCache:
         atomic_write_json(self._path(key), out.to_json())
 
 
+def toolchain_cache_dir(cache_dir: Path | None, mode: str) -> Path:
+    """The toolchain caches (Go's build cache…) for one jail mode, created if missing.
+
+    One per mode: the degraded path (as root) hands its writable mounts to the real nobody, while
+    bubblewrap maps root to the jail's uid; a cache one of them filled is read-only to the other,
+    and Go then silently rebuilds every package every time.
+    """
+    path = (cache_dir or default_cache_dir()) / "toolchains" / mode
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "hrmcode" / "exec"
 
@@ -598,11 +610,7 @@ def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool 
 
     outcomes: list[Outcome | None] = [None] * len(samples)
     cache = ResultCache(cache_dir)
-    # One toolchain cache per jail mode: the degraded path (as root) hands its writable mounts to the
-    # real nobody, while bubblewrap maps root to the jail's uid; a cache one of them filled is
-    # read-only to the other, and Go then silently rebuilds every package every time.
-    toolchain_cache = (cache_dir or default_cache_dir()) / "toolchains" / layers.mode
-    toolchain_cache.mkdir(parents=True, exist_ok=True)
+    toolchain_cache = toolchain_cache_dir(cache_dir, layers.mode)
     keys: list[str | None] = [None] * len(samples)
     first_of: dict[str, int] = {}  # identical (task, code) in one call: evaluated once
     fn_jobs: dict[str, list[FnJob]] = {}
