@@ -60,6 +60,7 @@ from torch import nn
 
 from hrmcode.records import atomic_write_bytes, atomic_write_json
 from hrmcode.runs import LoadedRun, RunError
+from hrmcode.train.checkpoint import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -249,14 +250,6 @@ def size_report(model: nn.Module, n_params: int) -> dict[str, Any]:
 # ---- save / load ---------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _state_bytes(model: nn.Module, storage: str) -> bytes:
     from safetensors.torch import save
 
@@ -302,7 +295,7 @@ def save_quantized(run: LoadedRun, model: nn.Module, spec: QuantSpec, out_dir: s
         "format": FORMAT, "scheme": spec.scheme, "group_size": spec.group_size,
         "policy": [list(r) for r in spec.rules()], "assignment": assignment or {}, "storage": storage,
         "source": {"run_dir": str(run.run_dir), "checkpoint": str(run.checkpoint), "step": run.step,
-                   "weights": run.weights, "sha256": _sha256(src_file) if src_file.is_file() else None},
+                   "weights": run.weights, "sha256": sha256_file(src_file) if src_file.is_file() else None},
         "qat": qat, "versions": {"hrmcode": __version__, "torch": torch.__version__, "torchao": _torchao_version()},
         "model_sha256": hashlib.sha256(blob).hexdigest(),
         "label": spec.name + ("-qat" if qat else ""),
@@ -338,7 +331,7 @@ def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: s
     if meta.get("format") != FORMAT:
         raise RunError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
     weights = out / "model.safetensors"
-    if _sha256(weights) != meta["model_sha256"]:
+    if sha256_file(weights) != meta["model_sha256"]:
         raise RunError(f"{weights}: checksum does not match quant.json (file changed or truncated)")
     cfg = load_config(out / "config.yaml")
     if act_inference is not None:
