@@ -44,6 +44,15 @@ def _finite_mean(xs: Iterable[float]) -> float:
 # ---- loss: non-finite, spike, divergence, oscillation -------------------------------------------
 
 
+def may_fire(last_fired: dict[str, int], kind: str, step: int, window: int) -> bool:
+    """Rate-limit an alarm kind to once per ``window`` steps, recording the step when it fires."""
+    last = last_fired.get(kind)
+    if last is not None and step - last < window:
+        return False
+    last_fired[kind] = step
+    return True
+
+
 @dataclass
 class LossMonitor:
     """Rolling statistics of the training loss.
@@ -102,11 +111,7 @@ class LossMonitor:
         return out
 
     def _may_fire(self, kind: str, step: int) -> bool:
-        last = self.last_fired.get(kind)
-        if last is not None and step - last < self.window:
-            return False
-        self.last_fired[kind] = step
-        return True
+        return may_fire(self.last_fired, kind, step, self.window)
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": list(self.history), "last_fired": dict(self.last_fired)}
@@ -258,11 +263,7 @@ class ACTMonitor:
         return out
 
     def _may_fire(self, kind: str, step: int) -> bool:
-        last = self.last_fired.get(kind)
-        if last is not None and step - last < self.window:
-            return False
-        self.last_fired[kind] = step
-        return True
+        return may_fire(self.last_fired, kind, step, self.window)
 
     def state_dict(self) -> dict[str, Any]:
         return {"q_logits": list(self.q_logits), "q_acc": list(self.q_acc), "steps": list(self.steps),
