@@ -137,6 +137,14 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def parse_json_line(line: str, where: str) -> Any:
+    """One JSONL line; a syntax error becomes ``where: <json>: problem at column N``."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise RecordError(f"{where}: <json>: {e.msg} at column {e.colno}") from None
+
+
 def iter_jsonl(
     path: str | Path, model: type[R], *, skip_bad: bool = False, report: ReadReport | None = None
 ) -> Iterator[R]:
@@ -148,10 +156,7 @@ def iter_jsonl(
             if not line.strip():
                 continue
             try:
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise RecordError(f"{path}:{lineno}: <json>: {e.msg} at column {e.colno}") from None
+                obj = parse_json_line(line, f"{path}:{lineno}")
                 if not isinstance(obj, dict):
                     raise RecordError(f"{path}:{lineno}: <record>: expected a JSON object, got {type(obj).__name__}")
                 try:

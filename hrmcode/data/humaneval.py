@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from hrmcode.records import RecordError, Sample, Task
+from hrmcode.records import RecordError, Sample, Task, parse_json_line
 
 FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
 
@@ -66,10 +65,7 @@ def load_tasks(path: str | Path | None = None, *, skip_bad: bool = False) -> tup
             continue
         where = f"{p}:{lineno}"
         try:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{where}: <json>: {e.msg} at column {e.colno}") from None
+            obj = parse_json_line(line, where)
             task = _task(obj, where)
             if task.task_id in seen:
                 raise RecordError(f"{where}: task_id: {task.task_id!r} repeats")
@@ -103,10 +99,7 @@ def read_samples(path: str | Path, *, skip_bad: bool = False) -> tuple[list[Samp
             continue
         where = f"{p}:{lineno}"
         try:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{where}: <json>: {e.msg} at column {e.colno}") from None
+            obj = parse_json_line(line, where)
             if not isinstance(obj, dict) or not isinstance(obj.get("task_id"), str):
                 raise RecordError(f"{where}: task_id: missing or not a string")
             text = obj.get("solution", obj.get("completion"))
