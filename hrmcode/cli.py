@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hrmcode.progress import StageProgress
+
 app = typer.Typer(
     name="hrmcode",
     help="Hierarchical reasoning models for code: train, generate, evaluate in a sandbox, quantize.",
@@ -235,7 +237,7 @@ def eval_cmd(
             start_date=start_date, end_date=end_date, platforms=list(platform), difficulties=list(difficulty),
             float_tol=float_tol, skip_bad=skip_bad, workers=workers or None)
         loaded = _load_run_for_eval(run, act_inference) if run else None
-        with _progress_bar(no_progress) as on_progress:
+        with StageProgress(console, disabled=no_progress) as on_progress:
             summary = run_benchmark(req, loaded, progress=on_progress)
     except (RecordError, FileNotFoundError, ValueError) as e:
         raise fail(str(e)) from None
@@ -253,30 +255,6 @@ def _load_run_for_eval(run: str, act_inference: str | None) -> LoadedRun:
         raise ValueError(str(e)) from None
 
 
-class _progress_bar:
-    """A rich progress bar whose callback takes (done, total) or (stage, done, total)."""
-
-    def __init__(self, disabled: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console, disable=disabled)
-        self.bars: dict[str, Any] = {}
-
-    def __enter__(self) -> _progress_bar:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-    def __call__(self, *args: Any) -> None:
-        stage, done, total = ("eval", *args) if len(args) == 2 else args
-        if stage not in self.bars:
-            self.bars[stage] = self.progress.add_task(str(stage), total=total)
-        self.progress.update(self.bars[stage], completed=done, total=total)
-
-
 def _eval_files(tasks: str, samples: str, out: str, ks: list[int], skip_bad: bool, isolated: bool, workers: int,
                 cache: str | None, no_progress: bool) -> None:
     from pathlib import Path
@@ -284,7 +262,7 @@ def _eval_files(tasks: str, samples: str, out: str, ks: list[int], skip_bad: boo
     from hrmcode.evaluate.run import evaluate_files
     from hrmcode.records import RecordError
 
-    with _progress_bar(no_progress) as on_progress:
+    with StageProgress(console, disabled=no_progress) as on_progress:
         try:
             summary = evaluate_files(tasks, samples, out, k=ks, skip_bad=skip_bad, batched=not isolated,
                                      workers=workers or None, cache_dir=Path(cache) if cache else None,

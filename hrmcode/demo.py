@@ -13,13 +13,12 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hrmcode.config import RunConfig, validate_config
 from hrmcode.evaluate.report import EvalRun
+from hrmcode.progress import StageProgress
 from hrmcode.records import LANGUAGES, Task, atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -126,15 +125,7 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
         s = time.perf_counter()
         run = load_run(runs[arch], act_inference=act)
         run.cfg = run.cfg.model_copy(update={"name": name})
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as bar:
-            ids: dict[str, Any] = {}
-
-            def progress(stage: str, done: int, total: int, bar: Progress = bar, ids: dict[str, Any] = ids) -> None:
-                if stage not in ids:
-                    ids[stage] = bar.add_task(stage, total=total)
-                bar.update(ids[stage], completed=done, total=total)
-
+        with StageProgress(console) as progress:
             eval_dir = out / f"eval-{name}"
             evaluate_run(run, chosen, eval_dir, gen_plan, ks=(1,), splits=EVAL_SPLITS, progress=progress)
         eval_dirs[name] = eval_dir
