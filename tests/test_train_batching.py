@@ -101,3 +101,44 @@ def test_load_tasks_reads_a_directory_and_names_the_bad_line(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="hrmcode data build"):
         load_tasks(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("mode", ["causal", "canvas"])
+def test_act_carry_follows_batch_lengths_without_changing_what_a_row_computes(tok, mode):
+    """Deep supervision keeps a row's carry across steps while the batch length changes: cutting or
+    padding the carry must give the same logits as one fixed, long length for the whole run."""
+    import torch
+
+    from hrmcode.config import preset
+    from hrmcode.model import build_model
+
+    exs, _ = build_examples(TASKS[:8], tok, ["python"], mode=mode, max_len=400, canvas_slots=96)
+    exs = sorted(exs, key=lambda e: len(e.ids))
+    short, long = exs[:2], exs[-2:]
+    cfg = preset("tiny", mode=mode, vocab_size=tok.vocab_size, hidden=32, heads=2, h_layers=1, l_layers=1,
+                 canvas_slots=96, act=dict(halt_max_steps=3))
+    torch.manual_seed(0)
+    model = build_model(cfg, pad_id=tok.pad_id).eval()
+    fixed = max(len(e.ids) for e in exs) + 16
+    # step 1: a long and a short row; step 2: the long row halts, a short row joins (length shrinks)
+    plan = [[long[0], short[0]], [short[1], short[0]]]
+
+    def run(fit: bool) -> list[torch.Tensor]:
+        batch0 = collate(plan[0], tok.pad_id, batch_length(plan[0]) if fit else fixed)
+        carry = model.initial_carry(batch0)
+        logits = []
+        for i, rows in enumerate(plan):
+            keep = plan[i - 1][1:] if i else []
+            b = collate(rows, tok.pad_id, batch_length(rows + keep) if fit else fixed)
+            out = model(carry, b)
+            logits.append(out.outputs["logits"])
+            carry = out.carry
+            carry.halted = torch.tensor([True, False])  # row 0 takes a new sample, row 1 keeps its own
+        return logits
+
+    cut, padded = run(fit=True), run(fit=False)
+    assert cut[1].shape[1] < padded[1].shape[1] and cut[0].shape[1] > cut[1].shape[1]
+    for a, b, rows in zip(cut, padded, plan, strict=True):
+        for r, e in enumerate(rows):
+            n = len(e.ids)
+            torch.testing.assert_close(a[r, :n], b[r, :n], atol=1e-5, rtol=1e-5)

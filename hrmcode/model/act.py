@@ -53,9 +53,11 @@ def _where_rows(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
 
 
-def _pad_carry(carry: HRMCarry, length: int, core: HRMCore) -> HRMCarry:
+def _fit_carry(carry: HRMCarry, length: int, core: HRMCore) -> HRMCarry:
     extra = length - carry.z_H.shape[1]
-    if extra <= 0:
+    if extra < 0:
+        return HRMCarry(carry.z_H[:, :length], carry.z_L[:, :length])
+    if extra == 0:
         return carry
     fresh = core.initial_carry(carry.z_H.shape[0], extra, carry.z_H)
     return HRMCarry(torch.cat([carry.z_H, fresh.z_H], 1), torch.cat([carry.z_L, fresh.z_L], 1))
@@ -89,12 +91,15 @@ class HRMACT(nn.Module):
         if batch.size != carry.data.size:
             raise ValueError(f"batch has {batch.size} rows but the carry has {carry.data.size} slots "
                              "(keep the batch size fixed across ACT steps)")
-        T = max(batch.length, carry.data.length)
-        old, new = carry.data.pad_to(T, self.pad_id), batch.pad_to(T, self.pad_id)
         h = carry.halted
+        # Padding is masked out of attention, so the run follows its batches' lengths: the carry is
+        # cut to what the rows that keep their sample still need.
+        kept = carry.data.end[~h]
+        T = max(batch.length, int(kept.max()) if len(kept) else 0)
+        old, new = carry.data.fit_to(T, self.pad_id), batch.pad_to(T, self.pad_id)
         data = Batch(*(_where_rows(h, getattr(new, f), getattr(old, f))
                        for f in ("inputs", "targets", "start", "prefix_end", "end")))
-        inner = self.core.reset(_pad_carry(carry.inner, T, self.core), h)
+        inner = self.core.reset(_fit_carry(carry.inner, T, self.core), h)
         steps = torch.where(h, 0, carry.steps)
         return data, inner, steps
 

@@ -64,6 +64,12 @@ class Batch:
         return replace(self, inputs=torch.nn.functional.pad(self.inputs, (0, extra), value=pad_id),
                        targets=torch.nn.functional.pad(self.targets, (0, extra), value=IGNORE))
 
+    def fit_to(self, length: int, pad_id: int) -> Batch:
+        """Right-pad or cut to ``length`` positions (the caller keeps only rows that end by then)."""
+        if length >= self.length:
+            return self.pad_to(length, pad_id)
+        return replace(self, inputs=self.inputs[:, :length], targets=self.targets[:, :length])
+
 
 def _right_pad(rows: Sequence[Sequence[int]], length: int, value: int) -> Tensor:
     out = torch.full((len(rows), length), value, dtype=torch.long)

@@ -404,10 +404,13 @@ class Trainer:
         return collate(rows, self.tokenizer.pad_id, self._length()).to(self.device)
 
     def _length(self) -> int:
-        if self.uses_act:
-            return self.seq_len  # the carry lives across steps: one length for the run
-        # Baseline: the longest example in the global batch (every rank agrees), rounded to 8.
-        longest = max(len(self.examples[i].ids) for i in self.slot_examples)
+        # The longest example in the global batch (every rank agrees). With ACT the slots that keep
+        # their sample are in slot_examples too, so the carry is never cut before a kept row's end.
+        return self._fit_length([self.examples[i] for i in self.slot_examples])
+
+    def _fit_length(self, rows: Sequence[Example]) -> int:
+        """The longest of ``rows`` rounded up to 8 (padding is masked out of attention)."""
+        longest = max(len(e.ids) for e in rows)
         return min(self.seq_len, -(-longest // 8) * 8)
 
     def _refill_slots(self) -> None:
@@ -567,7 +570,7 @@ class Trainer:
         loss_sum, exact_sum, per_lang = 0.0, 0.0, {}
         for i in range(0, len(rows), 16):
             chunk = rows[i:i + 16]
-            batch = collate(chunk, self.tokenizer.pad_id, self.seq_len).to(self.device)
+            batch = collate(chunk, self.tokenizer.pad_id, self._fit_length(chunk)).to(self.device)
             carry = self.model.initial_carry(batch)
             with self._autocast():
                 for _ in range(n_seg):
