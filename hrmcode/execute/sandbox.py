@@ -24,6 +24,7 @@ import contextlib
 import functools
 import logging
 import os
+import select
 import selectors
 import shlex
 import shutil
@@ -534,6 +535,64 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
+JAIL_EXIT_WAIT_S = 10.0  # how long a killed jail may take to empty before the harness gives up on it
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):  # a kernel without CONFIG_PROC_CHILDREN: scan every process's parent
+        pass
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and _parent(int(d)) == pid:
+            kids.append(int(d))
+    return kids
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill_jail(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a program the harness stops (timeout, output flood…) and wait until all of it is gone.
+
+    The process the harness started (bwrap's monitor, or ``unshare --fork``) has one child: the init
+    of the jail's pid namespace. Killing that init makes the kernel kill every process in the
+    namespace, and the init only counts as exited once they all have. Killing the process group is
+    not enough: bwrap's ``--new-session`` puts the namespace in a session of its own, and
+    ``--die-with-parent`` then tears it down only after the harness moved on. Without a pids cgroup
+    (a non-root harness) a fork bomb's hundreds of processes, still dying, kept uid 65534 at its
+    RLIMIT_NPROC and the next programs could not start (``unshare: fork failed``).
+    """
+    pidfds = []
+    if hasattr(os, "pidfd_open"):
+        for child in _children(proc.pid):
+            try:
+                fd = os.pidfd_open(child)
+            except OSError:
+                continue
+            # Still our child once pinned by the pidfd: the pid was not reused for another process.
+            if _parent(child) == proc.pid:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                pidfds.append(fd)
+            else:
+                os.close(fd)
+    _kill_group(proc)
+    deadline = time.monotonic() + JAIL_EXIT_WAIT_S
+    for fd in pidfds:
+        try:
+            # A pidfd is readable once its process has exited (for a namespace's init: after all the rest).
+            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                log.warning("a killed jail was still exiting after %.0f s", JAIL_EXIT_WAIT_S)
+        finally:
+            os.close(fd)
+
+
 @dataclass
 class _Stream:
     cap: int
@@ -616,7 +675,7 @@ def _supervise(proc: subprocess.Popen[bytes], r_fd: int | None, limits: Limits, 
         if not open_fds and proc.poll() is not None:
             break
     if timed_out or killed:
-        _kill_group(proc)
+        _kill_jail(proc)
     # Reap and measure (the rusage covers descendants the child reaped: the fallback peak memory).
     peak = None
     try:
@@ -630,7 +689,7 @@ def _supervise(proc: subprocess.Popen[bytes], r_fd: int | None, limits: Limits, 
                 break
             if time.monotonic() > end:
                 timed_out = timed_out or killed is None
-                _kill_group(proc)
+                _kill_jail(proc)
                 break
             time.sleep(0.005)
     except ChildProcessError:

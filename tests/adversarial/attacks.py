@@ -59,6 +59,11 @@ PY = [
     _a("background_child", "python", "import subprocess\ndef attack(n):\n"
        "    subprocess.Popen(['/bin/sh', '-c', 'sleep 60; echo {TOKEN}'], start_new_session=True,\n"
        "                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n    return 0\n", "pass"),
+    # Killed by the harness (not exiting by itself) with a child in a session of its own: nothing of
+    # the jail may outlive the verdict (a killed bubblewrap used to tear its namespace down later).
+    _a("orphan_on_timeout", "python", "import subprocess\ndef attack(n):\n"
+       "    subprocess.Popen(['/bin/sh', '-c', 'sleep 60; echo {TOKEN}'], start_new_session=True,\n"
+       "                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n    while True:\n        pass\n", "timeout"),
     _a("output_flood", "python", "import sys\ndef attack(n):\n    sys.stdout.write('x' * (100 << 20))\n    return 0\n",
        "output_limit"),
     _a("kill_parent", "python", "import os, signal\ndef attack(n):\n    for pid in (os.getppid(), -1):\n        try:\n"
