@@ -5,12 +5,14 @@ float tolerance; the end-to-end driver with pass@k, summaries and the *_eval_all
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from hrmcode.evaluate.benchmarks import eval_livecodebench
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, GradeProblem, grade
+from hrmcode.execute import sandbox
 from hrmcode.records import Sample, write_jsonl
 
 FIX = Path(__file__).parent / "fixtures" / "livecodebench"
@@ -256,6 +258,9 @@ ADVERSARIAL = {
     "daemon": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n    os._exit(0)\n"
               "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n",
     "after_daemon": "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n",
+    # Killing the zygote the tests are forked from (same uid): that test fails, a fresh zygote serves the rest.
+    "kill_zygote": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint(12)\n",
+    "after_kill": "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n",
 }
 
 
@@ -269,3 +274,28 @@ def test_adversarial_samples_get_failures_and_do_not_touch_others():
     assert got["memory"].verdict.value == "memory_limit"
     assert got["daemon"].passed and got["after_daemon"].passed
     assert got["after_daemon"].detail["time_s"] < 5
+    assert got["kill_zygote"].verdict.value == "runtime_error"
+    assert "killed the grading process" in got["kill_zygote"].detail["failure"]["error"]
+    assert got["after_kill"].passed
+
+
+@pytest.mark.slow
+def test_a_test_that_stops_the_zygote_times_out_and_the_next_sample_passes():
+    stop = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint(12)\n"
+    ok = "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n"
+    jobs = [GradeJob(0, "count", "python", stop), GradeJob(1, "count", "python", ok)]
+    res = grade(PROBLEMS, jobs, GradeConfig(mode="robust", timeout=1, workers=1))
+    assert res[0].verdict.value == "timeout" and "stopped the grading process" in res[0].detail["failure"]["error"]
+    assert res[1].passed
+
+
+def test_robust_programs_see_the_path_and_builtins_of_python_dash_I():
+    """The driver runs without ``site`` (see lcb_driver): programs still get site-packages on sys.path
+    and ``exit``/``quit``, as under ``python -I main.py``."""
+    prog = "import sys\nprint(sys.path, file=sys.stderr)\nprint(0)\nexit(3)\n"
+    g = grade(PROBLEMS, [GradeJob(0, "count", "python", prog)], GradeConfig(mode="robust", timeout=5))[0]
+    want = subprocess.run([sandbox.python_for_jail(), "-I", "-c", "import sys; print(sys.path)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert g.detail["failure"]["stderr"].strip() == want
+    assert g.detail["failure"]["error"].startswith("exit status 3")  # exit() exists: not a NameError (status 1)
+

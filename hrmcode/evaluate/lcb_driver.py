@@ -1,32 +1,50 @@
 # ruff: noqa: SIM105, SIM115  (the driver swaps std streams and tolerates dead pids on purpose)
 """LiveCodeBench / HumanEval grading driver. Runs INSIDE the sandbox, standard library only.
 
-    python3 -I -B lcb_driver.py jobs.json
+    python3 -I -S -B lcb_driver.py jobs.json
 
-It grades many samples in one jailed process: each sample gets its own forked process (upstream too
-runs one process per generation), so a warm interpreter is reused and nothing a sample does can
-reach the others' results. Results go to fd 3, one JSON line per event:
+It grades many samples in one jailed process. Results go to fd 3, one JSON line per event:
 
     {"b": key}                      a sample started
     {"k": key, "v": [...], ...}     its per-test verdicts (stopping at the first failure)
     {"e": key}                      it ended
 
+Processes (every one of them inside the jail):
+
+* the **driver** (this process) reads the jobs and the problems' tests, compares outputs and reports.
+  Untrusted code never runs in it.
+* the **zygote**, forked from the driver before any test data is read: a lean warm interpreter
+  (the modules programs use preloaded, objects frozen) that compiles a sample and forks one process
+  per test. Forking is this machine's main per-test cost and grows with the forking process's
+  memory, which is why the tests are forked from the zygote and not from the driver; it also means
+  no test process has the expected outputs in its memory. A test that kills or stops the zygote
+  fails, and the driver starts a fresh zygote for the next sample.
+* a **test process** per test: real fds 0/1/2 (stdin from a file; stdout and stderr to in-memory
+  files the driver reads), fd 3 for a functional test's answer, its own process group, CPU and
+  file-size rlimits, killed at its deadline.
+
 Modes (``jobs.json`` → ``mode``):
 
-* ``robust``: every test is a real process with real fds 0/1/2 — Python forked from this warm
-  interpreter with fresh ``sys.std*`` over those fds and ``__name__ == "__main__"``, any other
-  language exec'd from ``exec_argv``; stdout is compared line by line (optionally with a float
-  tolerance). Functional (LeetCode) tests run in a process forked per test after the module ran once.
-* ``faithful``: reproduces lcb_runner's in-process grader, quirks included (see ``_faithful_*``).
+* ``robust``: every test is a real process — Python with fresh ``sys.std*`` over fds 0/1/2 and
+  ``__name__ == "__main__"``, any other language exec'd from ``exec_argv``; stdout is compared line
+  by line (optionally with a float tolerance). Functional (LeetCode) tests run the module and call
+  the function in a process per test; the driver compares the JSON answer.
+* ``faithful``: reproduces lcb_runner's in-process grader, quirks included (see ``_faithful_*``), in
+  one process per sample forked from the driver (upstream too runs one process per generation).
 * ``script`` problems (HumanEval): one run of the program; it passes iff it exits 0 in time.
+
+The interpreter runs with ``-S``: ``site`` would import whatever ``.pth`` files in site-packages
+import (threading among them, whose at-fork hook alone costs a third of a fork here).
+``_site_for_programs`` then gives programs what ``site`` gives them: site-packages on ``sys.path``
+and the ``exit``/``quit``/``help``/``copyright``/``credits``/``license`` builtins.
 """
 
 from __future__ import annotations
 
-import ast
 import atexit
 import builtins
 import contextlib
+import gc
 import io
 import json
 import math
@@ -35,19 +53,23 @@ import resource
 import select
 import signal
 import sys
-import threading
 import time
-import traceback
 import types
 from decimal import Decimal
 from typing import Any
 
 TRIM = 300
-RESULT_FILE_CAP = 1 << 20
+DRIVER_PATH = os.path.abspath(__file__)  # what a replacement zygote runs
 
 
 def trim(s: str, n: int = TRIM) -> str:
     return s if len(s) <= n else s[: n // 2] + f"…[{len(s) - n} chars]…" + s[-n // 2:]
+
+
+def _print_exc() -> None:
+    """The traceback of the exception being handled, as the interpreter prints an uncaught one (the
+    C hook: no ``traceback`` module to load into every test process)."""
+    sys.excepthook(*sys.exc_info())
 
 
 # ---- output comparison --------------------------------------------------------------------------
@@ -145,7 +167,7 @@ class Run:
         self.out = b""
         self.out_total = 0
         self.err = b""
-        self.res = bytearray()
+        self.res = b""
         self.elapsed = 0.0
         self.killed: str | None = None  # "timeout"
 
@@ -154,128 +176,117 @@ class Run:
         return self.status is not None and os.WIFEXITED(self.status) and os.WEXITSTATUS(self.status) == 0
 
 
-class _Capture:
-    """An in-memory file (memfd) a child writes its stdout or stderr to: no pipe to drain while it
-    runs (one wake-up per test instead of one per chunk), no writable directory needed, and
-    RLIMIT_FSIZE caps it."""
+class Captures:
+    """Three in-memory files (memfd) a child writes its stdout, stderr and result (fd 3) to: no pipe
+    to drain while it runs (one wake-up per test instead of one per chunk), no writable directory
+    needed, and RLIMIT_FSIZE caps them. The driver makes them before forking the zygote, so the
+    zygote's children write where the driver reads."""
 
-    def __init__(self, name: str):
-        self.fd = os.memfd_create(name, 0)
+    NAMES = ("stdout", "stderr", "result")
+
+    def __init__(self, fds: tuple[int, ...] | None = None) -> None:
+        self.fds = fds or tuple(os.memfd_create(name, 0) for name in self.NAMES)
 
     def reset(self) -> None:
-        os.ftruncate(self.fd, 0)
-        os.lseek(self.fd, 0, os.SEEK_SET)
+        for fd in self.fds:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
 
-    def read(self, cap: int) -> tuple[bytes, int]:
-        size = os.fstat(self.fd).st_size
-        return os.pread(self.fd, min(size, cap), 0), size
+    @staticmethod
+    def _read(fd: int, cap: int) -> tuple[bytes, int]:
+        size = os.fstat(fd).st_size
+        return os.pread(fd, min(size, cap), 0), size
 
-
-_CAPTURES: dict[str, _Capture] = {}
-
-
-def _capture(name: str) -> _Capture:
-    # One pair per process: a sample process and the driver each have their own after fork.
-    key = f"{name}-{os.getpid()}"
-    if key not in _CAPTURES:
-        _CAPTURES[key] = _Capture(name)
-    return _CAPTURES[key]
+    def collect(self, run: Run, out_cap: int) -> Run:
+        run.out, run.out_total = self._read(self.fds[0], out_cap)
+        run.err, _ = self._read(self.fds[1], 1 << 16)
+        run.res, _ = self._read(self.fds[2], 8 << 20)
+        return run
 
 
-def _max_fd() -> int:
-    return min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 4096)
+MAX_FD = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 4096)
+FSIZE_HARD = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
 
 
-def _child_setup(stdin_path: str | None, out_fd: int, err_fd: int, res_w: int, cpu_s: float,
-                 fsize: int) -> None:
+def _child_setup(stdin_path: str | None, fds: tuple[int, ...], cpu_s: float, fsize: int,
+                 null_stdout: bool) -> None:
+    # As little Python as possible runs here: every object it touches is a copy-on-write fault.
     os.setpgid(0, 0)  # its own group: killing it kills whatever it started
     inp = os.open(stdin_path or os.devnull, os.O_RDONLY)
-    # Private descriptions of the capture files (the parent's offsets are not shared).
-    out = os.open(f"/proc/self/fd/{out_fd}", os.O_WRONLY | os.O_APPEND)
-    err = os.open(f"/proc/self/fd/{err_fd}", os.O_WRONLY | os.O_APPEND)
-    for src, dst in ((inp, 0), (out, 1), (err, 2), (res_w, 3)):
-        os.dup2(src, dst)
-    # Nothing else stays open: not the driver's channel, not another sample's pipes.
-    os.closerange(4, _max_fd())
+    os.dup2(inp, 0)
+    for i, fd in enumerate(fds, 1):
+        os.dup2(fd, i)  # 1 stdout, 2 stderr, 3 result
+    if null_stdout:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    # Nothing else stays open: not the driver's channel, not the zygote's pipes.
+    os.closerange(4, MAX_FD)
     cpu = math.ceil(cpu_s) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     if fsize:
-        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
-        cap = fsize if hard == resource.RLIM_INFINITY else min(fsize, hard)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, hard))
-    if "random" in sys.modules:
-        sys.modules["random"].seed()  # a forked child must not replay its siblings' random numbers
+        cap = fsize if FSIZE_HARD == resource.RLIM_INFINITY else min(fsize, FSIZE_HARD)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, FSIZE_HARD))
+    # ``random`` (if loaded) reseeds itself after fork: a child does not replay its siblings' numbers.
 
 
-def fork_run(body: Any, timeout: float, *, stdin_path: str | None = None, out_cap: int = 16 << 20,
-             cpu_s: float | None = None, limit_output: bool = True) -> Run:
-    """Fork a child with fds 0 (``stdin_path`` or /dev/null), 1 and 2 (capture files) and 3 (its
-    result pipe), run ``body()`` in it (which must not return), wait until it exits or ``timeout``."""
-    out, err = _capture("stdout"), _capture("stderr")
-    out.reset()
-    err.reset()
-    res_r, res_w = os.pipe()
+def _fork_wait(body: Any, timeout: float, stdin_path: str | None, fds: tuple[int, ...], cpu_s: float,
+               fsize: int, null_stdout: bool) -> tuple[int, float]:
+    """Fork a child with fds 0 (``stdin_path`` or /dev/null), 1 (``fds[0]`` or /dev/null), 2 and 3
+    (``fds[1:]``), run ``body()`` in it (which must not return), wait until it exits or ``timeout``,
+    then kill its process group. Its wait status (-1: killed at the deadline) and the seconds it took."""
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
-            _child_setup(stdin_path, out.fd, err.fd, res_w, cpu_s or timeout, out_cap if limit_output else 0)
+            _child_setup(stdin_path, fds, cpu_s, fsize, null_stdout)
             body()
         except BaseException:
-            traceback.print_exc()
+            _print_exc()
         os._exit(70)
-    os.close(res_w)
-    run = Run()
-    pidfd = os.pidfd_open(pid)
-    res_open = True
     try:
-        while True:
-            got, status = os.waitpid(pid, os.WNOHANG)
-            if got:
-                run.status = status
-                break
-            left = timeout - (time.monotonic() - t0)
-            if left <= 0:
-                run.killed = "timeout"
-                break
-            ready, _, _ = select.select([pidfd, res_r] if res_open else [pidfd], [], [], left)
-            if res_r in ready:
-                chunk = os.read(res_r, 1 << 16)
-                if chunk and len(run.res) < (8 << 20):
-                    run.res += chunk
-                res_open = bool(chunk)
-        if run.killed:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-        run.elapsed = time.monotonic() - t0
-        # What the child wrote is in the pipe; a straggler it left may still hold it open, so drain
-        # without waiting for end-of-file, then kill the stragglers.
-        os.set_blocking(res_r, False)
-        while res_open:
-            try:
-                chunk = os.read(res_r, 1 << 16)
-            except BlockingIOError:
-                break
-            run.res += chunk
-            res_open = bool(chunk)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        os.setpgid(pid, pid)  # also here, so that the group exists whenever the deadline comes
+    except OSError:
+        pass
+    pidfd = os.pidfd_open(pid)
+    try:
+        if select.select([pidfd], [], [], timeout)[0]:
+            status = os.waitpid(pid, 0)[1]
+        else:
+            status = -1
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os.waitpid(pid, 0)
+        elapsed = time.monotonic() - t0
+        try:
+            os.killpg(pid, signal.SIGKILL)  # whatever it started and left in its group
+        except OSError:
+            pass
     finally:
-        os.close(res_r)
         os.close(pidfd)
-    run.out, run.out_total = out.read(out_cap)
-    run.err, _ = err.read(1 << 16)
-    return run
+    return status, elapsed
 
 
-def sweep_strays() -> None:
-    """Kill every process of the jail's pid namespace but its init and this driver: a sample that
-    escaped its process group (setsid) must not run on into the next sample's time."""
-    me, parent = os.getpid(), os.getppid()
+def fork_run(body: Any, timeout: float, caps: Captures, *, stdin_path: str | None = None,
+             out_cap: int = 16 << 20, cpu_s: float | None = None, limit_output: bool = True) -> Run:
+    """``_fork_wait`` with output to ``caps``, read back into the Run."""
+    caps.reset()
+    run = Run()
+    status, run.elapsed = _fork_wait(body, timeout, stdin_path, caps.fds, cpu_s or timeout,
+                                     out_cap if limit_output else 0, False)
+    run.status = None if status == -1 else status
+    run.killed = "timeout" if status == -1 else None
+    return caps.collect(run, out_cap)
+
+
+def sweep_strays(keep: set[int]) -> None:
+    """Kill every process of the jail's pid namespace but its init, this driver and ``keep`` (the
+    zygote): a sample that escaped its process group (setsid) must not run on into the next
+    sample's time."""
+    spare = {1, os.getpid(), os.getppid(), *keep}
     for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) not in (1, me, parent):
+        if name.isdigit() and int(name) not in spare:
             try:
                 os.kill(int(name), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -288,26 +299,54 @@ def sweep_strays() -> None:
             break
 
 
-# ---- robust: one real process per test ----------------------------------------------------------
+# ---- what a test process runs -------------------------------------------------------------------
+
+
+def _new_stdio() -> tuple[Any, Any, Any]:
+    """sys.std* as a fresh interpreter builds them over fds 0/1/2 (with the jail's UTF-8 locale)."""
+    return (open(0, encoding="utf-8", errors="surrogateescape", closefd=False),
+            open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False),
+            open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1))
+
+
+_STDIO: tuple[Any, Any, Any] | None = None  # built once by the zygote, adopted by every test process
+
+
+def prepare_stdio(caps: Captures) -> None:
+    """In the zygote: build the std streams every test process adopts, over the kinds of file a
+    test has (a regular file at offset 0 as stdin, the empty in-memory files as stdout and stderr),
+    so that they are what a fresh build in the test would be. Building them in each test touched
+    ~100 pages of the zygote's memory: ~100 copy-on-write faults per test."""
+    global _STDIO
+    caps.reset()
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    source = os.open(DRIVER_PATH, os.O_RDONLY)
+    try:
+        for fd, target in zip((0, 1, 2), (source, caps.fds[0], caps.fds[1]), strict=True):
+            os.dup2(target, fd)
+        _STDIO = _new_stdio()
+    finally:
+        for fd, s in zip((0, 1, 2), saved, strict=True):
+            os.dup2(s, fd)
+            os.close(s)
+        os.close(source)
 
 
 def _fresh_stdio() -> None:
-    """sys.std* as a fresh interpreter builds them over fds 0/1/2 (with the jail's UTF-8 locale)."""
-    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False,
-                                       buffering=1)
+    sys.stdin, sys.stdout, sys.stderr = _STDIO or _new_stdio()
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
 
 
 def _interpreter_exit(code: int) -> None:
     """What the interpreter does after __main__: join non-daemon threads, atexit, flush, exit."""
     try:
+        threading = sys.modules.get("threading")  # only a program that imported it has threads
         shutdown = getattr(threading, "_shutdown", None)
         if shutdown is not None:
             shutdown()
         atexit._run_exitfuncs()
     except BaseException:
-        traceback.print_exc()
+        _print_exc()
         code = code or 1
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -339,7 +378,7 @@ def run_python_main(code_obj: Any) -> None:
     except SystemExit as e:
         code = _exit_code(e)
     except BaseException:
-        traceback.print_exc()
+        _print_exc()
         code = 1
     _interpreter_exit(code)
 
@@ -347,6 +386,216 @@ def run_python_main(code_obj: Any) -> None:
 def exec_program(argv: list[str]) -> None:
     os.close(3)
     os.execvp(argv[0], argv)
+
+
+def _find_callable(g: dict[str, Any], fn: str) -> Any:
+    cls = g.get("Solution")
+    if isinstance(cls, type) and hasattr(cls, fn):
+        return lambda *a: getattr(cls(), fn)(*a)  # a fresh instance per test, as LeetCode does
+    f = g.get(fn)
+    return f if callable(f) else None
+
+
+def _call_in_child(code_obj: Any, fn: str, args: list[Any]) -> None:
+    """Runs the module, calls the function, writes the JSON of the answer to fd 3. The comparison is
+    the driver's: this process runs untrusted code, so what it reports is only its answer."""
+    res_fd = os.dup(3)
+    os.close(3)
+    _fresh_stdio()  # fd 1 is /dev/null: a function's prints are not its answer
+    g: dict[str, Any] = {"__name__": "solution", "__builtins__": builtins}
+    try:
+        exec(code_obj, g)
+        target = _find_callable(g, fn)
+        if target is None:
+            rec: dict[str, Any] = {"error": f"no class Solution with a method {fn} and no function {fn}"}
+        else:
+            rec = {"value": json.dumps(normalize(target(*args)))}
+    except MemoryError:
+        rec = {"error": "MemoryError", "memory": True}
+    except BaseException as e:
+        rec = {"error": trim(f"{type(e).__name__}: {e}")}
+    try:
+        data = json.dumps(rec).encode()
+    except (TypeError, ValueError) as e:
+        data = json.dumps({"error": trim(f"the answer is not JSON: {e}")}).encode()
+    while data:
+        data = data[os.write(res_fd, data):]
+    os._exit(0)
+
+
+# ---- the zygote: compiles a sample, forks a process per test ---------------------------------------
+#
+# After each fork every page of the zygote is shared with the test process, and each page the zygote
+# then writes to costs a copy-on-write fault: so the zygote does as little as it can between tests.
+# A sample is loaded once with everything its tests need; a test is then one line ("3\n") in and one
+# line (wait status or -1 if killed at the deadline, seconds) out.
+
+
+def _read_line(fd: int, wait: float | None = None) -> bytes:
+    """One message from a pipe: the peer writes one line and waits for the answer, so the line is all
+    there is to read. b"" at end of file; TimeoutError after ``wait`` seconds."""
+    deadline = None if wait is None else time.monotonic() + wait
+    data = b""
+    while not data.endswith(b"\n"):
+        if deadline is not None and not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _load_program(msg: dict[str, Any], fds: tuple[int, ...]) -> tuple[Any, dict[str, Any]]:
+    """The zygote's half of a load: the plan its tests run by (see ``_test_process``), or the reason
+    there is nothing to run."""
+    kind = msg["kind"]
+    timeout = msg["timeout"]
+    if kind == "exec":
+        argv = msg["argv"]
+        body: Any = lambda t: exec_program(argv)  # noqa: E731
+    else:
+        try:
+            code_obj = compile(msg["code"], "main.py" if kind == "main" else "solution.py", "exec",
+                               dont_inherit=True)
+            if kind == "call":
+                # LeetCode's judge pre-imports typing, collections, heapq… and starter code relies on it
+                # (``List[int]`` with no import): upstream's prelude, so that a correct solution passes.
+                code_obj = compile(faithful_prelude() + msg["code"], "solution.py", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as e:  # ValueError: a null byte in the source
+            return None, {"v": ["compile_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
+        except Exception as e:  # RecursionError, MemoryError: what `python main.py` would die of at start
+            return None, {"v": ["runtime_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
+        if kind == "call":
+            fn, args = msg["func"], msg["args"]
+            body = lambda t: _call_in_child(code_obj, fn, args[t])  # noqa: E731
+        else:
+            body = lambda t: run_python_main(code_obj)  # noqa: E731
+    stdin = msg.get("stdin") or [None] * msg["tests"]
+    return (body, stdin, timeout, msg["cap"], kind == "call", fds), {}
+
+
+def _test_process(plan: tuple[Any, ...], t: int) -> tuple[int, float]:
+    body, stdin, timeout, cap, null_stdout, fds = plan
+    return _fork_wait(lambda: body(t), timeout, stdin[t], fds, timeout, cap, null_stdout)
+
+
+def zygote_loop(cmd_fd: int, reply_fd: int, caps: Captures) -> None:
+    """Serve the driver until end of input: a JSON line loads a sample (reply: a JSON line, ``{}`` or
+    the sample's result when it cannot run); a number runs that test (reply: status and seconds)."""
+    prepare_stdio(caps)
+    gc.freeze()  # a collection in a test process then never walks (and copies) the preloaded objects
+    plan: Any = None
+    while msg := _read_line(cmd_fd):
+        if msg[0] == 123:  # "{"
+            plan, reply = _load_program(json.loads(msg), caps.fds)
+            _write_all(reply_fd, json.dumps(reply).encode() + b"\n")
+        else:
+            status, elapsed = _test_process(plan, int(msg))
+            _write_all(reply_fd, b"%d %.6f\n" % (status, elapsed))
+    os._exit(0)
+
+
+class ZygoteLost(Exception):
+    """The zygote died or stopped answering during a test: that test's doing (it runs as the same
+    user and can signal it). ``verdict`` is what the test gets."""
+
+    def __init__(self, verdict: str, why: str):
+        super().__init__(why)
+        self.verdict, self.why = verdict, why
+
+
+class Zygote:
+    """The driver's handle on the zygote. The first is forked before any test data is read; a
+    replacement (after a test killed or stopped one) is a fresh interpreter, so that it too holds
+    no expected outputs."""
+
+    def __init__(self, caps: Captures):
+        self.caps = caps
+        self.sweep = False  # whether the jail's pid namespace is private (set by the driver)
+        self.timeout, self.out_cap = 0.0, 0  # the loaded sample's
+        self._start(fresh=False)
+
+    def _start(self, fresh: bool) -> None:
+        cmd_r, cmd_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(cmd_w)
+                os.close(rep_r)
+                with contextlib.suppress(OSError):
+                    os.close(3)  # the result channel is the driver's alone
+                if fresh:
+                    fds = [cmd_r, rep_w, *self.caps.fds]
+                    for fd in fds:
+                        os.set_inheritable(fd, True)
+                    os.execv(sys.executable, [sys.executable, "-I", "-S", "-B", DRIVER_PATH, "--zygote",
+                                              *map(str, fds)])
+                zygote_loop(cmd_r, rep_w, self.caps)
+            finally:
+                os._exit(70)
+        os.close(cmd_r)
+        os.close(rep_w)
+        self.pid, self.cmd, self.replies = pid, cmd_w, rep_r
+
+    def close(self) -> None:
+        """End the zygote (end of input) and reap it, so that its CPU time counts in the driver's."""
+        with contextlib.suppress(OSError):
+            os.close(self.cmd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        os.close(self.replies)
+
+    def _replace(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.close()
+        if self.sweep:
+            sweep_strays(set())  # the test it was running, if that is still alive
+        self._start(fresh=True)
+
+    def _ask(self, msg: bytes, wait: float) -> bytes:
+        try:
+            _write_all(self.cmd, msg)
+            reply = _read_line(self.replies, wait)
+        except TimeoutError:
+            self._replace()
+            raise ZygoteLost("timeout", "time limit exceeded (the test stopped the grading process)") from None
+        except OSError:
+            reply = b""
+        if not reply:
+            self._replace()
+            raise ZygoteLost("runtime_error", "the test killed the grading process")
+        return reply
+
+    def load(self, msg: dict[str, Any], wait: float) -> dict[str, Any] | None:
+        """Compile a sample in the zygote and give it what its tests need (``kind``, ``code`` or
+        ``argv``, ``func``, ``tests`` and per test ``stdin`` or ``args``, ``timeout``, ``cap``).
+        None, or the sample's result when it cannot run."""
+        self.timeout, self.out_cap = msg["timeout"], msg["cap"]
+        try:
+            return json.loads(self._ask(json.dumps(msg).encode() + b"\n", wait)) or None
+        except ZygoteLost as e:
+            return {"v": [e.verdict], "error": f"while compiling: {e.why}"}
+
+    def run(self, t: int) -> Run:
+        """Test ``t`` of the loaded sample in a fresh process; raises ZygoteLost."""
+        self.caps.reset()
+        status, elapsed = self._ask(b"%d\n" % t, 2 * self.timeout + 10).split()
+        run = Run()
+        run.status = None if status == b"-1" else int(status)
+        run.killed = "timeout" if run.status is None else None
+        run.elapsed = float(elapsed)
+        return self.caps.collect(run, self.out_cap)
+
+
+# ---- robust: one real process per test, compared here -----------------------------------------------
 
 
 def _proc_verdict(run: Run, out_cap: int) -> tuple[str, str]:
@@ -369,24 +618,25 @@ def _proc_verdict(run: Run, out_cap: int) -> tuple[str, str]:
     return "runtime_error", f"exit status {os.waitstatus_to_exitcode(run.status)}: {trim(tail)}"
 
 
-def robust_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+def robust_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
     timeout, tol = cfg["timeout"], cfg.get("float_tol")
     out_cap = cfg.get("output_cap", 16 << 20)
     argv = cfg.get("exec_argv")
-    body: Any
-    if argv is None:
-        try:
-            code_obj = compile(job["code"], "main.py", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as e:
-            return {"v": ["compile_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
-        body = lambda: run_python_main(code_obj)  # noqa: E731
-    else:
-        body = lambda: exec_program(argv)  # noqa: E731
+    load = {"kind": "exec", "argv": argv} if argv else {"kind": "main", "code": job["code"]}
+    failed = zyg.load({**load, "tests": len(prob["outputs"]), "stdin": prob["input_files"], "timeout": timeout,
+                       "cap": out_cap}, sample_budget(cfg, len(prob["outputs"])))
+    if failed:
+        return failed
     verdicts: list[str] = []
     fail: dict[str, Any] = {}
     elapsed = 0.0
     for t, expected in enumerate(prob["outputs"]):
-        run = fork_run(body, timeout, stdin_path=prob["input_files"][t], out_cap=out_cap)
+        try:
+            run = zyg.run(t)
+        except ZygoteLost as e:
+            verdicts.append(e.verdict)
+            fail = {"test": t, "expected": trim(expected), "error": e.why}
+            break
         elapsed += run.elapsed
         got = run.out.decode("utf-8", "replace")
         why = ""
@@ -405,64 +655,32 @@ def robust_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any])
     return {"v": verdicts, "time_s": round(elapsed, 4), **({"failure": fail} if fail else {})}
 
 
-def _find_callable(g: dict[str, Any], fn: str) -> Any:
-    cls = g.get("Solution")
-    if isinstance(cls, type) and hasattr(cls, fn):
-        return lambda *a: getattr(cls(), fn)(*a)  # a fresh instance per test, as LeetCode does
-    f = g.get(fn)
-    return f if callable(f) else None
-
-
-def _call_in_child(code_obj: Any, fn: str, args: list[Any]) -> None:
-    """Runs the module, calls the function, writes the JSON of the answer to fd 3. The comparison is
-    the parent's: this process runs untrusted code, so what it reports is only its answer."""
-    res_fd = os.dup(3)
-    os.close(3)
-    _fresh_stdio()
-    sys.stdout = sys.__stdout__ = open(os.devnull, "w")
-    g: dict[str, Any] = {"__name__": "solution", "__builtins__": builtins}
-    try:
-        exec(code_obj, g)
-        target = _find_callable(g, fn)
-        if target is None:
-            rec: dict[str, Any] = {"error": f"no class Solution with a method {fn} and no function {fn}"}
-        else:
-            rec = {"value": json.dumps(normalize(target(*args)))}
-    except MemoryError:
-        rec = {"error": "MemoryError", "memory": True}
-    except BaseException as e:
-        rec = {"error": trim(f"{type(e).__name__}: {e}")}
-    try:
-        data = json.dumps(rec).encode()
-    except (TypeError, ValueError) as e:
-        data = json.dumps({"error": trim(f"the answer is not JSON: {e}")}).encode()
-    while data:
-        data = data[os.write(res_fd, data):]
-    os._exit(0)
-
-
-def robust_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+def robust_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
     """LeetCode style, each test in its own process: prelude + module, a fresh Solution(), the call,
     the JSON of the answer back to this (trusted) process, which compares."""
     timeout, tol = cfg["timeout"], cfg.get("float_tol")
-    try:
-        # LeetCode's judge pre-imports typing, collections, heapq… and starter code relies on it
-        # (``List[int]`` with no import): the same prelude as upstream's, so a correct solution passes.
-        compile(job["code"], "solution.py", "exec", dont_inherit=True)
-        code_obj = compile(faithful_prelude() + job["code"], "solution.py", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as e:
-        return {"v": ["compile_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
+    out_cap = cfg.get("output_cap", 16 << 20)  # the program's own prints go to /dev/null
+    failed = zyg.load({"kind": "call", "code": job["code"], "func": prob["func_name"], "args": prob["inputs"],
+                       "tests": len(prob["outputs"]), "timeout": timeout, "cap": out_cap},
+                      sample_budget(cfg, len(prob["outputs"])))
+    if failed:
+        return failed
     verdicts: list[str] = []
     fail: dict[str, Any] = {}
     elapsed = 0.0
-    fn = prob["func_name"]
     for t, (args, expected) in enumerate(zip(prob["inputs"], prob["outputs"], strict=False)):
-        run = fork_run(lambda a=args: _call_in_child(code_obj, fn, a), timeout)
+        try:
+            run = zyg.run(t)
+        except ZygoteLost as e:
+            verdicts.append(e.verdict)
+            fail = {"test": t, "input": trim(json.dumps(args)), "expected": trim(json.dumps(expected)),
+                    "error": e.why}
+            break
         elapsed += run.elapsed
         rec: dict[str, Any] = {}
         if run.exited_ok and not run.killed:
             try:
-                rec = json.loads(bytes(run.res))
+                rec = json.loads(run.res)
             except ValueError:
                 rec = {"error": "no answer"}
         if "value" in rec:
@@ -487,14 +705,17 @@ def robust_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, An
     return {"v": verdicts, "time_s": round(elapsed, 4), **({"failure": fail} if fail else {})}
 
 
-def run_script(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+def run_script(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
     """HumanEval: program = prompt + completion + test + check(entry_point); pass iff it exits 0."""
     timeout = cfg["timeout"]
+    failed = zyg.load({"kind": "main", "code": job["code"], "tests": 1, "timeout": timeout, "cap": 16 << 20},
+                      sample_budget(cfg, 1))
+    if failed:
+        return failed
     try:
-        code_obj = compile(job["code"], "main.py", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as e:
-        return {"v": ["compile_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
-    run = fork_run(lambda: run_python_main(code_obj), timeout)
+        run = zyg.run(0)
+    except ZygoteLost as e:
+        return {"v": [e.verdict], "failure": {"test": 0, "error": e.why}}
     if run.exited_ok and not run.killed:
         return {"v": ["pass"], "time_s": round(run.elapsed, 4)}
     text = bytes(run.err).decode("utf-8", "replace")
@@ -570,6 +791,8 @@ class FaithfulStdin:
 
 def _strip_main_guard(code: str) -> str:
     """A trailing ``if __name__ == '__main__':`` block is replaced by its body (upstream does this)."""
+    import ast  # faithful mode only (the driver loads it once when it grades faithfully)
+
     try:
         tree = ast.parse(code)
         last = tree.body[-1]
@@ -583,6 +806,8 @@ def _strip_main_guard(code: str) -> str:
 def _wrap_in_function(code: str) -> str:
     """Upstream keeps top-level imports and moves every other statement into ``wrapped_function()``:
     module variables become locals, which is why ``global`` statements break."""
+    import ast
+
     try:
         tree = ast.parse(code)
         imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
@@ -740,16 +965,6 @@ def sample_budget(cfg: dict[str, Any], n_tests: int) -> float:
     return (int(cfg["timeout"]) + 1) * max(1, n_tests) + 5
 
 
-def grade_one(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    if prob["kind"] == "script":
-        return run_script(job, prob, cfg)
-    if cfg["mode"] == "faithful":
-        return faithful_child(job, prob, cfg)
-    if prob["kind"] == "function":
-        return robust_function(job, prob, cfg)
-    return robust_stdin(job, prob, cfg)
-
-
 def emit(obj: dict[str, Any]) -> None:
     """One event line on the result channel (fd 3, held by the driver alone)."""
     data = (json.dumps(obj) + "\n").encode()
@@ -760,22 +975,22 @@ def emit(obj: dict[str, Any]) -> None:
 def _sample_body(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> None:
     res_fd = os.dup(3)
     os.close(3)
-    data = json.dumps(grade_one(job, prob, cfg)).encode()
+    res = faithful_child(job, prob, cfg)
+    data = json.dumps(res).encode()
     while data:
         data = data[os.write(res_fd, data):]
     os._exit(0)
 
 
-def run_job(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    """Grade one sample in its own process (group); the driver only waits, reads and reports."""
+def run_faithful(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], caps: Captures) -> dict[str, Any]:
+    """Grade one sample upstream's way, in its own process (group) forked from the driver, which has
+    the problem's tests loaded; the driver only waits, reads and reports."""
     budget = sample_budget(cfg, len(prob["outputs"]))
-    run = fork_run(lambda: _sample_body(job, prob, cfg), budget, out_cap=1 << 16, cpu_s=budget,
+    run = fork_run(lambda: _sample_body(job, prob, cfg), budget, caps, out_cap=1 << 16, cpu_s=budget,
                    limit_output=False)
-    if cfg.get("sweep"):
-        sweep_strays()
     if run.exited_ok:
         try:
-            res = json.loads(bytes(run.res))
+            res = json.loads(run.res)
             res.setdefault("time_s", round(run.elapsed, 4))
             return res
         except ValueError:
@@ -794,20 +1009,56 @@ def run_job(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> d
     return {"v": [v], "codes": [-1] * n, "error": why, "time_s": round(run.elapsed, 4)}
 
 
+def grade_one(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], caps: Captures,
+              zyg: Zygote) -> dict[str, Any]:
+    if prob["kind"] == "script":
+        return run_script(job, prob, cfg, zyg)
+    if cfg["mode"] == "faithful":
+        return run_faithful(job, prob, cfg, caps)
+    if prob["kind"] == "function":
+        return robust_function(job, prob, cfg, zyg)
+    return robust_stdin(job, prob, cfg, zyg)
+
+
+def _site_for_programs() -> None:
+    """Under ``-S``: what ``site`` gives a program, without running the .pth files of site-packages."""
+    if not sys.flags.no_site:
+        return
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+    for d in site.getsitepackages():
+        if os.path.isdir(d) and d not in sys.path:
+            sys.path.append(d)
+
+
 def _preload() -> None:
-    """Import once, here, what every sample process would import again: the prelude's modules and
-    the guard's. Forked children find them loaded (and reseed ``random``)."""
-    for name in (*_PRELUDE_MODULES, *_STAR_ONLY, "shutil", "subprocess", "decimal", "fractions"):
+    """Import once, here, what every test process would import again: the modules of upstream's
+    prelude (LeetCode's judge imports them all, and stdin programs most of them). Not ``threading``
+    nor anything that imports it: its at-fork hook runs in every forked process."""
+    for name in (*_PRELUDE_MODULES, *_STAR_ONLY, "decimal", "fractions"):
         __import__(name)
 
 
 def main() -> None:
+    _site_for_programs()
     _preload()
+    if sys.argv[1] == "--zygote":  # a replacement zygote (see Zygote)
+        cmd_fd, reply_fd, *fds = map(int, sys.argv[2:])
+        zygote_loop(cmd_fd, reply_fd, Captures(tuple(fds)))  # never returns
+    caps = Captures()
+    zyg = Zygote(caps)  # before the jobs and their tests are read
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
     cfg = spec["config"]
-    cfg["tmp"] = os.environ.get("TMPDIR", "/tmp")
     problems = spec["problems"]
+    zyg.sweep = sweep = bool(cfg.get("sweep"))
+    if cfg["mode"] == "faithful":
+        for name in ("ast", "shutil", "subprocess"):  # what faithful grading and upstream's guard import
+            __import__(name)
+    gc.freeze()  # collections in the driver (and its faithful sample processes) skip the modules
     loaded: dict[str, dict[str, Any]] = {}
     for job in spec["jobs"]:
         pid = job["p"]
@@ -816,10 +1067,13 @@ def main() -> None:
             with open(problems[pid]["file"]) as fh:
                 loaded[pid] = {**problems[pid], **json.load(fh)}
         emit({"b": job["k"]})
-        res = run_job(job, loaded[pid], cfg)
+        res = grade_one(job, loaded[pid], cfg, caps, zyg)
+        if sweep:
+            sweep_strays({zyg.pid})
         res["k"] = job["k"]
         emit(res)
         emit({"e": job["k"]})
+    zyg.close()
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     emit({"cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime})
 

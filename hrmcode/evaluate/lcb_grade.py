@@ -2,11 +2,12 @@
 
 The isolation is the harness's (:func:`hrmcode.execute.sandbox.run`: bubblewrap, cgroups, rlimits);
 this module decides what runs inside it. Python samples are graded by ``lcb_driver.py``, a
-standard-library script that grades many samples in one jailed process, each sample (and in robust
-mode each test) in its own forked process — a warm interpreter instead of one interpreter start per
-test, which is what makes ~5 tests per sample cost milliseconds instead of a third of a second here.
-Samples in the other five languages are built in the jail and run by the same driver, which execs
-the built program once per test, so every language is compared by the same code.
+standard-library script (shipped compiled) that grades up to ``BATCH_SAMPLES`` samples in one jail:
+in robust mode each test is a process forked from a lean warm interpreter (the driver's zygote), in
+faithful mode each sample one forked from the driver — milliseconds per test instead of an
+interpreter start (a third of a second here). Samples in the other five languages are built in the
+jail and run by the same driver, which execs the built program once per test, so every language is
+compared by the same code.
 
 * ``robust``: real processes with real stdin/stdout; the upstream line comparison, plus an optional
   float tolerance; functional problems with a fresh ``Solution()`` per test and tuples as lists.
@@ -18,8 +19,11 @@ Both stop at the first failing test, as upstream does: ``tests_passed`` counts t
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import logging
+import marshal
 import math
 import os
 import shutil
@@ -43,7 +47,7 @@ log = logging.getLogger(__name__)
 DRIVER = Path(__file__).with_name("lcb_driver.py")
 GRADING_MODES = ("faithful", "robust")
 Grading = Literal["faithful", "robust"]
-BATCH_SAMPLES = 64  # samples per jailed driver process (a crash costs at most a re-run of these)
+BATCH_SAMPLES = 128  # samples per jailed driver (a crash of the driver re-runs only its unfinished ones)
 BATCH_TEST_BYTES = 128 << 20  # test data per batch directory
 _STATS_LOCK = threading.Lock()
 
@@ -138,12 +142,21 @@ class GradeConfig:
                 "output_cap": self.output_cap, "sweep": sweep, "exec_argv": exec_argv}
 
 
+@functools.cache
+def _driver_pyc() -> bytes:
+    """The driver compiled once (a .pyc the jail's interpreter, the same version as this one, runs as its
+    script): a script given as source is parsed and compiled at every start, ~30 ms here."""
+    code = compile(DRIVER.read_text(encoding="utf-8"), "lcb_driver.py", "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)  # flags, mtime, size: unchecked
+
+
 def _sample_budget(cfg: dict[str, Any], n_tests: int) -> float:
     return (math.ceil(cfg["timeout"]) + 1) * max(1, n_tests) + 5  # as lcb_driver.sample_budget
 
 
-def _write_problem(workdir: Path, idx: int, prob: GradeProblem) -> dict[str, Any]:
-    """The problem's tests as the driver reads them; stdin inputs as files (a real, seekable stdin)."""
+def _write_problem(workdir: Path, idx: int, prob: GradeProblem, faithful: bool) -> dict[str, Any]:
+    """The problem's tests as the driver reads them; stdin inputs as files (a real, seekable stdin),
+    and as text too only where the driver needs them so (faithful mode's in-process stdin)."""
     files: list[str | None] = []
     if prob.kind == "stdin":
         d = workdir / f"p{idx}"
@@ -153,7 +166,8 @@ def _write_problem(workdir: Path, idx: int, prob: GradeProblem) -> dict[str, Any
             files.append(f"p{idx}/{t}.in")
     else:
         files = [None] * prob.n_tests
-    body = {"inputs": prob.inputs, "outputs": prob.outputs, "input_files": files}
+    inputs = prob.inputs if faithful or prob.kind != "stdin" else None
+    body = {"inputs": inputs, "outputs": prob.outputs, "input_files": files}
     (workdir / f"p{idx}.json").write_text(json.dumps(body), encoding="utf-8")
     return {"kind": prob.kind, "func_name": prob.func_name, "file": f"p{idx}.json"}
 
@@ -198,20 +212,21 @@ class _Ctx:
 def _run_driver(ctx: _Ctx, workdir: Path, jobs: list[GradeJob], problems: dict[str, GradeProblem],
                 dcfg: dict[str, Any], ro_paths: Sequence[str], env: dict[str, str]) -> ProcResult:
     """Write the batch into ``workdir`` and run the driver over it in one jail."""
-    shutil.copyfile(DRIVER, workdir / "lcb_driver.py")
+    (workdir / "lcb_driver.pyc").write_bytes(_driver_pyc())
     index: dict[str, int] = {}
     pspec: dict[str, Any] = {}
     for job in jobs:
         if job.problem not in index:
             index[job.problem] = len(index)
-            pspec[job.problem] = _write_problem(workdir, index[job.problem], problems[job.problem])
+            pspec[job.problem] = _write_problem(workdir, index[job.problem], problems[job.problem],
+                                                dcfg["mode"] == "faithful")
     spec = {"config": dcfg, "problems": pspec,
             "jobs": [{"k": j.key, "p": j.problem, "code": j.code} for j in jobs]}
     (workdir / "jobs.json").write_text(json.dumps(spec), encoding="utf-8")
     total = sum(_sample_budget(dcfg, problems[j.problem].n_tests) for j in jobs) + 15
     limits = Limits(wall_s=total, cpu_s=total, memory_mb=ctx.cfg.memory_mb, pids=256,
                     fsize_mb=max(16, ctx.cfg.output_cap >> 20), tmpfs_mb=64, stdout_bytes=1 << 20)
-    argv = [sandbox.python_for_jail(), "-I", "-B", "lcb_driver.py", "jobs.json"]
+    argv = [sandbox.python_for_jail(), "-I", "-S", "-B", "lcb_driver.pyc", "jobs.json"]
     return sandbox.run(argv, workdir, limits, ro_paths=[*ro_paths, sys.base_prefix], env=env,
                        channel=True, layers=ctx.layers)
 
