@@ -159,7 +159,8 @@ class Cpp(Language):
                     body.append(line)
             # One call wrapper per candidate, over inputs read at run time (hrmtests.txt). The
             # arguments are parsed into typed variables first (C++ leaves the order of argument
-            # evaluation open) and passed as rvalues, so they bind as the old literals did.
+            # evaluation open) and passed as rvalues, so they bind as the old literals did. The
+            # result and any exception go to shared, out-of-line functions (hrmh::ok, hrmh::fail).
             reads = "".join(f"        auto hrmv{j} = hrmh::arg<{self.type_name(t)}>(hrmin);\n"
                             for j, (_, t) in enumerate(u.params))
             args = ", ".join(f"std::move(hrmv{j})" for j in range(len(u.params)))
@@ -167,8 +168,9 @@ class Cpp(Language):
             parts.append(f'namespace hrmc{u.key} {{ using namespace std;\n#line 1 "hrmc{u.key}.cpp"\n'
                          + "\n".join(body) + f"\nvoid hrmc_run(hrmh::In hrmin) {{\n    hrmh::begin({u.key});\n"
                          "    for (long long hrmt = 0, hrmn = hrmin.count(); hrmt < hrmn; ++hrmt) {\n"
-                         f"{reads}        hrmh::test({u.key}, static_cast<int>(hrmt), [&]() "
-                         f"{{ return {self.ident(u.name)}({args}); }});\n    }}\n"
+                         "        const int hrmi = static_cast<int>(hrmt);\n"
+                         f"{reads}        try {{ hrmh::ok({u.key}, hrmi, {self.ident(u.name)}({args})); }}"
+                         f" catch (...) {{ hrmh::fail({u.key}, hrmi); }}\n    }}\n"
                          f"    hrmh::end({u.key});\n}}\n}}\n")
         cases = "\n".join(f"            case {u.key}: hrmc{u.key}::hrmc_run(hrmh::section({u.key})); break;"
                           for u in units)
