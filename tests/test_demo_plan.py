@@ -1,0 +1,33 @@
+"""The demo's recipe and evaluation selection (the run itself is `make demo`)."""
+
+from __future__ import annotations
+
+from hrmcode.data.batching import difficulty_of
+from hrmcode.data.builtin.generate import generate
+from hrmcode.demo import DemoPlan, eval_tasks, run_config
+
+
+def test_run_config_carries_the_cpu_recipe():
+    plan = DemoPlan(budget_minutes=10, train_fraction=0.6, train_max_depth=2, halt_max_steps=2,
+                    act_inference="per_token", threads=1)
+    for arch in ("hrm", "baseline"):
+        cfg = run_config(plan, arch)
+        assert cfg.model.arch == arch and cfg.data.max_depth == 2 and cfg.train.threads == 1
+        assert cfg.model.act.halt_max_steps == 2 and cfg.model.act.inference == "per_token"
+        assert cfg.train.time_budget_minutes == 3.0  # 10 min × 0.6, shared by two models
+
+
+def test_eval_tasks_take_every_shallow_test_task_and_seeded_samples_of_the_rest():
+    tasks = generate(seed=0, n=600).tasks
+    plan = DemoPlan(eval_depth=2, per_split={"test": 5, "heldout_composition": 4, "depth_extrapolation": 3})
+    chosen = eval_tasks(tasks, plan)
+    ids = [t.task_id for t in chosen]
+    assert len(ids) == len(set(ids))
+    shallow = {t.task_id for t in tasks if t.meta["split"] == "test" and difficulty_of(t) <= 2}
+    assert shallow and shallow <= set(ids)
+    by_split: dict[str, list] = {}
+    for t in chosen:
+        by_split.setdefault(t.meta["split"], []).append(t)
+    assert sum(difficulty_of(t) > 2 for t in by_split["test"]) == 5
+    assert len(by_split["heldout_composition"]) == 4 and len(by_split["depth_extrapolation"]) == 3
+    assert ids == [t.task_id for t in eval_tasks(tasks, plan)]  # seeded: the same selection every time
