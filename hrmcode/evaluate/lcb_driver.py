@@ -46,7 +46,7 @@ import builtins
 import contextlib
 import gc
 import io
-import json
+import marshal
 import math
 import os
 import resource
@@ -55,7 +55,6 @@ import signal
 import sys
 import time
 import types
-from decimal import Decimal
 from typing import Any
 
 TRIM = 300
@@ -79,7 +78,9 @@ def stripped_lines(text: str) -> list[str]:
     return [line.strip() for line in text.strip().split("\n")]
 
 
-def decimals(line: str) -> list[Decimal] | None:
+def decimals(line: str) -> list[Any] | None:
+    from decimal import Decimal  # (the driver's imports are lazy: see _preload)
+
     try:
         return [Decimal(tok) for tok in line.split()]
     except Exception:
@@ -399,6 +400,8 @@ def _find_callable(g: dict[str, Any], fn: str) -> Any:
 def _call_in_child(code_obj: Any, fn: str, args: list[Any]) -> None:
     """Runs the module, calls the function, writes the JSON of the answer to fd 3. The comparison is
     the driver's: this process runs untrusted code, so what it reports is only its answer."""
+    import json
+
     res_fd = os.dup(3)
     os.close(3)
     _fresh_stdio()  # fd 1 is /dev/null: a function's prints are not its answer
@@ -427,23 +430,28 @@ def _call_in_child(code_obj: Any, fn: str, args: list[Any]) -> None:
 #
 # After each fork every page of the zygote is shared with the test process, and each page the zygote
 # then writes to costs a copy-on-write fault: so the zygote does as little as it can between tests.
-# A sample is loaded once with everything its tests need; a test is then one line ("3\n") in and one
-# line (wait status or -1 if killed at the deadline, seconds) out.
+# A sample is loaded once with everything its tests need (b"L<n>\n" and n bytes of marshal, answered
+# alike); a test is then one line ("3\n") in and one line (wait status or -1 if killed at the deadline,
+# seconds) out. The zygote imports neither json nor the rest of the driver's modules (see _preload).
 
 
-def _read_line(fd: int, wait: float | None = None) -> bytes:
-    """One message from a pipe: the peer writes one line and waits for the answer, so the line is all
-    there is to read. b"" at end of file; TimeoutError after ``wait`` seconds."""
+def _read_message(fd: int, wait: float | None = None) -> tuple[bytes, bytes]:
+    """One message from a pipe: a line, and after a line b"L<n>" the n bytes it announces. The peer
+    sends one message and waits for the answer, so nothing follows it. (b"", b"") at end of file;
+    TimeoutError after ``wait`` seconds."""
     deadline = None if wait is None else time.monotonic() + wait
     data = b""
-    while not data.endswith(b"\n"):
+    end = need = -1
+    while need < 0 or len(data) < need:
         if deadline is not None and not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
             raise TimeoutError
         chunk = os.read(fd, 1 << 16)
         if not chunk:
-            return b""
+            return b"", b""
         data += chunk
-    return data
+        if need < 0 and (end := data.find(b"\n")) >= 0:
+            need = end + 1 + (int(data[1:end]) if data[:1] == b"L" else 0)
+    return data[:end], data[end + 1:need]
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -456,6 +464,8 @@ def _load_program(msg: dict[str, Any], fds: tuple[int, ...]) -> tuple[Any, dict[
     there is nothing to run."""
     kind = msg["kind"]
     timeout = msg["timeout"]
+    if kind == "call" and "statistics" not in sys.modules:
+        _preload(_ALL_MODULES)
     if kind == "exec":
         argv = msg["argv"]
         body: Any = lambda t: exec_program(argv)  # noqa: E731
@@ -486,19 +496,22 @@ def _test_process(plan: tuple[Any, ...], t: int) -> tuple[int, float]:
 
 
 def zygote_loop(cmd_fd: int, reply_fd: int, caps: Captures) -> None:
-    """Serve the driver until end of input: a JSON line loads a sample (reply: a JSON line, ``{}`` or
-    the sample's result when it cannot run); a number runs that test (reply: status and seconds)."""
+    """Serve the driver until end of input: a load (reply: ``{}``, or the sample's result when it
+    cannot run); a test number (reply: its status and seconds)."""
     prepare_stdio(caps)
-    gc.freeze()  # a collection in a test process then never walks (and copies) the preloaded objects
+    gc.freeze()  # a collection in a test process never walks (nor copies) what the zygote holds
     plan: Any = None
-    while msg := _read_line(cmd_fd):
-        if msg[0] == 123:  # "{"
-            plan, reply = _load_program(json.loads(msg), caps.fds)
-            _write_all(reply_fd, json.dumps(reply).encode() + b"\n")
+    while True:
+        line, payload = _read_message(cmd_fd)
+        if not line:
+            os._exit(0)
+        if line[0] == 76:  # "L": load a sample
+            plan, reply = _load_program(marshal.loads(payload), caps.fds)
+            data = marshal.dumps(reply)
+            _write_all(reply_fd, b"L%d\n" % len(data) + data)
         else:
-            status, elapsed = _test_process(plan, int(msg))
+            status, elapsed = _test_process(plan, int(line))
             _write_all(reply_fd, b"%d %.6f\n" % (status, elapsed))
-    os._exit(0)
 
 
 class ZygoteLost(Exception):
@@ -560,34 +573,35 @@ class Zygote:
             sweep_strays(set())  # the test it was running, if that is still alive
         self._start(fresh=True)
 
-    def _ask(self, msg: bytes, wait: float) -> bytes:
+    def _ask(self, msg: bytes, wait: float) -> tuple[bytes, bytes]:
         try:
             _write_all(self.cmd, msg)
-            reply = _read_line(self.replies, wait)
+            line, payload = _read_message(self.replies, wait)
         except TimeoutError:
             self._replace()
             raise ZygoteLost("timeout", "time limit exceeded (the test stopped the grading process)") from None
         except OSError:
-            reply = b""
-        if not reply:
+            line = payload = b""
+        if not line:
             self._replace()
             raise ZygoteLost("runtime_error", "the test killed the grading process")
-        return reply
+        return line, payload
 
     def load(self, msg: dict[str, Any], wait: float) -> dict[str, Any] | None:
         """Compile a sample in the zygote and give it what its tests need (``kind``, ``code`` or
         ``argv``, ``func``, ``tests`` and per test ``stdin`` or ``args``, ``timeout``, ``cap``).
         None, or the sample's result when it cannot run."""
         self.timeout, self.out_cap = msg["timeout"], msg["cap"]
+        data = marshal.dumps(msg)
         try:
-            return json.loads(self._ask(json.dumps(msg).encode() + b"\n", wait)) or None
+            return marshal.loads(self._ask(b"L%d\n" % len(data) + data, wait)[1]) or None
         except ZygoteLost as e:
             return {"v": [e.verdict], "error": f"while compiling: {e.why}"}
 
     def run(self, t: int) -> Run:
         """Test ``t`` of the loaded sample in a fresh process; raises ZygoteLost."""
         self.caps.reset()
-        status, elapsed = self._ask(b"%d\n" % t, 2 * self.timeout + 10).split()
+        status, elapsed = self._ask(b"%d\n" % t, 2 * self.timeout + 10)[0].split()
         run = Run()
         run.status = None if status == b"-1" else int(status)
         run.killed = "timeout" if run.status is None else None
@@ -658,6 +672,8 @@ def robust_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any],
 def robust_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
     """LeetCode style, each test in its own process: prelude + module, a fresh Solution(), the call,
     the JSON of the answer back to this (trusted) process, which compares."""
+    import json
+
     timeout, tol = cfg["timeout"], cfg.get("float_tol")
     out_cap = cfg.get("output_cap", 16 << 20)  # the program's own prints go to /dev/null
     failed = zyg.load({"kind": "call", "code": job["code"], "func": prob["func_name"], "args": prob["inputs"],
@@ -898,6 +914,8 @@ def faithful_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any
 
 
 def faithful_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    import json
+
     timeout = int(cfg["timeout"])
     code = faithful_prelude() + "\n\n" + job["code"]
     try:
@@ -967,12 +985,16 @@ def sample_budget(cfg: dict[str, Any], n_tests: int) -> float:
 
 def emit(obj: dict[str, Any]) -> None:
     """One event line on the result channel (fd 3, held by the driver alone)."""
+    import json
+
     data = (json.dumps(obj) + "\n").encode()
     while data:
         data = data[os.write(3, data):]
 
 
 def _sample_body(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> None:
+    import json
+
     res_fd = os.dup(3)
     os.close(3)
     res = faithful_child(job, prob, cfg)
@@ -985,6 +1007,8 @@ def _sample_body(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any])
 def run_faithful(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], caps: Captures) -> dict[str, Any]:
     """Grade one sample upstream's way, in its own process (group) forked from the driver, which has
     the problem's tests loaded; the driver only waits, reads and reports."""
+    import json
+
     budget = sample_budget(cfg, len(prob["outputs"]))
     run = fork_run(lambda: _sample_body(job, prob, cfg), budget, caps, out_cap=1 << 16, cpu_s=budget,
                    limit_output=False)
@@ -1034,31 +1058,40 @@ def _site_for_programs() -> None:
             sys.path.append(d)
 
 
-def _preload() -> None:
-    """Import once, here, what every test process would import again: the modules of upstream's
-    prelude (LeetCode's judge imports them all, and stdin programs most of them). Not ``threading``
-    nor anything that imports it: its at-fork hook runs in every forked process."""
-    for name in (*_PRELUDE_MODULES, *_STAR_ONLY, "decimal", "fractions"):
+# What stdin programs commonly import, loaded once into the zygote before it forks. Not json, random,
+# statistics, datetime, decimal, fractions: each costs every fork a few hundred KB of page tables to
+# copy (random also reseeds itself in every forked process); a program that needs one imports it. The
+# first functional sample loads them all (upstream's prelude, which every LeetCode test runs).
+_PROGRAM_MODULES = ("string", "re", "collections", "heapq", "bisect", "copy", "math", "itertools", "functools",
+                    "operator", "io", "typing")
+_ALL_MODULES = (*_PRELUDE_MODULES, *_STAR_ONLY, "decimal", "fractions")
+
+
+def _preload(names: tuple[str, ...]) -> None:
+    """Import once, here, what every test process would import again. Never ``threading`` nor
+    anything that imports it: its at-fork hook would run in every forked process."""
+    for name in names:
         __import__(name)
+    gc.freeze()  # collections (here and in forked processes) skip what is loaded for good
 
 
 def main() -> None:
     _site_for_programs()
-    _preload()
+    _preload(_PROGRAM_MODULES)
     if sys.argv[1] == "--zygote":  # a replacement zygote (see Zygote)
         cmd_fd, reply_fd, *fds = map(int, sys.argv[2:])
         zygote_loop(cmd_fd, reply_fd, Captures(tuple(fds)))  # never returns
     caps = Captures()
-    zyg = Zygote(caps)  # before the jobs and their tests are read
+    zyg = Zygote(caps)  # before the jobs and their tests are read, and before json
+    import json
+
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
     cfg = spec["config"]
     problems = spec["problems"]
     zyg.sweep = sweep = bool(cfg.get("sweep"))
-    if cfg["mode"] == "faithful":
-        for name in ("ast", "shutil", "subprocess"):  # what faithful grading and upstream's guard import
-            __import__(name)
-    gc.freeze()  # collections in the driver (and its faithful sample processes) skip the modules
+    if cfg["mode"] == "faithful":  # samples run in processes forked from here: their prelude, ast, the guard's
+        _preload((*_ALL_MODULES, "ast", "shutil", "subprocess"))
     loaded: dict[str, dict[str, Any]] = {}
     for job in spec["jobs"]:
         pid = job["p"]
