@@ -20,6 +20,14 @@ def test_warmup_then_cosine_down_to_min_lr_ratio():
     assert all(lr_at(s, cfg) >= lr_at(s + 1, cfg) for s in range(10, 110))
 
 
+def test_a_time_budget_anneals_the_cosine_when_it_ends_before_the_steps():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, steps=1_000_000, min_lr_ratio=0.1, time_budget_minutes=5)
+    assert lr_at(5, cfg, time_fraction=0.9) == pytest.approx(0.6e-3)  # warmup is by steps
+    assert lr_at(20, cfg, time_fraction=0.5) == pytest.approx(0.55e-3)  # half the budget: half way down
+    assert lr_at(20, cfg, time_fraction=1.0) == pytest.approx(1e-4)
+    assert lr_at(20, cfg, time_fraction=0.0) == pytest.approx(lr_at(20, cfg))  # the steps' own schedule
+
+
 def test_adam_atan2_first_step_is_bounded_and_follows_the_gradient_sign():
     p = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
     opt = AdamAtan2([p], lr=0.1, betas=(0.9, 0.95))

@@ -70,13 +70,17 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, foreach=False)
 
 
-def lr_at(step: int, cfg: TrainConfig, total_steps: int | None = None) -> float:
-    """Linear warmup to ``lr``, then cosine down to ``lr × min_lr_ratio`` at the last step."""
+def lr_at(step: int, cfg: TrainConfig, total_steps: int | None = None, time_fraction: float | None = None) -> float:
+    """Linear warmup to ``lr``, then cosine down to ``lr × min_lr_ratio`` at the last step.
+
+    With ``time_fraction`` (elapsed / ``train.time_budget_minutes``) the cosine follows whichever
+    ends first, the steps or the time budget, so a run stopped by its budget still anneals.
+    """
     total = total_steps or cfg.steps
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     span = max(1, total - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    progress = min(1.0, max((step - cfg.warmup_steps) / span, time_fraction or 0.0))
     floor = cfg.lr * cfg.min_lr_ratio
     return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 

@@ -452,7 +452,8 @@ class Trainer:
         batch = self._local_batch()
         if self.carry is None and self.uses_act:
             self.carry = self.model.initial_carry(batch)
-        lr = lr_at(st.step, self.tc) * st.lr_scale
+        budget_s = self.tc.time_budget_minutes * 60 if self.tc.time_budget_minutes else None
+        lr = lr_at(st.step, self.tc, time_fraction=st.elapsed_s / budget_s if budget_s else None) * st.lr_scale
         set_lr(self.opt, lr)
         self.ddp.train()
         with self._autocast():
