@@ -1,7 +1,7 @@
 # ruff: noqa: SIM105, SIM115  (the driver swaps std streams and tolerates dead pids on purpose)
 """LiveCodeBench / HumanEval grading driver. Runs INSIDE the sandbox, standard library only.
 
-    python3 -I -S -B lcb_driver.py jobs.json
+    python3 -I -S -B lcb_driver.pyc jobs.json      (this file, compiled by lcb_grade)
 
 It grades many samples in one jailed process. Results go to fd 3, one JSON line per event:
 
@@ -17,8 +17,9 @@ Processes (every one of them inside the jail):
   (the modules programs use preloaded, objects frozen) that compiles a sample and forks one process
   per test. Forking is this machine's main per-test cost and grows with the forking process's
   memory, which is why the tests are forked from the zygote and not from the driver; it also means
-  no test process has the expected outputs in its memory. A test that kills or stops the zygote
-  fails, and the driver starts a fresh zygote for the next sample.
+  no test process has expected outputs in its memory (the problem files in the work directory are
+  another matter). A test that kills or stops the zygote fails, and the driver starts a fresh
+  zygote for the next sample.
 * a **test process** per test: real fds 0/1/2 (stdin from a file; stdout and stderr to in-memory
   files the driver reads), fd 3 for a functional test's answer, its own process group, CPU and
   file-size rlimits, killed at its deadline.
@@ -34,7 +35,8 @@ Modes (``jobs.json`` → ``mode``):
 * ``script`` problems (HumanEval): one run of the program; it passes iff it exits 0 in time.
 
 The interpreter runs with ``-S``: ``site`` would import whatever ``.pth`` files in site-packages
-import (threading among them, whose at-fork hook alone costs a third of a fork here).
+import (here ~80 modules, threading among them, whose at-fork hook alone nearly doubled the cost of
+a fork).
 ``_site_for_programs`` then gives programs what ``site`` gives them: site-packages on ``sys.path``
 and the ``exit``/``quit``/``help``/``copyright``/``credits``/``license`` builtins.
 """
@@ -595,8 +597,8 @@ class Zygote:
         data = marshal.dumps(msg)
         try:
             return marshal.loads(self._ask(b"L%d\n" % len(data) + data, wait)[1]) or None
-        except ZygoteLost as e:
-            return {"v": [e.verdict], "error": f"while compiling: {e.why}"}
+        except ZygoteLost as e:  # compiling the sample killed or hung the zygote
+            return {"v": [e.verdict], "error": "the grading process died or hung compiling the sample"}
 
     def run(self, t: int) -> Run:
         """Test ``t`` of the loaded sample in a fresh process; raises ZygoteLost."""
