@@ -116,7 +116,9 @@ class Java(Language):
 
     def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
         sources = ["HrmH.java", "HrmMain.java", *(f"Hrmc{u.key}.java" for u in units)]
-        return [_javac(sources)]
+        # Every error of a batch, not javac's first 100: each one names a candidate to set aside, and
+        # a culprit left unnamed costs the whole batch another failed build.
+        return [_javac(["-Xmaxerrs", "100000", *sources])]
 
     def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
         return [*_java(memory_mb), "HrmMain", *map(str, keys)]
