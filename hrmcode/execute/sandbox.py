@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,6 +287,36 @@ class CGroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def cpu_meter() -> Iterator[Callable[[], float | None]]:
+    """For benchmarks: yields a function giving the CPU seconds used so far by this process and
+    every process it starts (jails, compilers, programs), read from a cpuacct cgroup (v1) that
+    the process joins for the duration; the function gives None where no such cgroup can be
+    made (not root, cgroup v2 only). Unlike wall-clock time, this does not depend on the load
+    other work puts on the machine."""
+    root = CGROUP_ROOT / "cpuacct"
+    group = root / f"hrmcode-cpu-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    try:
+        group.mkdir()
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+        yield lambda: None
+        return
+    try:
+        yield lambda: int((group / "cpuacct.usage").read_text()) / 1e9
+    finally:
+        with contextlib.suppress(OSError):
+            (root / "cgroup.procs").write_text(str(os.getpid()))
+        for _ in range(100):  # processes that just ended may still be leaving the group
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
 
 
 # ---- command construction -----------------------------------------------------------------------
