@@ -492,6 +492,7 @@ def demo_cmd(
     seed: int = typer.Option(0, "--seed"),
     n_tasks: int = typer.Option(3000, "--n-tasks", help="built-in suite size"),
     threads: int = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
+    preset: str = typer.Option("micro", "--preset", help="model preset for both models (micro, tiny, small, …)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -499,7 +500,8 @@ def demo_cmd(
 
     from hrmcode.demo import DemoPlan, run_demo
 
-    plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads)
+    plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
+                    preset=preset)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

@@ -4,7 +4,7 @@ from hrmcode.config import ConfigError, load_config, preset, save_config, valida
 
 
 def test_presets_validate_and_round_trip_through_yaml(tmp_path):
-    for name in ("tiny", "small", "hrm-27m"):
+    for name in ("micro", "tiny", "small", "hrm-27m"):
         cfg = validate_config({"model": {"preset": name}})
         path = tmp_path / f"{name}.yaml"
         save_config(cfg, path)

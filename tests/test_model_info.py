@@ -20,7 +20,7 @@ def test_hrm_27m_matches_the_paper_and_the_baseline_matches_hrm():
     assert info["hrm"]["total"] > hrm  # the 16k-token embedding and lm_head come on top
 
 
-@pytest.mark.parametrize("name", ["tiny", "small"])
+@pytest.mark.parametrize("name", ["micro", "tiny", "small"])
 def test_meta_device_counts_equal_a_real_build(name):
     cfg = preset(name)
     real = count_parameters(build_model(cfg))
