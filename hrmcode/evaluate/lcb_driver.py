@@ -1,9 +1,10 @@
 # ruff: noqa: SIM105, SIM115  (the driver swaps std streams and tolerates dead pids on purpose)
 """LiveCodeBench / HumanEval grading driver. Runs INSIDE the sandbox, standard library only.
 
-    python3 -I -S -B lcb_driver.pyc jobs.json      (this file, compiled by lcb_grade)
+    python3 -I -S -B lcb_driver.pyc < spec      (this file, compiled by lcb_grade)
 
-It grades many samples in one jailed process. Results go to fd 3, one JSON line per event:
+It grades many samples in one jailed process. The jobs and the problems' tests come on stdin (see
+``read_spec``); results go to fd 3, one JSON line per event:
 
     {"b": key}                      a sample started
     {"k": key, "v": [...], ...}     its per-test verdicts (stopping at the first failure)
@@ -15,23 +16,31 @@ Processes (every one of them inside the jail):
   Untrusted code never runs in it.
 * the **zygote**, forked from the driver before any test data is read: a lean warm interpreter
   (the modules programs use preloaded, objects frozen) that compiles a sample and forks one process
-  per test. Forking is this machine's main per-test cost and grows with the forking process's
-  memory, which is why the tests are forked from the zygote and not from the driver; it also means
-  no test process has expected outputs in its memory (the problem files in the work directory are
-  another matter). A test that kills or stops the zygote fails, and the driver starts a fresh
-  zygote for the next sample.
+  per test (in faithful mode one per sample). Forking is this machine's main per-test cost and grows
+  with the forking process's memory, which is why the tests are forked from the zygote and not from
+  the driver. A test that kills or stops the zygote fails, and the driver starts a fresh zygote for
+  the next sample.
 * a **test process** per test: real fds 0/1/2 (stdin from a file; stdout and stderr to in-memory
   files the driver reads), fd 3 for a functional test's answer, its own process group, CPU and
   file-size rlimits, killed at its deadline.
 
-Modes (``jobs.json`` → ``mode``):
+Expected outputs never reach a process that runs untrusted code, nor anything it can read: they come
+on the driver's stdin (read to the end before any test runs: the jail's pid 1 holds that pipe too),
+never as files; the zygote is forked before they are read and every sample process comes from it,
+so no graded program has them in its memory; the driver makes itself non-dumpable
+(``forbid_inspection``), so programs of the same uid cannot read its memory or file descriptors
+through /proc or ptrace; the comparison is the driver's, so a program only ever sends its answer.
+
+Modes (``config`` → ``mode``):
 
 * ``robust``: every test is a real process — Python with fresh ``sys.std*`` over fds 0/1/2 and
   ``__name__ == "__main__"``, any other language exec'd from ``exec_argv``; stdout is compared line
   by line (optionally with a float tolerance). Functional (LeetCode) tests run the module and call
   the function in a process per test; the driver compares the JSON answer.
 * ``faithful``: reproduces lcb_runner's in-process grader, quirks included (see ``_faithful_*``), in
-  one process per sample forked from the driver (upstream too runs one process per generation).
+  one process per sample forked from the zygote (upstream too runs one process per generation). It
+  sends each test's output or return value to the driver, which compares it and answers whether to
+  go on, so that grading still stops at the first failing test.
 * ``script`` problems (HumanEval): one run of the program; it passes iff it exits 0 in time.
 
 The interpreter runs with ``-S``: ``site`` would import whatever ``.pth`` files in site-packages
@@ -222,7 +231,7 @@ def _child_setup(stdin_path: str | None, fds: tuple[int, ...], cpu_s: float, fsi
     if null_stdout:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     # Nothing else stays open: not the driver's channel, not the zygote's pipes.
-    os.closerange(4, MAX_FD)
+    os.closerange(1 + len(fds), MAX_FD)
     cpu = math.ceil(cpu_s) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     if fsize:
@@ -233,9 +242,10 @@ def _child_setup(stdin_path: str | None, fds: tuple[int, ...], cpu_s: float, fsi
 
 def _fork_wait(body: Any, timeout: float, stdin_path: str | None, fds: tuple[int, ...], cpu_s: float,
                fsize: int, null_stdout: bool) -> tuple[int, float]:
-    """Fork a child with fds 0 (``stdin_path`` or /dev/null), 1 (``fds[0]`` or /dev/null), 2 and 3
-    (``fds[1:]``), run ``body()`` in it (which must not return), wait until it exits or ``timeout``,
-    then kill its process group. Its wait status (-1: killed at the deadline) and the seconds it took."""
+    """Fork a child with fd 0 ``stdin_path`` (or /dev/null) and fds 1, 2, … ``fds`` (fd 1 /dev/null
+    with ``null_stdout``), run ``body()`` in it (which must not return), wait until it exits or
+    ``timeout``, then kill its process group. Its wait status (-1: killed at the deadline) and the
+    seconds it took. ``fds`` are all above ``len(fds)`` (the driver made them while it held 0–3)."""
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -269,18 +279,6 @@ def _fork_wait(body: Any, timeout: float, stdin_path: str | None, fds: tuple[int
     finally:
         os.close(pidfd)
     return status, elapsed
-
-
-def fork_run(body: Any, timeout: float, caps: Captures, *, stdin_path: str | None = None,
-             out_cap: int = 16 << 20, cpu_s: float | None = None, limit_output: bool = True) -> Run:
-    """``_fork_wait`` with output to ``caps``, read back into the Run."""
-    caps.reset()
-    run = Run()
-    status, run.elapsed = _fork_wait(body, timeout, stdin_path, caps.fds, cpu_s or timeout,
-                                     out_cap if limit_output else 0, False)
-    run.status = None if status == -1 else status
-    run.killed = "timeout" if status == -1 else None
-    return caps.collect(run, out_cap)
 
 
 def sweep_strays(keep: set[int]) -> None:
@@ -461,13 +459,35 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data):]
 
 
-def _load_program(msg: dict[str, Any], fds: tuple[int, ...]) -> tuple[Any, dict[str, Any]]:
+def _drain(fd: int, limit: int = 1 << 26) -> bytes:
+    """What is in the pipe ``fd`` now, without waiting (up to about ``limit`` bytes)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and select.select([fd], [], [], 0)[0]:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _load_program(msg: dict[str, Any], fds: tuple[int, ...], talk: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
     """The zygote's half of a load: the plan its tests run by (see ``_test_process``), or the reason
-    there is nothing to run."""
+    there is nothing to run. ``fds``: stdout, stderr and result files; ``talk``: a faithful sample's
+    pipes to and from the driver."""
     kind = msg["kind"]
     timeout = msg["timeout"]
     if kind == "call" and "statistics" not in sys.modules:
         _preload(_ALL_MODULES)
+    if kind == "faithful":  # one process runs all the sample's tests (it compiles the code itself, as upstream)
+        if "ast" not in sys.modules:  # upstream's prelude, its AST rewrites, its guard's modules
+            _preload((*_ALL_MODULES, "ast", "shutil", "subprocess"))
+        _drain(talk[1])  # answers meant for an earlier sample's process that ended before reading them
+        return (lambda t: faithful_sample(msg), [None], timeout, 0, False, (fds[0], fds[1], *talk)), {}
     if kind == "exec":
         argv = msg["argv"]
         body: Any = lambda t: exec_program(argv)  # noqa: E731
@@ -497,7 +517,7 @@ def _test_process(plan: tuple[Any, ...], t: int) -> tuple[int, float]:
     return _fork_wait(lambda: body(t), timeout, stdin[t], fds, timeout, cap, null_stdout)
 
 
-def zygote_loop(cmd_fd: int, reply_fd: int, caps: Captures) -> None:
+def zygote_loop(cmd_fd: int, reply_fd: int, caps: Captures, talk: tuple[int, int]) -> None:
     """Serve the driver until end of input: a load (reply: ``{}``, or the sample's result when it
     cannot run); a test number (reply: its status and seconds)."""
     prepare_stdio(caps)
@@ -508,7 +528,7 @@ def zygote_loop(cmd_fd: int, reply_fd: int, caps: Captures) -> None:
         if not line:
             os._exit(0)
         if line[0] == 76:  # "L": load a sample
-            plan, reply = _load_program(marshal.loads(payload), caps.fds)
+            plan, reply = _load_program(marshal.loads(payload), caps.fds, talk)
             data = marshal.dumps(reply)
             _write_all(reply_fd, b"L%d\n" % len(data) + data)
         else:
@@ -534,6 +554,14 @@ class Zygote:
         self.caps = caps
         self.sweep = False  # whether the jail's pid namespace is private (set by the driver)
         self.timeout, self.out_cap = 0.0, 0  # the loaded sample's
+        # A faithful sample's process sends the driver each test's outcome (``records``) and reads its
+        # b"+" (go on) or b"-" (stop) (``answers``). Made once, like ``caps``, and handed to every
+        # zygote; the driver's ends are never in one.
+        self.records, rec_w = os.pipe()
+        ans_r, self.answers = os.pipe()
+        os.set_blocking(self.records, False)
+        os.set_blocking(self.answers, False)
+        self.talk = (rec_w, ans_r)
         self._start(fresh=False)
 
     def _start(self, fresh: bool) -> None:
@@ -542,17 +570,20 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             try:
-                os.close(cmd_w)
-                os.close(rep_r)
+                for fd in (cmd_w, rep_r, self.records, self.answers):
+                    os.close(fd)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)  # not the driver's stdin, the pipe the tests come through
+                os.close(null)
                 with contextlib.suppress(OSError):
                     os.close(3)  # the result channel is the driver's alone
                 if fresh:
-                    fds = [cmd_r, rep_w, *self.caps.fds]
+                    fds = [cmd_r, rep_w, *self.caps.fds, *self.talk]
                     for fd in fds:
                         os.set_inheritable(fd, True)
                     os.execv(sys.executable, [sys.executable, "-I", "-S", "-B", DRIVER_PATH, "--zygote",
                                               *map(str, fds)])
-                zygote_loop(cmd_r, rep_w, self.caps)
+                zygote_loop(cmd_r, rep_w, self.caps, self.talk)
             finally:
                 os._exit(70)
         os.close(cmd_r)
@@ -576,8 +607,12 @@ class Zygote:
         self._start(fresh=True)
 
     def _ask(self, msg: bytes, wait: float) -> tuple[bytes, bytes]:
-        try:
+        with contextlib.suppress(OSError):  # a dead zygote: the reply says so
             _write_all(self.cmd, msg)
+        return self._reply(wait)
+
+    def _reply(self, wait: float) -> tuple[bytes, bytes]:
+        try:
             line, payload = _read_message(self.replies, wait)
         except TimeoutError:
             self._replace()
@@ -603,7 +638,27 @@ class Zygote:
     def run(self, t: int) -> Run:
         """Test ``t`` of the loaded sample in a fresh process; raises ZygoteLost."""
         self.caps.reset()
-        status, elapsed = self._ask(b"%d\n" % t, 2 * self.timeout + 10)[0].split()
+        return self._ran(self._ask(b"%d\n" % t, 2 * self.timeout + 10)[0])
+
+    def converse(self, judge: FaithfulJudge, wait: float) -> Run:
+        """Run the loaded faithful sample (one process for all its tests), handing ``judge`` what it
+        sends as it comes; raises ZygoteLost."""
+        self.caps.reset()
+        with contextlib.suppress(OSError):
+            _write_all(self.cmd, b"0\n")
+        deadline = time.monotonic() + wait
+        while True:
+            ready = select.select([self.records, self.replies], [], [], max(0.0, deadline - time.monotonic()))[0]
+            if self.records in ready:
+                judge.feed(_drain(self.records, 1 << 20))
+            if not ready or self.replies in ready:
+                break
+        line = self._reply(max(0.0, deadline - time.monotonic()))[0]
+        judge.feed(_drain(self.records))  # what it sent just before it ended
+        return self._ran(line)
+
+    def _ran(self, line: bytes) -> Run:
+        status, elapsed = line.split()
         run = Run()
         run.status = None if status == b"-1" else int(status)
         run.killed = "timeout" if run.status is None else None
@@ -865,28 +920,80 @@ def _compile_module(code: str, timeout: int) -> Any:
         signal.alarm(0)
 
 
-def _faithful_error(e: BaseException) -> tuple[int, str]:
-    if "timeoutexception" in repr(e).lower():
-        return -3, "Time Limit Exceeded"
-    return -4, "Runtime Error"
+_FAITHFUL_ERRORS = {-3: "Time Limit Exceeded", -4: "Runtime Error"}
 
 
-def faithful_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    timeout = int(cfg["timeout"])
-    code = _wrap_in_function(_strip_main_guard(job["code"]))
+def _faithful_error(e: BaseException) -> dict[str, Any]:
+    code = -3 if "timeoutexception" in repr(e).lower() else -4
+    return {"code": code, "error": trim(repr(e))}
+
+
+def _json_exact(v: Any) -> bool:
+    """Whether ``json.dumps(v)`` gives ``v`` back exactly: JSON's built-in types, no subclass, finite
+    floats, string keys."""
+    t = type(v)
+    if t is str or t is int or t is bool or v is None:
+        return True
+    if t is float:
+        return math.isfinite(v)
+    if t is list:
+        return all(map(_json_exact, v))
+    if t is dict:
+        return all(type(k) is str and _json_exact(x) for k, x in v.items())
+    return False
+
+
+def _tagged(v: Any) -> list[Any]:
+    """``v`` as tagged JSON keeping what upstream's ``pred == expected`` tells apart, ``expected`` being
+    JSON data: subclasses of int, float, str, list and dict compare as their base type; infinities,
+    complex numbers (``3+0j == 3``) and non-string keys are kept; anything else (a nested tuple, a set,
+    an object) never equals JSON data and is kept as its type's name. (An object whose ``__eq__`` is
+    always true passed upstream; here it does not.)"""
+    if v is None:
+        return ["n"]
+    if isinstance(v, bool):
+        return ["b", bool(v)]
+    if isinstance(v, int):
+        return ["i", int.__int__(v)]
+    if isinstance(v, float):
+        f = float.__float__(v)
+        return ["f", f if math.isfinite(f) else repr(f)]
+    if isinstance(v, complex):
+        return ["c", _tagged(v.real), _tagged(v.imag)]
+    if isinstance(v, str):
+        return ["s", str.__str__(v)]
+    if isinstance(v, list):
+        return ["l", [_tagged(x) for x in v]]
+    if isinstance(v, dict):
+        return ["d", [[_tagged(k), _tagged(x)] for k, x in v.items()]]
+    return ["o", type(v).__name__]
+
+
+def _value_record(v: Any) -> dict[str, Any]:
+    """A return value for the driver to compare: JSON when it is plain JSON data (the usual case),
+    else tagged (``_tagged``)."""
+    import json
+
     try:
-        sol = _compile_module(code, timeout)
-        method = sol.wrapped_function
+        return {"json": json.dumps(v)} if _json_exact(v) else {"tagged": _tagged(v)}
+    except (RecursionError, ValueError):  # nested past the recursion limit; an int too long for str()
+        return {"tagged": ["o", type(v).__name__]}
+
+
+def _faithful_stdin(msg: dict[str, Any], send: Any, go_on: Any) -> None:
+    timeout = msg["alarm"]
+    code = _wrap_in_function(_strip_main_guard(msg["code"]))
+    try:
+        method = _compile_module(code, timeout).wrapped_function
     except BaseException as e:
-        return {"codes": [-4], "meta": {"error_code": -4, "error_message": trim(f"Error during testing: {e}")}}
-    codes: list[Any] = []
-    meta: dict[str, Any] = {}
-    for t, (inp, expected) in enumerate(zip(prob["inputs"], prob["outputs"], strict=False)):
+        send({"compile": trim(f"Error during testing: {e}")})
+        return
+    for inp in msg["inputs"]:
         real_stdout, real_stdin = sys.stdout, sys.stdin
         captured = io.StringIO()
         captured.close = lambda *a: None  # type: ignore[method-assign]  # upstream makes close() a no-op
         sys.stdout, sys.stdin = captured, FaithfulStdin(inp)
-        failed: tuple[int, str] | None = None
+        rec: dict[str, Any] | None = None
         signal.alarm(timeout)
         try:
             try:
@@ -896,63 +1003,64 @@ def faithful_stdin(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any
             signal.alarm(0)
         except BaseException as e:  # upstream catches Exception; a KeyboardInterrupt would end its process
             signal.alarm(0)
-            failed = _faithful_error(e)
-            meta = {"error": trim(repr(e)), "error_code": failed[0], "error_message": failed[1],
-                    "inputs": trim(inp), "expected": trim(expected), "test": t}
+            rec = _faithful_error(e)
         finally:
             signal.alarm(0)
             sys.stdout, sys.stdin = real_stdout, real_stdin
-        if failed:
-            codes.append(failed[0])
-            break
-        pred = captured.getvalue()
-        if not upstream_lines_match(pred, expected):
-            codes.append(-2)
-            meta = {"error_code": -2, "error_message": "Wrong answer", "output": trim(pred),
-                    "inputs": trim(inp), "expected": trim(expected), "test": t}
-            break
-        codes.append(True)
-    return {"codes": codes, **({"meta": meta} if meta else {})}
+        send(rec or {"out": captured.getvalue()})
+        if not go_on():
+            return
 
 
-def faithful_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    timeout = int(cfg["timeout"])
-    code = faithful_prelude() + "\n\n" + job["code"]
+def _faithful_function(msg: dict[str, Any], send: Any, go_on: Any) -> None:
+    timeout = msg["alarm"]
+    code = faithful_prelude() + "\n\n" + msg["code"]
     try:
-        sol = _compile_module(code, timeout)
-        method = getattr(sol, prob["func_name"])
+        method = getattr(_compile_module(code, timeout), msg["func"])
     except BaseException as e:
-        return {"codes": [-4], "meta": {"error_code": -4, "error_message": trim(f"Error during testing: {e}")}}
-    codes: list[Any] = []
-    meta: dict[str, Any] = {}
-    for t, (args, expected) in enumerate(zip(prob["inputs"], prob["outputs"], strict=False)):
+        send({"compile": trim(f"Error during testing: {e}")})
+        return
+    for args in msg["inputs"]:
         signal.alarm(timeout)
         try:
             pred = method(*args)
             signal.alarm(0)
             if isinstance(pred, tuple):
                 pred = list(pred)  # top level only, as upstream
-            ok = pred == expected
+            rec = _value_record(pred)
         except BaseException as e:
             signal.alarm(0)
-            c, msg = _faithful_error(e)
-            codes.append(c)
-            meta = {"error": trim(repr(e)), "error_code": c, "error_message": msg,
-                    "inputs": trim(json.dumps(args)), "expected": trim(json.dumps(expected)), "test": t}
-            break
+            rec = _faithful_error(e)
         finally:
             signal.alarm(0)
-        codes.append(bool(ok))
-        if not ok:
-            meta = {"error_code": -2, "error_message": "Wrong Answer", "output": trim(repr(pred)),
-                    "inputs": trim(json.dumps(args)), "expected": trim(json.dumps(expected)), "test": t}
-            break
-    return {"codes": codes, **({"meta": meta} if meta else {})}
+        send(rec)
+        if not go_on():
+            return
 
 
-def faithful_child(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+def faithful_sample(msg: dict[str, Any]) -> None:
+    """A faithful sample's process, forked from the zygote with the driver's pipes as fds 3 and 4: upstream's
+    grader, which sends each test's outcome (b"<n>\\n" and n bytes of JSON) and goes on only when the
+    driver, which alone has the expected outputs, answers b"+"."""
+    import json
+
+    dumps, write, read = json.dumps, os.write, os.read  # bound before the program can replace them
+    out_fd, ans_fd = os.dup(3), os.dup(4)
+    os.close(3)
+    os.close(4)
+
+    def send(rec: dict[str, Any]) -> None:
+        data = dumps(rec).encode()
+        data = b"%d\n" % len(data) + data
+        while data:
+            data = data[write(out_fd, data):]
+
+    def go_on() -> bool:
+        try:
+            return read(ans_fd, 1) == b"+"
+        except OSError:
+            return False
+
     # Upstream's grader runs in a multiprocessing child: stdin is /dev/null there and nothing the
     # program writes outside the captured sys.stdout is seen.
     for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
@@ -963,12 +1071,8 @@ def faithful_child(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
     signal.signal(signal.SIGALRM, _alarm)
     _reliability_guard()
-    grade = faithful_function if prob["kind"] == "function" else faithful_stdin
-    res = grade(job, prob, cfg)
-    res["v"] = [verdict_of_code(c) for c in res["codes"]]
-    if res.get("meta", {}).get("error_message", "").startswith("Error during testing"):
-        res["v"] = ["compile_error"]
-    return res
+    (_faithful_function if msg["fkind"] == "function" else _faithful_stdin)(msg, send, go_on)
+    os._exit(0)
 
 
 def verdict_of_code(c: Any) -> str:
@@ -994,53 +1098,171 @@ def emit(obj: dict[str, Any]) -> None:
         data = data[os.write(3, data):]
 
 
-def _sample_body(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any]) -> None:
-    import json
+class Opaque:
+    """A returned value of a type JSON data never equals (see ``_tagged``): equal only to itself."""
 
-    res_fd = os.dup(3)
-    os.close(3)
-    res = faithful_child(job, prob, cfg)
-    data = json.dumps(res).encode()
-    while data:
-        data = data[os.write(res_fd, data):]
-    os._exit(0)
+    def __init__(self, name: Any):
+        self.name = str(name)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
 
 
-def run_faithful(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], caps: Captures) -> dict[str, Any]:
-    """Grade one sample upstream's way, in its own process (group) forked from the driver, which has
-    the problem's tests loaded; the driver only waits, reads and reports."""
-    import json
+def untagged(x: list[Any]) -> Any:
+    """The value ``_tagged`` describes (built-in types and ``Opaque`` only)."""
+    tag = x[0]
+    if tag == "n":
+        return None
+    if tag in ("b", "i", "s"):
+        return x[1]
+    if tag == "f":
+        return float(x[1])
+    if tag == "c":
+        return complex(untagged(x[1]), untagged(x[2]))
+    if tag == "l":
+        return [untagged(y) for y in x[1]]
+    if tag == "d":
+        return {untagged(k): untagged(y) for k, y in x[1]}
+    if tag == "o":
+        return Opaque(x[1])
+    raise ValueError(f"unknown tag {tag!r}")
 
-    budget = sample_budget(cfg, len(prob["outputs"]))
-    run = fork_run(lambda: _sample_body(job, prob, cfg), budget, caps, out_cap=1 << 16, cpu_s=budget,
-                   limit_output=False)
-    if run.exited_ok:
+
+class FaithfulJudge:
+    """The driver's half of a faithful sample: takes each test's outcome as the sample's process sends
+    it, compares it with the expected output as upstream does, and answers b"+" (go on) or b"-" (a
+    failure, or the last test). Whatever the process sends (the program can write on that pipe too) is
+    at most its answer to the next test, judged in turn: it never sees an expected output."""
+
+    def __init__(self, prob: dict[str, Any], answers: int):
+        self.function = prob["kind"] == "function"
+        self.inputs, self.outputs = prob["inputs"], prob["outputs"]
+        self.answers = answers
+        self.codes: list[Any] = []
+        self.meta: dict[str, Any] = {}
+        self.compile_error: str | None = None
+        self.done = not self.outputs
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        if self.done:
+            return
+        self.buf += data
+        while not self.done:
+            end = self.buf.find(b"\n", 0, 20)
+            head = bytes(self.buf[:end])
+            if end < 0 and len(self.buf) < 20:
+                return  # the rest is on its way
+            if end < 0 or not head.isdigit():
+                self._fail(-4, error="the sample's process sent an unreadable answer")
+                return
+            start, stop = end + 1, end + 1 + int(head)
+            if len(self.buf) < stop:
+                return
+            payload = bytes(self.buf[start:stop])
+            del self.buf[:stop]
+            self._judge(payload)
+
+    def _judge(self, payload: bytes) -> None:
+        import json
+
+        t = len(self.codes)
         try:
-            res = json.loads(run.res)
-            res.setdefault("time_s", round(run.elapsed, 4))
-            return res
-        except ValueError:
-            pass
+            rec = json.loads(payload)
+            if "compile" in rec and t == 0:
+                self.compile_error, self.done = str(rec["compile"]), True
+                return
+            if "code" in rec:  # the program raised, or ran out of time
+                self._fail(-3 if rec["code"] == -3 else -4, error=str(rec.get("error")))
+                return
+            expected = self.outputs[t]
+            if self.function:
+                pred = json.loads(rec["json"]) if "json" in rec else untagged(rec["tagged"])
+                ok = pred == expected
+            else:
+                pred = rec["out"]
+                ok = isinstance(pred, str) and upstream_lines_match(pred, expected)
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+            self._fail(-4, error="the sample's process sent an unreadable answer")
+            return
+        if ok:
+            self.codes.append(True)
+            self._answer()
+        elif self.function:
+            self._fail(False, output=trim(repr(pred)))
+        else:
+            self._fail(-2, output=trim(pred))
+
+    def _fail(self, code: Any, *, error: str | None = None, output: str | None = None) -> None:
+        """Upstream's record of the failing test."""
+        import json
+
+        t = len(self.codes)
+        inputs, expected = self.inputs[t], self.outputs[t]
+        if self.function:
+            inputs, expected = json.dumps(inputs), json.dumps(expected)
+        self.codes.append(code)
+        if error is not None:
+            self.meta = {"error": trim(error), "error_code": code, "error_message": _FAITHFUL_ERRORS[code]}
+        else:
+            self.meta = {"error_code": -2, "error_message": "Wrong Answer" if self.function else "Wrong answer",
+                         "output": output}
+        self.meta.update({"inputs": trim(inputs), "expected": trim(expected), "test": t})
+        self._answer()
+
+    def _answer(self) -> None:
+        self.done = self.codes[-1] is not True or len(self.codes) == len(self.outputs)
+        try:
+            os.write(self.answers, b"-" if self.done else b"+")
+        except OSError:
+            pass  # a pipe the program filled: its process then waits out its budget
+
+
+def run_faithful(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
+    """Grade one sample upstream's way, all its tests in one process forked from the zygote; the
+    driver judges each test as the process reports it (``FaithfulJudge``)."""
     n = len(prob["outputs"])
-    if run.killed == "timeout":
+    budget = sample_budget(cfg, n)
+    judge = FaithfulJudge(prob, zyg.answers)
+    _drain(zyg.records)  # whatever an earlier sample's processes left there (they are gone)
+    failed = zyg.load({"kind": "faithful", "fkind": prob["kind"], "code": job["code"], "func": prob.get("func_name"),
+                       "inputs": prob["inputs"], "alarm": int(cfg["timeout"]), "tests": 1, "timeout": budget,
+                       "cap": 0}, budget)
+    if failed:
+        return {**failed, "codes": [-1] * n}
+    run: Run | None = None
+    lost: ZygoteLost | None = None
+    try:
+        run = zyg.converse(judge, budget + 10)
+    except ZygoteLost as e:
+        lost = e
+    elapsed = round(run.elapsed, 4) if run else 0.0
+    if judge.compile_error is not None:
+        return {"v": ["compile_error"], "codes": [-4], "time_s": elapsed,
+                "meta": {"error_code": -4, "error_message": judge.compile_error}}
+    if judge.done:
+        res = {"v": [verdict_of_code(c) for c in judge.codes], "codes": judge.codes, "time_s": elapsed}
+        return {**res, "meta": judge.meta} if judge.meta else res
+    # Upstream's answer when its per-generation process dies or overruns: -1 for every test.
+    if lost is not None:
+        v, why = lost.verdict, lost.why
+    elif run is not None and run.killed == "timeout":
         v, why = "timeout", f"the sample exceeded its total budget of {budget:.0f} s"
-    elif run.status is not None and os.WIFSIGNALED(run.status):
+    elif run is not None and run.status is not None and os.WIFSIGNALED(run.status):
         sig = os.WTERMSIG(run.status)
         v = "memory_limit" if sig == signal.SIGKILL else "runtime_error"
         why = f"the sample's process was killed by {signal.Signals(sig).name}"
     else:
-        v, why = "runtime_error", "the sample's process ended without a result: " + trim(
-            bytes(run.err).decode("utf-8", "replace"), 1000)
-    # Upstream's answer when its per-generation process dies or overruns: -1 for every test.
-    return {"v": [v], "codes": [-1] * n, "error": why, "time_s": round(run.elapsed, 4)}
+        err = bytes(run.err).decode("utf-8", "replace") if run else ""
+        v, why = "runtime_error", "the sample's process ended without a result: " + trim(err, 1000)
+    return {"v": [v], "codes": [-1] * n, "error": why, "time_s": elapsed}
 
 
-def grade_one(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], caps: Captures,
-              zyg: Zygote) -> dict[str, Any]:
+def grade_one(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
     if prob["kind"] == "script":
         return run_script(job, prob, cfg, zyg)
     if cfg["mode"] == "faithful":
-        return run_faithful(job, prob, cfg, caps)
+        return run_faithful(job, prob, cfg, zyg)
     if prob["kind"] == "function":
         return robust_function(job, prob, cfg, zyg)
     return robust_stdin(job, prob, cfg, zyg)
@@ -1077,32 +1299,63 @@ def _preload(names: tuple[str, ...]) -> None:
     gc.freeze()  # collections (here and in forked processes) skip what is loaded for good
 
 
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4  # <linux/prctl.h>
+
+
+def forbid_inspection() -> None:
+    """Make the driver non-dumpable: processes of its uid — every program it grades — can then neither
+    ptrace it nor open its /proc/<pid>/mem, environ or fd/, where the expected outputs are. (The
+    zygote, forked before, holds none.) A driver that cannot do this does not grade."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 or libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise SystemExit(f"lcb_driver: prctl(PR_SET_DUMPABLE, 0) failed ({os.strerror(ctypes.get_errno())}): "
+                         "programs could read the expected outputs from the driver's memory")
+
+
+def read_spec() -> tuple[dict[str, Any], bytes]:
+    """The batch from stdin: one JSON line (``config``, ``problems``, ``jobs``; a problem's ``tests`` is
+    the [offset, size] of its tests' JSON in the rest), then the tests. Read to the end before any
+    test runs: the jail's init holds the same pipe (as its stdin), so anything left in it could be
+    read through /proc/1/fd/0."""
+    import json
+
+    chunks = []
+    while chunk := os.read(0, 1 << 20):
+        chunks.append(chunk)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    data = b"".join(chunks)
+    end = data.index(b"\n")
+    return json.loads(data[:end]), data[end + 1:]
+
+
 def main() -> None:
     _site_for_programs()
     _preload(_PROGRAM_MODULES)
-    if sys.argv[1] == "--zygote":  # a replacement zygote (see Zygote)
+    if sys.argv[1:2] == ["--zygote"]:  # a replacement zygote (see Zygote)
         cmd_fd, reply_fd, *fds = map(int, sys.argv[2:])
-        zygote_loop(cmd_fd, reply_fd, Captures(tuple(fds)))  # never returns
+        zygote_loop(cmd_fd, reply_fd, Captures(tuple(fds[:3])), (fds[3], fds[4]))  # never returns
     caps = Captures()
-    zyg = Zygote(caps)  # before the jobs and their tests are read, and before json
+    zyg = Zygote(caps)  # before the tests are read (and before json): no process forked from it has them
+    forbid_inspection()
     import json
 
-    with open(sys.argv[1]) as fh:
-        spec = json.load(fh)
+    spec, tests = read_spec()
     cfg = spec["config"]
     problems = spec["problems"]
     zyg.sweep = sweep = bool(cfg.get("sweep"))
-    if cfg["mode"] == "faithful":  # samples run in processes forked from here: their prelude, ast, the guard's
-        _preload((*_ALL_MODULES, "ast", "shutil", "subprocess"))
     loaded: dict[str, dict[str, Any]] = {}
     for job in spec["jobs"]:
         pid = job["p"]
         if pid not in loaded:
-            loaded.clear()  # jobs come grouped by problem: keep one problem's tests in memory
-            with open(problems[pid]["file"]) as fh:
-                loaded[pid] = {**problems[pid], **json.load(fh)}
+            loaded.clear()  # jobs come grouped by problem: one problem's tests decoded at a time
+            start, size = problems[pid]["tests"]
+            loaded[pid] = {**problems[pid], **json.loads(tests[start:start + size])}
         emit({"b": job["k"]})
-        res = grade_one(job, loaded[pid], cfg, caps, zyg)
+        res = grade_one(job, loaded[pid], cfg, zyg)
         if sweep:
             sweep_strays({zyg.pid})
         res["k"] = job["k"]

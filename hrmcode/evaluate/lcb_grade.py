@@ -15,6 +15,10 @@ compared by the same code.
   Python only; other languages have no upstream verdict and are graded robust without tolerance.
 
 Both stop at the first failing test, as upstream does: ``tests_passed`` counts the tests before it.
+
+A graded program can never read an expected output: they reach the driver on its stdin, are compared
+there, and are never written to a file, nor held by a process that runs untrusted code (see
+``lcb_driver``). Only the inputs are in the jail's work directory.
 """
 
 from __future__ import annotations
@@ -154,22 +158,40 @@ def _sample_budget(cfg: dict[str, Any], n_tests: int) -> float:
     return (math.ceil(cfg["timeout"]) + 1) * max(1, n_tests) + 5  # as lcb_driver.sample_budget
 
 
-def _write_problem(workdir: Path, idx: int, prob: GradeProblem, faithful: bool) -> dict[str, Any]:
-    """The problem's tests as the driver reads them; stdin inputs as files (a real, seekable stdin),
-    and as text too only where the driver needs them so (faithful mode's in-process stdin)."""
+def _write_inputs(workdir: Path, idx: int, prob: GradeProblem) -> list[str | None]:
+    """A stdin problem's inputs as files, each a test's real, seekable stdin. Inputs only: the graded
+    program can read the work directory, so no expected output is ever written to it."""
+    d = workdir / f"p{idx}"
+    d.mkdir()
     files: list[str | None] = []
-    if prob.kind == "stdin":
-        d = workdir / f"p{idx}"
-        d.mkdir()
-        for t, text in enumerate(prob.inputs):
-            (d / f"{t}.in").write_text(str(text), encoding="utf-8")
-            files.append(f"p{idx}/{t}.in")
-    else:
-        files = [None] * prob.n_tests
-    inputs = prob.inputs if faithful or prob.kind != "stdin" else None
-    body = {"inputs": inputs, "outputs": prob.outputs, "input_files": files}
-    (workdir / f"p{idx}.json").write_text(json.dumps(body), encoding="utf-8")
-    return {"kind": prob.kind, "func_name": prob.func_name, "file": f"p{idx}.json"}
+    for t, text in enumerate(prob.inputs):
+        (d / f"{t}.in").write_text(str(text), encoding="utf-8")
+        files.append(f"p{idx}/{t}.in")
+    return files
+
+
+def _driver_stdin(workdir: Path, jobs: list[GradeJob], problems: dict[str, GradeProblem],
+                  dcfg: dict[str, Any]) -> bytes:
+    """The batch as the driver reads it on its stdin (``lcb_driver.read_spec``): a JSON line of config,
+    problems and jobs, then each problem's tests as JSON (inputs only where the driver needs them:
+    faithful mode's in-process stdin, a function's arguments; robust stdin tests get files)."""
+    faithful = dcfg["mode"] == "faithful"
+    pspec: dict[str, Any] = {}
+    tests: list[bytes] = []
+    offset = 0
+    for job in jobs:
+        if job.problem in pspec:
+            continue
+        prob = problems[job.problem]
+        robust_stdin = prob.kind == "stdin" and not faithful
+        files = _write_inputs(workdir, len(pspec), prob) if robust_stdin else [None] * prob.n_tests
+        data = json.dumps({"inputs": None if robust_stdin else prob.inputs, "outputs": prob.outputs}).encode()
+        pspec[job.problem] = {"kind": prob.kind, "func_name": prob.func_name, "input_files": files,
+                              "tests": [offset, len(data)]}
+        tests.append(data)
+        offset += len(data)
+    head = {"config": dcfg, "problems": pspec, "jobs": [{"k": j.key, "p": j.problem, "code": j.code} for j in jobs]}
+    return json.dumps(head).encode() + b"\n" + b"".join(tests)
 
 
 def _parse_channel(raw: bytes, stats: dict[str, float] | None = None) -> tuple[dict[int, dict[str, Any]], list[int]]:
@@ -211,23 +233,15 @@ class _Ctx:
 
 def _run_driver(ctx: _Ctx, workdir: Path, jobs: list[GradeJob], problems: dict[str, GradeProblem],
                 dcfg: dict[str, Any], ro_paths: Sequence[str], env: dict[str, str]) -> ProcResult:
-    """Write the batch into ``workdir`` and run the driver over it in one jail."""
+    """Run the driver over the batch in one jail: the driver and the stdin inputs in ``workdir``, the rest
+    (expected outputs above all) on the driver's stdin, which no graded program can read."""
     (workdir / "lcb_driver.pyc").write_bytes(_driver_pyc())
-    index: dict[str, int] = {}
-    pspec: dict[str, Any] = {}
-    for job in jobs:
-        if job.problem not in index:
-            index[job.problem] = len(index)
-            pspec[job.problem] = _write_problem(workdir, index[job.problem], problems[job.problem],
-                                                dcfg["mode"] == "faithful")
-    spec = {"config": dcfg, "problems": pspec,
-            "jobs": [{"k": j.key, "p": j.problem, "code": j.code} for j in jobs]}
-    (workdir / "jobs.json").write_text(json.dumps(spec), encoding="utf-8")
+    stdin = _driver_stdin(workdir, jobs, problems, dcfg)
     total = sum(_sample_budget(dcfg, problems[j.problem].n_tests) for j in jobs) + 15
     limits = Limits(wall_s=total, cpu_s=total, memory_mb=ctx.cfg.memory_mb, pids=256,
                     fsize_mb=max(16, ctx.cfg.output_cap >> 20), tmpfs_mb=64, stdout_bytes=1 << 20)
-    argv = [sandbox.python_for_jail(), "-I", "-S", "-B", "lcb_driver.pyc", "jobs.json"]
-    return sandbox.run(argv, workdir, limits, ro_paths=[*ro_paths, sys.base_prefix], env=env,
+    argv = [sandbox.python_for_jail(), "-I", "-S", "-B", "lcb_driver.pyc"]
+    return sandbox.run(argv, workdir, limits, ro_paths=[*ro_paths, sys.base_prefix], env=env, stdin=stdin,
                        channel=True, layers=ctx.layers)
 
 
@@ -270,8 +284,8 @@ def _grade_batch(ctx: _Ctx, jobs: list[GradeJob], problems: dict[str, GradeProbl
 
 
 def _batches(jobs: list[GradeJob], problems: dict[str, GradeProblem], workers: int) -> list[list[GradeJob]]:
-    """Jobs grouped by problem (the driver keeps one problem's tests in memory), cut into batches small
-    enough to spread over the workers and to bound what a crash costs."""
+    """Jobs grouped by problem (the driver decodes one problem's tests at a time), cut into batches small
+    enough to spread over the workers and to bound what a crash costs and what the driver holds."""
     jobs = sorted(jobs, key=lambda j: (j.problem, j.key))
     size = max(1, min(BATCH_SAMPLES, math.ceil(len(jobs) / max(1, workers))))
     out: list[list[GradeJob]] = []
