@@ -487,7 +487,7 @@ def compare_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    budget_minutes: float = typer.Option(21.0, "--budget-minutes", help="training + evaluation time (set-up not included)"),
+    budget_minutes: float = typer.Option(20.0, "--budget-minutes", help="training + evaluation time (set-up not included)"),
     out: str = typer.Option("runs/demo", "--out", help="where data, runs, evaluations and the report go"),
     seed: int = typer.Option(0, "--seed"),
     n_tasks: int = typer.Option(3000, "--n-tasks", help="built-in suite size"),
