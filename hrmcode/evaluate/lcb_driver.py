@@ -485,6 +485,7 @@ def _load_program(msg: dict[str, Any], fds: tuple[int, ...], talk: tuple[int, in
         _preload(_ALL_MODULES)
     if kind == "faithful":  # one process runs all the sample's tests (it compiles the code itself, as upstream)
         if "ast" not in sys.modules:  # upstream's prelude, its AST rewrites, its guard's modules
+            # (subprocess imports threading, whose at-fork hook then runs once per sample, not per test)
             _preload((*_ALL_MODULES, "ast", "shutil", "subprocess"))
         _drain(talk[1])  # answers meant for an earlier sample's process that ended before reading them
         return (lambda t: faithful_sample(msg), [None], timeout, 0, False, (fds[0], fds[1], *talk)), {}

@@ -16,9 +16,9 @@ compared by the same code.
 
 Both stop at the first failing test, as upstream does: ``tests_passed`` counts the tests before it.
 
-A graded program can never read an expected output: they reach the driver on its stdin, are compared
-there, and are never written to a file, nor held by a process that runs untrusted code (see
-``lcb_driver``). Only the inputs are in the jail's work directory.
+Under bubblewrap a graded program can never read an expected output: they reach the driver on its
+stdin, are compared there, and are never written to a file, nor held by a process that runs untrusted
+code (see ``lcb_driver``). Only the inputs are in the jail's work directory.
 """
 
 from __future__ import annotations
@@ -357,6 +357,9 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
         if j.language not in LANGUAGES:
             raise ValueError(f"grade(): job {j.key}: unknown language {j.language!r}")
     layers = sandbox.detect_layers()
+    if layers.mode != "bwrap":
+        log.warning("sandbox %s (no bubblewrap): graded programs see the host's processes, the grader's among "
+                    "them, so expected outputs are not hidden from them", layers.mode)
     workers = max(1, cfg.workers or len(os.sched_getaffinity(0)))
     tmp_root = Path(tempfile.mkdtemp(prefix="hrmcode-lcb-"))
     toolchains = toolchain_cache_dir(cfg.cache_dir, layers.mode)
