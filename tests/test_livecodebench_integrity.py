@@ -198,3 +198,33 @@ def test_no_expected_output_is_written_to_the_jail(tmp_path, mode):
     written = [f for f in tmp_path.rglob("*") if f.is_file()]
     assert all(SECRET.encode() not in f.read_bytes() for f in written)
     assert (mode == "robust") == any(OPEN.encode() in f.read_bytes() for f in written)  # inputs are files
+
+
+# Faithful mode compares a returned value in the driver now, not beside the program: the verdicts of
+# upstream's in-process ``pred == expected`` (what the grader gave before), value by value.
+RETURNED = {  # name: (expected, returned expression, upstream's verdict)
+    "nested_tuple": ([[1, 2]], "[(1, 2)]", "wrong_answer"),
+    "list_subclass": ([[1, 2]], "type('L', (list,), {})([[1, 2]])", "pass"),
+    "deque": ([1, 2], "__import__('collections').deque([1, 2])", "wrong_answer"),
+    "int_enum": (3, "__import__('enum').IntEnum('E', 'A B C').C", "pass"),
+    "complex_equal_to_an_int": (3, "3 + 0j", "pass"),
+    "one_for_true": (True, "1", "pass"),
+    "counter_for_a_dict": ({"a": 2}, "__import__('collections').Counter({'a': 2})", "pass"),
+    "int_key_for_a_string_key": ({"1": 2}, "{1: 2}", "wrong_answer"),
+    "infinity": (1.5, "float('inf')", "wrong_answer"),
+    "set": ([1, 2], "{1, 2}", "wrong_answer"),
+    "nested_past_the_driver": ([[1]], "__import__('functools').reduce(lambda a, _: [a], range(5000), [])",
+                               "wrong_answer"),
+    # The one deliberate difference: upstream passed an object whose __eq__ is always true.
+    "always_equal": (3, "type('A', (), {'__eq__': lambda s, o: True, '__hash__': None})()", "wrong_answer"),
+}
+
+
+def test_faithful_compares_returned_values_as_upstreams_equality_did():
+    problems = {k: GradeProblem(k, "function", [[0]], [exp], func_name="f") for k, (exp, _, _) in RETURNED.items()}
+    jobs = [GradeJob(i, k, "python", f"class Solution:\n    def f(self, x):\n        return {expr}\n")
+            for i, (k, (_, expr, _)) in enumerate(RETURNED.items())]
+    res = grade(problems, jobs, GradeConfig(mode="faithful", timeout=5, workers=1))
+    got = {k: res[i].verdict.value for i, k in enumerate(RETURNED)}
+    assert got == {k: v for k, (_, _, v) in RETURNED.items()}
+    assert res[0].codes == [False] and res[1].codes == [True]  # upstream's codes for a functional test

@@ -929,7 +929,12 @@ def _faithful_error(e: BaseException) -> dict[str, Any]:
     return {"code": code, "error": trim(repr(e))}
 
 
-def _json_exact(v: Any) -> bool:
+# Deeper than this, a returned value is sent as opaque: the driver, which decodes JSON at the default
+# recursion limit, could hold no expected output so deep, so it never equals one.
+MAX_DEPTH = 900
+
+
+def _json_exact(v: Any, depth: int = 0) -> bool:
     """Whether ``json.dumps(v)`` gives ``v`` back exactly: JSON's built-in types, no subclass, finite
     floats, string keys."""
     t = type(v)
@@ -937,19 +942,23 @@ def _json_exact(v: Any) -> bool:
         return True
     if t is float:
         return math.isfinite(v)
+    if depth >= MAX_DEPTH:
+        raise RecursionError
     if t is list:
-        return all(map(_json_exact, v))
+        return all(_json_exact(x, depth + 1) for x in v)
     if t is dict:
-        return all(type(k) is str and _json_exact(x) for k, x in v.items())
+        return all(type(k) is str and _json_exact(x, depth + 1) for k, x in v.items())
     return False
 
 
-def _tagged(v: Any) -> list[Any]:
+def _tagged(v: Any, depth: int = 0) -> list[Any]:
     """``v`` as tagged JSON keeping what upstream's ``pred == expected`` tells apart, ``expected`` being
     JSON data: subclasses of int, float, str, list and dict compare as their base type; infinities,
     complex numbers (``3+0j == 3``) and non-string keys are kept; anything else (a nested tuple, a set,
     an object) never equals JSON data and is kept as its type's name. (An object whose ``__eq__`` is
     always true passed upstream; here it does not.)"""
+    if depth >= MAX_DEPTH:
+        raise RecursionError
     if v is None:
         return ["n"]
     if isinstance(v, bool):
@@ -964,9 +973,9 @@ def _tagged(v: Any) -> list[Any]:
     if isinstance(v, str):
         return ["s", str.__str__(v)]
     if isinstance(v, list):
-        return ["l", [_tagged(x) for x in v]]
+        return ["l", [_tagged(x, depth + 1) for x in v]]
     if isinstance(v, dict):
-        return ["d", [[_tagged(k), _tagged(x)] for k, x in v.items()]]
+        return ["d", [[_tagged(k, depth + 1), _tagged(x, depth + 1)] for k, x in v.items()]]
     return ["o", type(v).__name__]
 
 
@@ -977,7 +986,7 @@ def _value_record(v: Any) -> dict[str, Any]:
 
     try:
         return {"json": json.dumps(v)} if _json_exact(v) else {"tagged": _tagged(v)}
-    except (RecursionError, ValueError):  # nested past the recursion limit; an int too long for str()
+    except (RecursionError, ValueError):  # nested past MAX_DEPTH; an int too long for str()
         return {"tagged": ["o", type(v).__name__]}
 
 
@@ -1170,15 +1179,19 @@ class FaithfulJudge:
         t = len(self.codes)
         try:
             rec = json.loads(payload)
+            # Messages come trimmed (as upstream's were); the bound is for what the program may write there.
             if "compile" in rec and t == 0:
-                self.compile_error, self.done = str(rec["compile"]), True
+                self.compile_error, self.done = str(rec["compile"])[:2 * TRIM], True
                 return
             if "code" in rec:  # the program raised, or ran out of time
-                self._fail(-3 if rec["code"] == -3 else -4, error=str(rec.get("error")))
+                self._fail(-3 if rec["code"] == -3 else -4, error=str(rec.get("error"))[:2 * TRIM])
                 return
             expected = self.outputs[t]
             if self.function:
-                pred = json.loads(rec["json"]) if "json" in rec else untagged(rec["tagged"])
+                try:
+                    pred = json.loads(rec["json"]) if "json" in rec else untagged(rec["tagged"])
+                except RecursionError:  # deeper than any expected output this process could load
+                    pred = Opaque("value nested too deep")
                 ok = pred == expected
             else:
                 pred = rec["out"]
@@ -1204,7 +1217,7 @@ class FaithfulJudge:
             inputs, expected = json.dumps(inputs), json.dumps(expected)
         self.codes.append(code)
         if error is not None:
-            self.meta = {"error": trim(error), "error_code": code, "error_message": _FAITHFUL_ERRORS[code]}
+            self.meta = {"error": error, "error_code": code, "error_message": _FAITHFUL_ERRORS[code]}
         else:
             self.meta = {"error_code": -2, "error_message": "Wrong Answer" if self.function else "Wrong answer",
                          "output": output}
