@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from hrmcode.config import ModelConfig
-from hrmcode.model import HRMACT, build_model, canvas_batch, causal_batch
+from hrmcode.model import HRMACT, build_model, canvas_batch, causal_batch, count_parameters, prompt_batch
 from hrmcode.model.batch import IGNORE
-from hrmcode.model.layers import KVCache, Layout, attention_mask, rms_norm
+from hrmcode.model.layers import KVCache, Layout, attention_mask, canvas_slot_index, rms_norm
 from hrmcode.tokenizer import CanvasExample, CausalExample
 
 
@@ -29,7 +29,7 @@ def run_segments(model: HRMACT, batch, n: int) -> list[torch.Tensor]:
     outs = record_calls(model)
     core = model.core
     with torch.no_grad():
-        x = core.embed_tokens(batch.inputs)
+        x = core.embed_tokens(batch.inputs, batch.layout)
         ctx = core.context(batch.layout, 0, batch.length)
         carry = core.initial_carry(batch.size, batch.length, x)
         for _ in range(n):
@@ -107,6 +107,53 @@ def test_canvas_mode_is_bidirectional():
     ex2 = CanvasExample([7, 8, 3, *[4] * 7, 5], 3, [9] * 8)
     out = run_segments(model, canvas_batch([ex2], 0), n=1)[-1]
     assert not torch.allclose(ref[0, 0], out[0, 0])  # the prompt sees the last slot
+
+
+def test_canvas_slot_index_counts_from_the_first_slot_in_both_paddings():
+    right = Layout(start=torch.tensor([0, 0]), prefix_end=torch.tensor([2, 3]), end=torch.tensor([5, 6]))
+    idx, is_slot = canvas_slot_index(right, 7, n_slots=3)
+    assert is_slot.int().tolist() == [[0, 0, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 1, 0]]
+    assert (idx * is_slot).tolist() == [[0, 0, 0, 1, 2, 0, 0], [0, 0, 0, 0, 1, 2, 0]]
+    left = Layout(start=torch.tensor([1, 0]), prefix_end=torch.tensor([3, 3]), end=torch.tensor([6, 6]))
+    idx, is_slot = canvas_slot_index(left, 6, n_slots=3)
+    assert (idx * is_slot).tolist() == [[0, 0, 0, 0, 1, 2]] * 2
+    with pytest.raises(ValueError, match="canvas_slots=2"):
+        canvas_slot_index(left, 6, n_slots=2)
+
+
+@pytest.mark.parametrize("arch", ["hrm", "baseline"])
+def test_canvas_slots_get_an_index_embedding_counted_as_an_embedding(arch):
+    canvas = build_model(small_cfg(arch=arch, mode="canvas"))
+    causal = build_model(small_cfg(arch=arch))
+    slot = canvas.core.slot_embed if arch == "hrm" else canvas.slot_embed
+    assert slot.weight.shape == (8, 32)
+    assert count_parameters(canvas)["total"] == count_parameters(causal)["total"] + 8 * 32
+    assert count_parameters(canvas)["non_embedding"] == count_parameters(causal)["non_embedding"]
+
+
+def test_canvas_slots_with_the_same_mask_token_get_different_inputs():
+    model = build_model(small_cfg(mode="canvas"))
+    batch = canvas_batch([CanvasExample([7, 8, 3, *[4] * 8], 3, [9] * 8)], 0)
+    x = model.core.embed_tokens(batch.inputs, batch.layout)
+    tokens_only = model.core.embed(batch.inputs) * model.core.embed_scale
+    assert torch.equal(x[0, :3], tokens_only[0, :3])  # the prompt has no slot index
+    assert torch.equal(tokens_only[0, 3], tokens_only[0, 4])
+    assert not torch.allclose(x[0, 3], x[0, 4])
+    with pytest.raises(ValueError, match="layout"):
+        model.core.embed_tokens(batch.inputs)
+
+
+def test_canvas_logits_of_a_sample_are_the_same_in_training_and_generation_batches():
+    """The right-padded training layout and the left-padded generation layout compute the same canvas."""
+    torch.manual_seed(4)
+    model = build_model(small_cfg(mode="canvas", act=dict(halt_max_steps=2, inference="max"))).eval()
+    short = CanvasExample([10, 11, 3, *[4] * 8], 3, [9] * 8)
+    long = CanvasExample([10, 12, 13, 14, 3, *[4] * 8], 5, [9] * 8)
+    train = run_segments(model, canvas_batch([short, long], 0), n=2)[-1]  # (2, 13, V), right-padded
+    logits, segments = model.infer(prompt_batch([short.ids[:3], long.ids[:5]], 0, n_slots=8, mask_id=4))
+    assert segments.tolist() == [2, 2]
+    assert torch.allclose(train[0, 3:11], logits[0, 5:], atol=1e-5)
+    assert torch.allclose(train[1, 5:13], logits[1, 5:], atol=1e-5)
 
 
 def test_padding_does_not_change_real_positions():

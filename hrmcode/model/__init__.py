@@ -15,6 +15,7 @@ from tokenizer examples (``hrmcode.tokenizer.CodeTokenizer``):
     canvas: ex = tok.encode_canvas(lang, prompt, code, cfg.canvas_slots)
             batch = canvas_batch([ex, ...], tok.pad_id)
             # [prompt | canvas_slots <mask>]; targets on every slot: code… <eos> <pad>…; full attention.
+            # Every slot's input is <mask> plus a learned embedding of its index (slot 0 = prefix_end).
 
 Training batches are right-padded; use one batch size for the whole run (ACT keeps slots). The
 sequence length may vary from call to call (the carry is right-padded to the longer one). Packing

@@ -111,7 +111,7 @@ class HRMACT(nn.Module):
         cfg, act = self.cfg, self.cfg.act
         data, inner, steps = self._refill(carry, batch)
         ctx = self.core.context(data.layout, 0, data.length)
-        x = self.core.embed_tokens(data.inputs)
+        x = self.core.embed_tokens(data.inputs, data.layout)
         inner, z_H = self.core.segment(inner, x, ctx)
         logits = self.core.lm_logits(z_H)
         q_halt, q_continue = self.core.q_logits(self._summary(z_H, data)).unbind(-1)  # (B,) each
@@ -194,7 +194,7 @@ class HRMACT(nn.Module):
         policy = self._policy()
         B, T = batch.size, batch.length
         core = self.core
-        x = core.embed_tokens(batch.inputs)
+        x = core.embed_tokens(batch.inputs, batch.layout)
         carry = core.initial_carry(B, T, x)
         rows = torch.arange(B, device=x.device)
         segments = torch.zeros(B, dtype=torch.long, device=x.device)

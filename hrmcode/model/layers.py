@@ -106,6 +106,25 @@ class Layout:
         return Layout(self.start[idx], self.prefix_end[idx], self.end[idx])
 
 
+def canvas_slot_index(layout: Layout, length: int, n_slots: int) -> tuple[Tensor, Tensor]:
+    """Slot index of every position of a canvas batch: (B, T) long, 0 at ``prefix_end`` (the first
+    code token), and the (B, T) bool mask of slot positions [prefix_end, end). The index is clamped
+    to 0 outside the slots so it can feed an embedding directly (multiply by the mask)."""
+    n = layout.end - layout.prefix_end
+    if bool((n > n_slots).any()):
+        raise ValueError(f"a canvas row has {int(n.max())} slots, more than model.canvas_slots={n_slots}")
+    t = torch.arange(length, device=layout.start.device).view(1, -1)  # (1, T)
+    idx = t - layout.prefix_end.view(-1, 1)  # (B, T)
+    is_slot = (idx >= 0) & (t < layout.end.view(-1, 1))
+    return idx.clamp(0, n_slots - 1) * is_slot, is_slot
+
+
+def slot_embedding(slot_embed: nn.Embedding, layout: Layout, length: int) -> Tensor:
+    """(B, T, C) learned embedding of each position's canvas slot index; zero at the prompt and padding."""
+    idx, is_slot = canvas_slot_index(layout, length, slot_embed.num_embeddings)
+    return slot_embed(idx) * is_slot.unsqueeze(-1)
+
+
 def attention_mask(layout: Layout, q_pos: int, q_len: int, k_len: int, full: bool) -> Tensor | None:
     """Boolean (B, 1, T, S) mask, True = may attend; None when every key is visible (a faster path)."""
     dev = layout.start.device

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_stats
-from hrmcode.model.hrm import n_positions
+from hrmcode.model.hrm import canvas_slot_embed, embed_inputs, n_positions
 from hrmcode.model.layers import (
     AttnContext,
     Block,
@@ -37,12 +37,15 @@ class BaselineTransformer(nn.Module):
         d = cfg.hidden
         self.embed_scale = math.sqrt(d)
         self.embed = nn.Embedding(cfg.vocab_size, d)
+        self.slot_embed = canvas_slot_embed(cfg)  # canvas mode, as in HRM (same parameter count)
         self.rotary = Rotary(cfg.head_dim, n_positions(cfg), cfg.rope_theta)
         self.layers = nn.ModuleList(Block(d, cfg.heads, cfg.ffn_hidden, cfg.norm)
                                     for _ in range(cfg.n_baseline_layers))
         self.final_norm = cfg.norm == "pre"
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
         trunc_normal_(self.embed.weight, std=1.0 / self.embed_scale)
+        if self.slot_embed is not None:
+            trunc_normal_(self.slot_embed.weight, std=1.0 / self.embed_scale)
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 lecun_init_(m)
@@ -51,8 +54,9 @@ class BaselineTransformer(nn.Module):
         cos, sin = self.rotary(pos, q_len, self.embed.weight.dtype)
         return AttnContext(cos, sin, attention_mask(layout, pos, q_len, pos + q_len, full=self.cfg.mode == "canvas"), pos)
 
-    def _forward(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None) -> Tensor:
-        h = self.embed(ids) * self.embed_scale  # (B, T, C)
+    def _forward(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None,
+                 layout: Layout | None = None) -> Tensor:
+        h = embed_inputs(self.embed, self.slot_embed, self.embed_scale, ids, layout)  # (B, T, C)
         for i, layer in enumerate(self.layers):
             h = layer(h, ctx, caches[i] if caches is not None else None)
         h = rms_norm(h) if self.final_norm else h
@@ -64,7 +68,7 @@ class BaselineTransformer(nn.Module):
         return None
 
     def forward(self, carry: None, batch: Batch) -> StepOutput:
-        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length))
+        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
         stats = lm_stats(logits, batch.targets, self.cfg.loss)
         with torch.no_grad():
             n_tok = stats.n_targets.sum().clamp_min(1)
@@ -77,7 +81,7 @@ class BaselineTransformer(nn.Module):
 
     @torch.inference_mode()
     def infer(self, batch: Batch) -> tuple[Tensor, Tensor]:
-        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length))
+        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
         return logits, torch.ones(batch.size, dtype=torch.long, device=logits.device)
 
     @torch.inference_mode()
