@@ -3,7 +3,7 @@
 causal: prefill the prompt, then one cached step per token (a KV cache per module call and segment);
         ACT decides per sequence from the prompt how many segments every token runs (or per token).
 canvas: one forward that refines the whole canvas over segments (early exit per sequence); the
-        code is read from the slots up to the first <eos>.
+        code is read from the slots up to the first <eos> (at most max_new_tokens slots).
 The compute counter (segments actually run) comes back with the tokens.
 """
 
@@ -141,7 +141,9 @@ def _generate_canvas(model: CodeModel, prompts: Sequence[Sequence[int]], eos_id:
     n = model.cfg.canvas_slots
     batch = prompt_batch(prompts, pad_id, n_slots=n, mask_id=mask_id).to(_device(model))
     logits, segments = model.infer(batch)
-    slots = logits[:, batch.length - n:]  # (B, N, V)
+    # The whole canvas is refined (the model was trained on n slots); only the first
+    # max_new_tokens slots are read, so a row without <eos> among them is not `finished`.
+    slots = logits[:, batch.length - n:batch.length - n + sampling.max_new_tokens]  # (B, N, V)
     B, N, V = slots.shape
     ids = sample_next(slots.reshape(B * N, V), sampling.temperature, sampling.top_p, gen).view(B, N)
     rows = [_cut(r, eos_id, pad_id) for r in ids.tolist()]

@@ -129,6 +129,16 @@ def test_canvas_early_exit(halt):
     assert all(len(t) <= 12 for t in g.tokens)
 
 
+def test_canvas_reads_at_most_max_new_tokens_slots():
+    torch.manual_seed(5)
+    model = build_model(cfg(mode="canvas")).eval()
+    full = generate(model, PROMPTS, eos_id=1, pad_id=0, mask_id=4, sampling=SamplingConfig(max_new_tokens=64))
+    short = generate(model, PROMPTS, eos_id=1, pad_id=0, mask_id=4, sampling=SamplingConfig(max_new_tokens=5))
+    assert short.tokens == [t[:5] for t in full.tokens]
+    assert short.finished == [f and len(t) < 5 for t, f in zip(full.tokens, full.finished, strict=True)]
+    assert any(len(t) == 5 for t in short.tokens)  # the cut is exercised
+
+
 def test_act_inference_max_always_runs_halt_max_steps():
     model = build_model(cfg(act=dict(halt_max_steps=3, inference="max"))).eval()
     force_q(model, halt=True)
