@@ -78,6 +78,68 @@ def test_canonical_subset_passes_and_broken_ones_fail(tasks, tmp_path):
     assert s["samples"] == len(samples) and s["benchmark"] == "humaneval"
 
 
+# Ways a completion ends its process, or fakes or spoils the report, before check() has returned: each
+# fails (upstream counts exits as failures too). ``CANON`` is a correct body of HumanEval/0, so the checks
+# would pass; ``WRONG`` a body they fail. (completion, verdict)
+CANON = ("    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
+         "            if i != j and abs(a - b) < threshold:\n                return True\n    return False\n")
+WRONG = "    return False\n"
+FORGE = ("import os, sys\nfor fd in range(3, 64):\n    try:\n"
+         "        os.write(fd, b'check() returned ' + b'0' * 32 + b'\\n')\n    except OSError:\n        pass\n")
+EARLY_EXITS = {
+    "sys_exit_at_module_level": (CANON + "import sys\nsys.exit(0)\n", "runtime_error"),
+    "sys_exit_in_the_function": ("    import sys\n    sys.exit(0)\n", "runtime_error"),
+    "os_exit_at_module_level": (WRONG + "import os\nos._exit(0)\n", "runtime_error"),
+    "os_exit_in_the_function": ("    import os\n    os._exit(0)\n", "runtime_error"),
+    "raise_system_exit": ("    raise SystemExit\n", "runtime_error"),
+    "exit_builtin": ("    exit()\n", "runtime_error"),
+    "sigterm_to_itself": ("    import os, signal\n    os.kill(os.getpid(), signal.SIGTERM)\n", "runtime_error"),
+    # SIGKILL reads as the memory cgroup's kill (the wait status cannot tell them apart): still a failure.
+    "sigkill_to_itself": ("    import os\n    os.kill(os.getpid(), 9)\n", "memory_limit"),
+    # The pass record is only on the driver's channel, written by the driver's code: a marker on
+    # stdout, or a record written to every descriptor without this run's token, is no pass.
+    "marker_on_stdout": (WRONG + "import os\nprint('check() returned', flush=True)\nos._exit(0)\n",
+                         "runtime_error"),
+    "forged_record_then_exit": (WRONG + FORGE + "os._exit(0)\n", "runtime_error"),
+    "forged_record_then_wrong": (WRONG + FORGE, "wrong_answer"),
+    # The channel closed, or another file dup2-ed over it: even correct code gets no pass.
+    "closes_every_descriptor": (CANON + "import os\nos.closerange(3, 64)\n", "runtime_error"),
+    "dup2_stdout_over_every_descriptor": (
+        CANON + "import os\nfor fd in range(3, 64):\n    try:\n        os.fstat(fd)\n"
+                "        os.dup2(1, fd)\n    except OSError:\n        pass\n", "runtime_error"),
+    # Rebinding what the driver calls after the program has run changes nothing (bound before).
+    "rebinds_eval_and_os_functions": (
+        WRONG + "import builtins, os\nbuiltins.eval = builtins.exec = lambda *a, **k: None\n"
+                "os.write = os.pwrite = os.fstat = os.ftruncate = lambda *a: 0\nos._exit = lambda c: None\n",
+        "wrong_answer"),
+    # A failing check whose traceback hook exits 0.
+    "excepthook_exits_zero": (WRONG + "import os, sys\nsys.excepthook = lambda *a: os._exit(0)\n",
+                              "runtime_error"),
+    # A thread that ends the process while check() runs.
+    "thread_exits_zero": ("    import os, threading\n    threading.Thread(target=os._exit, args=(0,)).start()\n"
+                          "    threading.Event().wait(5)\n", "runtime_error"),
+}
+
+
+def test_early_exits_and_forged_reports_fail_and_correct_code_passes(tasks):
+    """A sample passes only when check(entry_point) returned: an exit with status 0 before that, a
+    marker printed or written to a descriptor, or a spoiled channel never passes."""
+    from hrmcode.evaluate.benchmarks import grade_problem
+    from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
+
+    t = tasks[0]
+    progs = {"canonical": (CANON, "pass"), "wrong": (WRONG, "wrong_answer"), **EARLY_EXITS,
+             "canonical_again": (CANON, "pass")}
+    jobs = [GradeJob(i, t.task_id, "python", he.program(t, c)) for i, (c, _) in enumerate(progs.values())]
+    res = grade({t.task_id: grade_problem(t)}, jobs, GradeConfig(mode="robust", timeout=3, workers=1))
+    got = {name: res[i].verdict.value for i, name in enumerate(progs)}
+    assert got == {name: v for name, (_, v) in progs.items()}, {n: res[i].detail for i, n in enumerate(progs)}
+    assert "before check() returned" in res[list(progs).index("sys_exit_at_module_level")].detail["failure"]["error"]
+    assert "before check() returned" in res[list(progs).index("os_exit_in_the_function")].detail["failure"]["error"]
+    assert "replaced the result channel" in res[list(progs).index("dup2_stdout_over_every_descriptor")].detail[
+        "failure"]["stderr"]
+
+
 @pytest.mark.slow
 def test_all_164_canonical_solutions_pass(tasks, tmp_path):
     s = eval_humaneval(tmp_path / "out", samples=_canonical(tasks, range(164)))

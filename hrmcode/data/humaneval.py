@@ -80,7 +80,9 @@ def load_tasks(path: str | Path | None = None, *, skip_bad: bool = False) -> tup
 
 
 def program(task: Task, solution: str) -> str:
-    """The program whose exit status grades a sample (0 = every assertion of ``check`` held)."""
+    """The program a sample is graded by: it passes iff its last statement, ``check(<entry_point>)``,
+    returns — which the grading driver runs and reports itself, so that exiting early (``sys.exit(0)``,
+    ``os._exit(0)``) is a failure as upstream (see ``lcb_driver.SCRIPT_PASSED``)."""
     entry = task.meta["entry_point"]
     if re.search(rf"^(async\s+)?def\s+{re.escape(entry)}\s*\(", solution, re.M):
         body = task.prompt + "\n\n" + solution  # a whole definition: it replaces the prompt's stub

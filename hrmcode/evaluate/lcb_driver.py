@@ -41,7 +41,9 @@ Modes (``config`` → ``mode``):
   one process per sample forked from the zygote (upstream too runs one process per generation). It
   sends each test's output or return value to the driver, which compares it and answers whether to
   go on, so that grading still stops at the first failing test.
-* ``script`` problems (HumanEval): one run of the program; it passes iff it exits 0 in time.
+* ``script`` problems (HumanEval): one run of the program; it passes iff its last statement, the call
+  ``check(<entry_point>)``, returned in time, as the driver's code in the test process reports (an exit
+  status 0 alone is no pass: see ``SCRIPT_PASSED``).
 
 The interpreter runs with ``-S``: ``site`` would import whatever ``.pth`` files in site-packages
 import (here ~80 modules, threading among them, whose at-fork hook alone nearly doubled the cost of
@@ -384,6 +386,75 @@ def run_python_main(code_obj: Any) -> None:
     _interpreter_exit(code)
 
 
+# ---- HumanEval: a pass is check() returning, reported by the driver's code -------------------------
+#
+# Exit status 0 says nothing: ``sys.exit(0)`` or ``os._exit(0)`` before the asserts run ends a program
+# with status 0 too (upstream counts both as failures). So the test process runs the program but for its
+# last statement, then that statement, ``check(<entry_point>)``, and only when that call has returned does
+# the code below write the pass record — ``SCRIPT_PASSED`` with a token the driver drew for this run —
+# to the result channel, which the driver reads after the process has ended. The record never appears
+# on stdout, and the functions, the descriptor and the token it needs are bound before the program runs,
+# so replacing ``os.write`` or ``eval``, closing the channel, dup2-ing another file over it, writing to
+# it, exiting (any way) or killing itself all leave no valid record. What remains: the program runs in
+# this process, so one that walks the interpreter's frames or memory on purpose can find the token and
+# the descriptor and forge the record — as it can defeat check()'s asserts without one (a returned object
+# equal to everything): the limit of grading in-process, upstream's too.
+
+SCRIPT_PASSED = b"check() returned %s\n"
+
+
+def _split_script(code: str) -> tuple[Any, Any]:
+    """A script compiled in two: everything before its last statement, and that statement, the call
+    ``check(...)`` (an expression) whose return is the pass. ValueError if the program does not end so."""
+    import _ast as ast  # the C module alone: ``ast`` would add its Python half to every fork's zygote
+
+    tree = compile(code, "main.py", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    last = tree.body[-1] if tree.body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Name) and last.value.func.id == "check"):
+        raise ValueError("the program does not end with the call check(<entry_point>)")
+    head = ast.Module(body=tree.body[:-1], type_ignores=tree.type_ignores)
+    return (compile(head, "main.py", "exec", dont_inherit=True),
+            compile(ast.Expression(last.value), "main.py", "eval", dont_inherit=True))
+
+
+def run_check_script(head: Any, call: Any, token: bytes) -> None:
+    """In a forked child whose fds are set: ``head`` as __main__, then ``call``; the pass record on the
+    result channel only if the call returned (see ``SCRIPT_PASSED``). Never returns."""
+    # Bound before the program runs: it may replace any of these names, not the objects bound here.
+    run, evaluate, write, exit_ = exec, eval, os.write, os._exit
+    fstat, ftruncate, pwrite = os.fstat, os.ftruncate, os.pwrite
+    res_fd = os.dup(3)  # close-on-exec: a program it execs has no channel
+    os.close(3)
+    st = fstat(res_fd)
+    channel, record = (st.st_dev, st.st_ino), SCRIPT_PASSED % token
+    _fresh_stdio()
+    sys.argv = ["main.py"]
+    g = {"__name__": "__main__", "__builtins__": builtins, "__file__": "main.py", "__doc__": None,
+         "__package__": None, "__spec__": None}
+    try:
+        run(head, g)
+        evaluate(call, g)
+    except SystemExit:  # its code is not formatted: that would run the program's __repr__ here
+        write(2, b"the program exited (SystemExit) before check() returned\n")
+        exit_(1)
+    except BaseException:
+        _print_exc()
+        exit_(1)
+    # check() returned. The channel must still be the file the driver reads (not closed, nor another
+    # file dup2-ed over it); what the program wrote to it is discarded.
+    try:
+        st = fstat(res_fd)
+        if (st.st_dev, st.st_ino) != channel:
+            raise OSError("another file")
+        ftruncate(res_fd, 0)
+        pwrite(res_fd, record, 0)
+    except OSError as e:
+        write(2, f"the program closed or replaced the result channel ({e})\n".encode())
+        exit_(1)
+    exit_(0)  # no atexit hooks, no thread joins: the outcome is settled (upstream's process ends alike)
+
+
 def exec_program(argv: list[str]) -> None:
     os.close(3)
     os.execvp(argv[0], argv)
@@ -492,6 +563,15 @@ def _load_program(msg: dict[str, Any], fds: tuple[int, ...], talk: tuple[int, in
     if kind == "exec":
         argv = msg["argv"]
         body: Any = lambda t: exec_program(argv)  # noqa: E731
+    elif kind == "script":
+        try:
+            head, call = _split_script(msg["code"])
+        except SyntaxError as e:
+            return None, {"v": ["compile_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
+        except Exception as e:  # not ending with check(...); RecursionError, MemoryError
+            return None, {"v": ["runtime_error"], "error": trim(f"{type(e).__name__}: {e}", 1000)}
+        token = msg["token"]
+        body = lambda t: run_check_script(head, call, token)  # noqa: E731
     else:
         try:
             code_obj = compile(msg["code"], "main.py" if kind == "main" else "solution.py", "exec",
@@ -780,20 +860,26 @@ def robust_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, An
 
 
 def run_script(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], zyg: Zygote) -> dict[str, Any]:
-    """HumanEval: program = prompt + completion + test + check(entry_point); pass iff it exits 0."""
+    """HumanEval: program = prompt + completion + test + check(entry_point); pass iff check() returned,
+    which the test process's driver code reports with this run's token (see ``SCRIPT_PASSED``)."""
     timeout = cfg["timeout"]
-    failed = zyg.load({"kind": "main", "code": job["code"], "tests": 1, "timeout": timeout, "cap": 16 << 20},
-                      sample_budget(cfg, 1))
+    token = os.urandom(16).hex().encode()  # drawn per run: a record from another run is no pass
+    failed = zyg.load({"kind": "script", "code": job["code"], "token": token, "tests": 1, "timeout": timeout,
+                       "cap": 16 << 20}, sample_budget(cfg, 1))
     if failed:
         return failed
     try:
         run = zyg.run(0)
     except ZygoteLost as e:
         return {"v": [e.verdict], "failure": {"test": 0, "error": e.why}}
-    if run.exited_ok and not run.killed:
+    ended = run.exited_ok and not run.killed
+    if ended and run.res == SCRIPT_PASSED % token:
         return {"v": ["pass"], "time_s": round(run.elapsed, 4)}
     text = bytes(run.err).decode("utf-8", "replace")
-    v, why = _proc_verdict(run, 16 << 20)
+    if ended:  # status 0 without the record: it ended the process itself (os._exit(0)) before check() returned
+        v, why = "runtime_error", "the program exited with status 0 before check() returned"
+    else:
+        v, why = _proc_verdict(run, 16 << 20)
     if v == "runtime_error" and "AssertionError" in text:
         v = "wrong_answer"  # check() asserts: a failed assertion is a wrong answer, not a crash
     return {"v": [v], "time_s": round(run.elapsed, 4),
