@@ -279,6 +279,60 @@ def test_adversarial_samples_get_failures_and_do_not_touch_others():
     assert got["after_kill"].passed
 
 
+# A program that ends its process, or its test, early must not pass: in robust mode a stdin test is judged
+# by the output the driver compares (so a silent exit with status 0 is a wrong answer) and a functional
+# test by the answer the driver's code in the test process sends after the call returned (none: a runtime
+# error); in faithful mode upstream's rules (its process's death is -1 for every test).
+# name: (problem, program, faithful verdict, robust verdict, robust per-test verdicts)
+EXITS = {
+    "sys_exit_before_output": ("count", "import sys\nsys.exit(0)\n", "wrong_answer", "wrong_answer",
+                               ["wrong_answer"]),
+    "os_exit_before_output": ("count", "import os\nos._exit(0)\n", "runtime_error", "wrong_answer",
+                              ["wrong_answer"]),
+    "raise_system_exit": ("count", "raise SystemExit\n", "wrong_answer", "wrong_answer", ["wrong_answer"]),
+    # The answer printed but still in the buffer: os._exit loses it, as it would under `python main.py`.
+    "os_exit_unflushed": ("count", "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n"
+                                   "import os\nos._exit(0)\n", "runtime_error", "wrong_answer", ["wrong_answer"]),
+    "sigterm_to_itself": ("count", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n",
+                          "runtime_error", "runtime_error", ["runtime_error"]),
+    "sys_exit_in_a_later_test": ("stop", "import sys\nx = int(input())\nif x == 2:\n    sys.exit(0)\nprint(x)\n",
+                                 "wrong_answer", "wrong_answer", ["pass", "wrong_answer"]),
+    "os_exit_in_a_later_test": ("stop", "import os\nx = int(input())\nif x == 2:\n    os._exit(0)\nprint(x)\n",
+                                "runtime_error", "wrong_answer", ["pass", "wrong_answer"]),
+    "fn_sys_exit": ("fn", "class Solution:\n    def minimumKSum(self, nums, k):\n        import sys\n"
+                          "        sys.exit(0)\n", "runtime_error", "runtime_error", ["runtime_error"]),
+    "fn_os_exit": ("fn", "class Solution:\n    def minimumKSum(self, nums, k):\n        import os\n"
+                         "        os._exit(0)\n", "runtime_error", "runtime_error", ["runtime_error"]),
+    # Upstream's module-level failure is "Error during testing", which faithful mode reports as compile_error.
+    "fn_sys_exit_at_module_level": ("fn", "class Solution:\n    def minimumKSum(self, nums, k):\n"
+                                          "        return sum(sorted(nums)[:k])\nimport sys\nsys.exit(0)\n",
+                                    "compile_error", "runtime_error", ["runtime_error"]),
+    "fn_os_exit_at_module_level": ("fn", "import os\nos._exit(0)\n", "runtime_error", "runtime_error",
+                                   ["runtime_error"]),
+    "fn_os_exit_in_a_later_test": ("fn", "import os\nclass Solution:\n    def minimumKSum(self, nums, k):\n"
+                                         "        if len(nums) == 1:\n            os._exit(0)\n"
+                                         "        return sum(sorted(nums)[:k])\n",
+                                   "runtime_error", "runtime_error", ["pass", "runtime_error"]),
+    # Exiting after the answer is an ordinary way to end a program.
+    "sys_exit_after_the_answer": ("count", "n = int(input())\nprint(sum(int(input()) for _ in range(n)))\n"
+                                           "import sys\nsys.exit(0)\n", "pass", "pass", ["pass", "pass"]),
+}
+
+
+def test_early_exits_never_pass_in_either_mode():
+    jobs = [GradeJob(i, p, "python", code) for i, (p, code, *_) in enumerate(EXITS.values())]
+    for mode, col in (("faithful", 2), ("robust", 3)):
+        res = grade(PROBLEMS, jobs, GradeConfig(mode=mode, timeout=2, workers=1))
+        got = {name: res[i].verdict.value for i, name in enumerate(EXITS)}
+        assert got == {name: row[col] for name, row in EXITS.items()}, (mode, {n: res[i].detail for i, n in
+                                                                               enumerate(EXITS)})
+        if mode == "robust":
+            assert {name: res[i].verdicts for i, name in enumerate(EXITS)} == {n: r[4] for n, r in EXITS.items()}
+            assert res[list(EXITS).index("fn_os_exit")].detail["failure"]["error"] == "no answer"
+        else:
+            assert res[list(EXITS).index("os_exit_in_a_later_test")].codes == [-1, -1, -1]
+
+
 @pytest.mark.slow
 def test_a_test_that_stops_the_zygote_times_out_and_the_next_sample_passes():
     stop = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint(12)\n"
