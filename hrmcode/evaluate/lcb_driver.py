@@ -21,8 +21,8 @@ Processes (every one of them inside the jail):
   the driver. A test that kills or stops the zygote fails, and the driver starts a fresh zygote for
   the next sample.
 * a **test process** per test: real fds 0/1/2 (stdin from a file; stdout and stderr to in-memory
-  files the driver reads), fd 3 for a functional test's answer, its own process group, CPU and
-  file-size rlimits, killed at its deadline.
+  files the driver reads), fd 3 for a functional test's answer or a script's pass record, its own
+  process group, CPU and file-size rlimits, killed at its deadline.
 
 Expected outputs never reach a process that runs untrusted code, nor anything it can read: they come
 on the driver's stdin (read to the end before any test runs: the jail's pid 1 holds that pipe too),

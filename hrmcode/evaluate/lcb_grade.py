@@ -58,7 +58,8 @@ _STATS_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class GradeProblem:
-    """What the driver needs of a problem. ``kind``: stdin | function | script (HumanEval)."""
+    """What the driver needs of a problem. ``kind``: stdin | function | script (HumanEval: the program ends
+    with ``check(<entry_point>)`` and passes iff that call returns; exiting early with status 0 fails)."""
 
     key: str
     kind: str
