@@ -12,7 +12,8 @@ Layers, outermost first (each is detected once and reported by :func:`sandbox_la
   ``--die-with-parent``, ``--new-session``, ``--cap-drop ALL``;
   without bubblewrap (or with ``HRMCODE_SANDBOX=degraded``): ``unshare`` user/net/pid namespaces +
   rlimits, as uid 65534 when root. This degraded path does not hide host files, and says so;
-* a wall-clock timeout that kills the process group (and the cgroup), and caps on captured output.
+* a wall-clock timeout that kills the process group, the jail's pid namespace (waiting until it is
+  empty: see :func:`_kill_jail`) and the cgroup, and caps on captured output.
 
 The process is launched through a tiny ``/bin/sh`` prologue that joins the cgroups and execs the
 rest: no ``preexec_fn``, which is unsafe in the threaded worker pool.
