@@ -132,12 +132,12 @@ def test_early_exits_and_forged_reports_fail_and_correct_code_passes(tasks):
              "canonical_again": (CANON, "pass")}
     jobs = [GradeJob(i, t.task_id, "python", he.program(t, c)) for i, (c, _) in enumerate(progs.values())]
     res = grade({t.task_id: grade_problem(t)}, jobs, GradeConfig(mode="robust", timeout=3, workers=1))
-    got = {name: res[i].verdict.value for i, name in enumerate(progs)}
-    assert got == {name: v for name, (_, v) in progs.items()}, {n: res[i].detail for i, n in enumerate(progs)}
-    assert "before check() returned" in res[list(progs).index("sys_exit_at_module_level")].detail["failure"]["error"]
-    assert "before check() returned" in res[list(progs).index("os_exit_in_the_function")].detail["failure"]["error"]
-    assert "replaced the result channel" in res[list(progs).index("dup2_stdout_over_every_descriptor")].detail[
-        "failure"]["stderr"]
+    got = {name: res[i] for i, name in enumerate(progs)}
+    assert {n: g.verdict.value for n, g in got.items()} == {n: v for n, (_, v) in progs.items()}, \
+        {n: g.detail for n, g in got.items()}
+    assert "before check() returned" in got["sys_exit_at_module_level"].detail["failure"]["error"]
+    assert "before check() returned" in got["os_exit_in_the_function"].detail["failure"]["error"]
+    assert "replaced the result channel" in got["dup2_stdout_over_every_descriptor"].detail["failure"]["stderr"]
 
 
 @pytest.mark.slow

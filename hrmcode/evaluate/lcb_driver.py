@@ -876,7 +876,7 @@ def run_script(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, Any], z
     if ended and run.res == SCRIPT_PASSED % token:
         return {"v": ["pass"], "time_s": round(run.elapsed, 4)}
     text = bytes(run.err).decode("utf-8", "replace")
-    if ended:  # status 0 without the record: it ended the process itself (os._exit(0)) before check() returned
+    if ended:  # status 0 and no record: it ended its process itself (os._exit(0)) before check() returned
         v, why = "runtime_error", "the program exited with status 0 before check() returned"
     else:
         v, why = _proc_verdict(run, 16 << 20)
