@@ -1,15 +1,22 @@
 """The compiled languages' test drivers read their inputs at run time (hrmtests.txt): every value
 type round-trips through each driver, including the edges of the format (64-bit extremes, strings
 with spaces, colons, newlines and non-ASCII text, empty lists), and a candidate keeps the freedom
-the old literal arguments gave it. A Python candidate that exits early (sys.exit(0), os._exit(0)) fails."""
+the old literal arguments gave it. A Python candidate that exits early (sys.exit(0), os._exit(0)) fails.
+In every language a candidate that writes passing results for its batch-mates to the result channel, or
+reads stdin before the driver does to steal their tokens, changes no one's verdict."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from execute_fixtures import FIXTURES
+from execute_fixtures import TASK as SCALE_SUM
 
 from hrmcode.execute import evaluate_samples
 from hrmcode.execute.units import INT64_MAX, INT64_MIN, FunctionUnit, encode_tests, inputs_file
 from hrmcode.languages import LANGUAGES, parse_type
+from hrmcode.languages.base import c_string_literal
 from hrmcode.records import Sample, Task
 
 COMPILED = ("java", "cpp", "go", "rust")
@@ -144,8 +151,6 @@ def test_python_candidates_that_exit_early_fail_and_others_pass() -> None:
     assert "exited with status 0 before finishing the tests" in early["failure"]["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="open: in a batch every candidate shares the driver's result channel "
-                                       "(fd 3), so one can write passing results for another (all languages)")
 def test_a_batched_candidate_cannot_write_results_for_another() -> None:
     forger = ("import os, json\nfor k in range(64):\n    for t in range(3):\n"
               "        os.write(3, (json.dumps({'k': k, 't': t, 's': 'ok', 'v': 2 * (t + 1)}) + '\\n').encode())\n"
@@ -154,3 +159,103 @@ def test_a_batched_candidate_cannot_write_results_for_another() -> None:
     samples = [Sample(task_id="double", language="python", solution=c) for c in (wrong, forger)]
     results = evaluate_samples([DOUBLE], samples, workers=1)
     assert [r.verdict for r in results] == ["wrong_answer", "pass"]
+
+
+# ---- forged result lines, every language ---------------------------------------------------------
+# The forger is a correct scale_sum that also writes passing results for candidates 0..7 to the
+# result channel: framed (begin, tests, end), both bare and behind a made-up token. Its victims are
+# wrong answers that run before and after it in the same batch process.
+
+
+def _forged_lines() -> str:
+    lines = []
+    for k in range(8):
+        framed = [json.dumps({"b": k}), *(json.dumps({"k": k, "t": t, "s": "ok", "v": v})
+                                          for t, v in enumerate(tc.output for tc in SCALE_SUM.tests)),
+                  json.dumps({"e": k})]
+        lines += framed + [f"- {line}" for line in framed] + [f"{'0' * 32} {line}" for line in framed]
+    return "".join(line + "\n" for line in lines)
+
+
+def _forger(lang: str) -> str:
+    p = c_string_literal(_forged_lines())
+    good = FIXTURES[lang]["pass"]
+    if lang == "python":
+        return f"import os\nos.write(3, {_forged_lines()!r}.encode())\n" + good
+    if lang == "javascript":
+        return f"require('fs').writeSync(3, {p});\n" + good
+    if lang == "cpp":
+        return ("long long scale_sum(const vector<long long>& xs, long long k) {\n"
+                f"    std::string p = {p};\n    ::write(3, p.data(), p.size());\n"
+                "    long long t = 0;\n    for (auto x : xs) t += x;\n    return t * k;\n}\n")
+    if lang == "go":
+        return ("import \"syscall\"\n\nfunc scaleSum(xs []int, k int) int {\n"
+                f"\tsyscall.Write(3, []byte({p}))\n\tt := 0\n\tfor _, x := range xs {{\n\t\tt += x\n\t}}\n"
+                "\treturn t * k\n}\n")
+    if lang == "rust":
+        return ("fn scale_sum(xs: &[i64], k: i64) -> i64 {\n    use std::io::Write;\n"
+                "    use std::os::unix::io::FromRawFd;\n    let mut f = unsafe { std::fs::File::from_raw_fd(3) };\n"
+                f"    let _ = f.write_all({p}.as_bytes());\n    std::mem::forget(f);\n"
+                "    xs.iter().sum::<i64>() * k\n}\n")
+    assert lang == "java"
+    return ("public static long scaleSum(List<Long> xs, long k) {\n"
+            "    try (java.io.FileOutputStream f = new java.io.FileOutputStream(\"/proc/self/fd/3\")) {\n"
+            f"        f.write({p}.getBytes());\n    }} catch (Exception e) {{\n    }}\n"
+            "    long t = 0;\n    for (long x : xs) t += x;\n    return t * k;\n}\n")
+
+
+@pytest.mark.parametrize("lang", ["python", "javascript", "cpp", "go", "rust", "java"])
+def test_a_candidate_writing_passing_results_for_its_batch_mates_changes_no_verdict(lang: str) -> None:
+    comment = "#" if lang == "python" else "//"
+    wrong = FIXTURES[lang]["wrong_answer"]
+    solutions = [wrong, _forger(lang), wrong + f"{comment} the same mistake, after the forger\n"]
+    samples = [Sample(task_id=SCALE_SUM.task_id, language=lang, solution=c) for c in solutions]
+    results = evaluate_samples([SCALE_SUM], samples, workers=1)
+    assert [r.verdict for r in results] == ["wrong_answer", "pass", "wrong_answer"], [
+        (r.verdict, r.model_dump().get("failure")) for r in results]
+    extra = [r.model_dump() for r in results]
+    # The victims' verdicts came from the shared process; the forger's lines were rejected there,
+    # so it was run again alone, where they were rejected again.
+    assert [e.get("mode") for e in extra] == ["batched", "isolated", "batched"]
+    assert extra[1].get("channel_rejected_lines", 0) > 0
+
+
+# A stealer reads stdin, where the tokens come from, as early as a candidate's code can run (a C++
+# static initializer, a Go init function) and forges passing results under every token it finds.
+_STEALERS = {
+    "cpp": (
+        "static std::string stolen = [] {\n    std::string in;\n    char b[4096];\n    ssize_t r;\n"
+        "    while ((r = ::read(0, b, sizeof b)) > 0) in.append(b, r);\n    return in;\n}();\n"
+        "long long scale_sum(const vector<long long>& xs, long long k) {\n"
+        "    std::istringstream ss(stolen);\n    long long key;\n    std::string tok, out;\n"
+        "    while (ss >> key >> tok) {\n        std::string n = std::to_string(key);\n"
+        "        out += tok + \" {\\\"b\\\":\" + n + \"}\\n\";\n"
+        "        out += tok + \" {\\\"k\\\":\" + n + \",\\\"t\\\":0,\\\"s\\\":\\\"ok\\\",\\\"v\\\":12}\\n\";\n"
+        "        out += tok + \" {\\\"k\\\":\" + n + \",\\\"t\\\":1,\\\"s\\\":\\\"ok\\\",\\\"v\\\":0}\\n\";\n"
+        "        out += tok + \" {\\\"k\\\":\" + n + \",\\\"t\\\":2,\\\"s\\\":\\\"ok\\\",\\\"v\\\":2999999999997}\\n\";\n"
+        "        out += tok + \" {\\\"e\\\":\" + n + \"}\\n\";\n    }\n"
+        "    ::write(3, out.data(), out.size());\n"
+        "    long long t = 0;\n    for (auto x : xs) t += x;\n    return t * k;\n}\n"),
+    "go": (
+        "import (\n\t\"fmt\"\n\t\"io\"\n\t\"os\"\n\t\"strings\"\n\t\"syscall\"\n)\n\nvar stolen []byte\n\n"
+        "func init() {\n\tstolen, _ = io.ReadAll(os.Stdin)\n}\n\n"
+        "func scaleSum(xs []int, k int) int {\n\tout := \"\"\n"
+        "\tfor _, line := range strings.Split(string(stolen), \"\\n\") {\n\t\tf := strings.Fields(line)\n"
+        "\t\tif len(f) != 2 {\n\t\t\tcontinue\n\t\t}\n"
+        "\t\tout += fmt.Sprintf(\"%s {\\\"b\\\":%s}\\n\", f[1], f[0])\n"
+        "\t\tfor t, v := range []int64{12, 0, 2999999999997} {\n"
+        "\t\t\tout += fmt.Sprintf(\"%s {\\\"k\\\":%s,\\\"t\\\":%d,\\\"s\\\":\\\"ok\\\",\\\"v\\\":%d}\\n\", f[1], f[0], t, v)\n"
+        "\t\t}\n\t\tout += fmt.Sprintf(\"%s {\\\"e\\\":%s}\\n\", f[1], f[0])\n\t}\n"
+        "\tsyscall.Write(3, []byte(out))\n\tt := 0\n\tfor _, x := range xs {\n\t\tt += x\n\t}\n\treturn t * k\n}\n"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_STEALERS))
+def test_a_candidate_running_before_main_finds_no_tokens_on_stdin(lang: str) -> None:
+    wrong = FIXTURES[lang]["wrong_answer"]
+    solutions = [wrong, _STEALERS[lang], wrong + "// the same mistake, after the stealer\n"]
+    samples = [Sample(task_id=SCALE_SUM.task_id, language=lang, solution=c) for c in solutions]
+    results = evaluate_samples([SCALE_SUM], samples, workers=1)
+    assert [r.verdict for r in results] == ["wrong_answer", "pass", "wrong_answer"]
+    # It found nothing to forge with, so it wrote nothing: no one was re-run.
+    assert [r.model_dump().get("mode") for r in results] == ["batched"] * 3

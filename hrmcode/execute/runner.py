@@ -7,7 +7,11 @@ How a batch of typed-function candidates of one language is evaluated:
    the rest is rebuilt; a failure naming nobody splits the batch in halves;
 3. run the program over the candidates in order; the driver streams one line per test (fd 3), so a
    crash, a hang (a per-candidate deadline) or an output flood loses nothing already reported;
-4. a candidate whose batch run was not clean (it was running when the process died, it ran out of
+4. every line on the channel starts with a token the runner drew for that candidate and that run
+   and handed to the driver on stdin (never in a source file); a line whose token is not its
+   candidate's is dropped, so a candidate cannot write another's results by writing to fd 3, and
+   the candidate running when it arrived is re-run alone (the line may have cut a real one);
+5. a candidate whose batch run was not clean (it was running when the process died, it ran out of
    memory, it overran its time, the batch printed too much) is re-run alone: an *isolated* run is
    the same driver with a batch of one, so its verdict is by construction the verdict the candidate
    gets without batching. The remaining candidates continue in a fresh process of the same binary.
@@ -22,6 +26,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import tempfile
@@ -41,7 +46,9 @@ from hrmcode.records import Result, Sample, Task, Verdict
 
 log = logging.getLogger(__name__)
 
-HARNESS_VERSION = 2  # 2: compiled drivers read inputs at run time (hrmtests.txt); new build flags
+# 2: compiled drivers read inputs at run time (hrmtests.txt); new build flags. 3: result lines carry
+# per-candidate tokens (a verdict cached before may have been forged by a batch-mate).
+HARNESS_VERSION = 3
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
 TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
 
@@ -120,40 +127,73 @@ def fate(proc: ProcResult) -> tuple[Verdict, str]:
 
 
 class Tracker:
-    """Parses the driver's lines as they stream in; enforces a per-candidate deadline in batches."""
+    """Parses the driver's lines as they stream in; enforces a per-candidate deadline in batches.
 
-    def __init__(self, per_candidate_s: float | None):
+    A line is ``<token> <json>``; it counts only if the token is the one drawn for the candidate the
+    JSON names. Rejected lines are counted, and the candidate running when one arrived (between
+    candidates: the one before and the one after) is *tainted*: a partial line written to fd 3 can
+    swallow a real line of the driver's, so a tainted candidate's batch verdict is not trusted.
+    """
+
+    def __init__(self, per_candidate_s: float | None, tokens: dict[int, str] | None = None):
         self.per_candidate_s = per_candidate_s
+        self.tokens = {k: t.encode() for k, t in (tokens or {}).items()}
         self.events: dict[int, list[dict[str, Any]]] = {}
         self.started: list[int] = []
         self.ended: set[int] = set()
         self.begin_time: dict[int, float] = {}
         self.end_time: dict[int, float] = {}
         self.current: int | None = None
-        self.garbage = 0
+        self.last_ended: int | None = None
+        self.rejected = 0
+        self.tainted: set[int] = set()
+        self._taint_next = False
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def _reject(self) -> None:
+        self.rejected += 1
+        if self.current is not None:
+            self.tainted.add(self.current)
+            return
+        if self.last_ended is not None:
+            self.tainted.add(self.last_ended)
+        self._taint_next = True
 
     def feed(self, raw: bytes) -> None:
+        token, _, body = raw.partition(b" ")
         try:
-            ev = json.loads(raw.decode("utf-8", errors="replace"))
-        except json.JSONDecodeError:
-            self.garbage += 1
+            ev = json.loads(body.decode("utf-8", errors="replace"))
+            if not isinstance(ev, dict):
+                raise TypeError("not an object")
+            k = int(ev["b"] if "b" in ev else ev["e"] if "e" in ev else ev["k"])
+        except (ValueError, TypeError, KeyError, OverflowError):  # JSONDecodeError is a ValueError
+            self._reject()
             return
-        if not isinstance(ev, dict):
-            self.garbage += 1
+        expected = self.tokens.get(k)
+        if expected is None or not secrets.compare_digest(token, expected):
+            self._reject()
             return
         now = time.monotonic()
+        # A genuine line seen twice was read off the pipe by someone else (/proc/self/fd/3 reopened)
+        # and written back: the candidate's lines are no longer known to be all the driver's.
+        seen = ("b", k) if "b" in ev else ("e", k) if "e" in ev else ("t", k, repr(ev.get("t", ev.get("s"))))
+        if seen in self._seen:
+            self.tainted.add(k)
+        self._seen.add(seen)
         if "b" in ev:
-            k = int(ev["b"])
             self.started.append(k)
             self.begin_time[k] = now
             self.current = k
+            if self._taint_next:
+                self.tainted.add(k)
+                self._taint_next = False
         elif "e" in ev:
-            k = int(ev["e"])
             self.ended.add(k)
             self.end_time[k] = now
             self.current = None
-        elif "k" in ev:
-            self.events.setdefault(int(ev["k"]), []).append(ev)
+            self.last_ended = k
+        else:
+            self.events.setdefault(k, []).append(ev)
 
     def check(self) -> str | None:
         if self.per_candidate_s is None or self.current is None:
@@ -346,8 +386,11 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
         limits = run if isolated else replace(
             run, wall_s=run.wall_s * n + 5, cpu_s=(run.cpu_s or run.wall_s) * n + 5,
             stdout_bytes=run.stdout_bytes * n, stderr_bytes=run.stderr_bytes * n)
-        tracker = Tracker(None if isolated else run.wall_s)
-        proc = _run_program(ctx, lang, lang.run_command(remaining, run.memory_mb), workdir, limits, tracker)
+        # Fresh tokens per process: one candidate's, once seen, is worth nothing in the next run.
+        tokens = {k: secrets.token_hex(16) for k in remaining}
+        tracker = Tracker(None if isolated else run.wall_s, tokens)
+        proc = _run_program(ctx, lang, lang.run_command(remaining, run.memory_mb), workdir, limits, tracker,
+                            stdin="".join(f"{k} {t}\n" for k, t in tokens.items()).encode())
         if isolated:
             k = remaining[0]
             job = by_key[k]
@@ -357,6 +400,8 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
                 v, why = fate(proc)
                 out = Outcome(v, 0, len(job.expected), {"error": why, "test_verdicts": [v.value]})
             out.detail.update(_proc_detail(proc))
+            if tracker.rejected:
+                out.detail["channel_rejected_lines"] = tracker.rejected
             results[k] = out
             return results, suspects
         # Output is not attributable to one candidate in a shared process: more than one
@@ -368,13 +413,14 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
                 continue
             job = by_key[k]
             events = tracker.events.get(k, [])
-            clean = k in tracker.ended and not flooded and not any(
+            clean = k in tracker.ended and not flooded and k not in tracker.tainted and not any(
                 ev.get("s") in ("mem", "loadmem") for ev in events)
             if clean:
                 out = outcome_from_events(events, job.unit.tests, job.expected, True, proc)
                 out.detail["time_s"] = tracker.elapsed(k)
                 results[k] = out
             elif (proc.killed_reason == "candidate_timeout" and k == tracker.current and not flooded
+                  and k not in tracker.tainted
                   and not any(ev.get("s") in ("mem", "loadmem") for ev in events)):
                 # It overran its own budget, which in a batch excludes the runtime's start-up: alone it
                 # would time out as well, so the verdict stands and the second wait is saved.

@@ -1,5 +1,5 @@
 // hrmcode test driver support for Java candidates (runs inside the sandbox).
-// Same protocol as python_driver.py: one JSON line per event on fd 3, flushed per line.
+// Same protocol as python_driver.py: one "token JSON" line per event on fd 3, flushed per line.
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -13,6 +13,9 @@ import java.util.function.Supplier;
 
 final class HrmH {
     private static OutputStream out;
+    // Each candidate's token (stdin, read by load() before any candidate runs) and the running one's.
+    private static final HashMap<Integer, String> tokens = new HashMap<>();
+    private static String token = "-";
 
     static void open() throws IOException {
         out = new FileOutputStream("/proc/self/fd/3");
@@ -20,14 +23,17 @@ final class HrmH {
 
     static void emit(String line) {
         try {
-            out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            out.write((token + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
         } catch (IOException e) {
             throw new RuntimeException(e);
         }
     }
 
-    static void begin(int k) { emit("{\"b\":" + k + "}"); }
+    static void begin(int k) {
+        token = tokens.getOrDefault(k, "-");
+        emit("{\"b\":" + k + "}");
+    }
 
     static void end(int k) { emit("{\"e\":" + k + "}"); }
 
@@ -131,6 +137,14 @@ final class HrmH {
     // Read every candidate's inputs before any candidate runs; without them no verdict can be
     // right, so a missing file ends the run before anyone starts (the harness then isolates all).
     static void load() {
+        try {
+            for (String line : new String(System.in.readAllBytes(), StandardCharsets.US_ASCII).split("\n")) {
+                String[] kt = line.trim().split(" ");
+                if (kt.length == 2) tokens.put(Integer.parseInt(kt[0]), kt[1]);
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no tokens: every line is rejected and the harness runs each candidate alone
+        }
         byte[] d;
         try {
             d = Files.readAllBytes(Paths.get("hrmtests.txt"));

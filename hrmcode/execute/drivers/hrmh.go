@@ -1,10 +1,11 @@
 // Package hrmh is the hrmcode test driver support for Go candidates (runs inside the sandbox).
-// Same protocol as python_driver.py: one JSON line per event on fd 3, written per line.
+// Same protocol as python_driver.py: one "token JSON" line per event on fd 3, written per line.
 package hrmh
 
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strconv"
@@ -13,10 +14,36 @@ import (
 
 var out = os.NewFile(3, "hrmcode-channel")
 
-func emit(s string) { out.WriteString(s + "\n") }
+// Each candidate's token and the running one's. Read from stdin while this package initializes:
+// every candidate's package imports it, so before any candidate's init or variables.
+var tokens = readTokens()
+var token = "-"
 
-func Begin(k int) { emit(`{"b":` + strconv.Itoa(k) + `}`) }
-func End(k int)   { emit(`{"e":` + strconv.Itoa(k) + `}`) }
+func readTokens() map[int]string {
+	m := map[int]string{}
+	if in, err := io.ReadAll(os.Stdin); err == nil {
+		for _, line := range strings.Split(string(in), "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				if key, err := strconv.Atoi(f[0]); err == nil {
+					m[key] = f[1]
+				}
+			}
+		}
+	}
+	return m
+}
+
+func emit(s string) { out.WriteString(token + " " + s + "\n") }
+
+func Begin(k int) {
+	token = "-"
+	if t, ok := tokens[k]; ok {
+		token = t
+	}
+	emit(`{"b":` + strconv.Itoa(k) + `}`)
+}
+
+func End(k int) { emit(`{"e":` + strconv.Itoa(k) + `}`) }
 
 func quote(s string) string {
 	b, _ := json.Marshal(s)

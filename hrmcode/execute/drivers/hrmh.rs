@@ -1,5 +1,5 @@
 // hrmcode test driver support for Rust candidates (runs inside the sandbox).
-// Same protocol as python_driver.py: one JSON line per event on fd 3, written per line.
+// Same protocol as python_driver.py: one "token JSON" line per event on fd 3, written per line.
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
@@ -9,6 +9,9 @@ use std::panic;
 use std::sync::{Mutex, OnceLock};
 
 static OUT: Mutex<Option<File>> = Mutex::new(None);
+// Each candidate's token (stdin, read by load() before any candidate runs) and the running one's.
+static TOKENS: OnceLock<HashMap<usize, String>> = OnceLock::new();
+static TOKEN: Mutex<String> = Mutex::new(String::new());
 
 thread_local! {
     static PANIC_MSG: RefCell<String> = RefCell::new(String::new());
@@ -31,12 +34,17 @@ pub fn init() {
 }
 
 fn emit(s: &str) {
+    let line = format!("{} {}\n", TOKEN.lock().unwrap(), s);
     if let Some(f) = OUT.lock().unwrap().as_mut() {
-        let _ = f.write_all(format!("{}\n", s).as_bytes());
+        let _ = f.write_all(line.as_bytes());
     }
 }
 
-pub fn begin(k: usize) { emit(&format!("{{\"b\":{}}}", k)); }
+pub fn begin(k: usize) {
+    let t = TOKENS.get().and_then(|m| m.get(&k)).cloned().unwrap_or_else(|| "-".to_string());
+    *TOKEN.lock().unwrap() = t;
+    emit(&format!("{{\"b\":{}}}", k));
+}
 pub fn end(k: usize) { emit(&format!("{{\"e\":{}}}", k)); }
 
 pub fn quote(s: &str) -> String {
@@ -91,6 +99,16 @@ static DATA: OnceLock<(Vec<u8>, HashMap<usize, (usize, usize)>)> = OnceLock::new
 /// Read every candidate's inputs before any candidate runs; without them no verdict can be right,
 /// so a missing file ends the run before anyone starts (the harness then isolates every candidate).
 pub fn load() {
+    let mut input = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input);
+    let mut tokens = HashMap::new();
+    for line in input.lines() {
+        let mut it = line.split(' ');
+        if let (Some(k), Some(t)) = (it.next().and_then(|x| x.parse::<usize>().ok()), it.next()) {
+            tokens.insert(k, t.to_string());
+        }
+    }
+    let _ = TOKENS.set(tokens);
     let d = match std::fs::read("hrmtests.txt") {
         Ok(d) => d,
         Err(e) => {

@@ -1,11 +1,24 @@
 // hrmcode test driver for JavaScript candidates (runs inside the sandbox under Node.js).
-// Same protocol as python_driver.py: cases.json in, one JSON line per event on fd 3.
+// Same protocol as python_driver.py: cases.json in, one "token JSON" line per event on fd 3.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 
+// Bound before any candidate runs: a candidate that replaces fs.writeSync does not see our lines.
+const writeSync = fs.writeSync;
+const tokens = new Map();
+for (const line of fs.readFileSync(0, "utf8").split("\n")) {
+  const parts = line.trim().split(" ");
+  if (parts.length === 2) tokens.set(Number(parts[0]), parts[1]);
+}
+let token = "-";
+
+function send(line) {
+  writeSync(3, token + " " + line + "\n");
+}
+
 function emit(obj) {
-  fs.writeSync(3, JSON.stringify(obj) + "\n");
+  send(JSON.stringify(obj));
 }
 
 function message(e) {
@@ -19,6 +32,7 @@ function isMemoryError(e) {
 
 function runCandidate(c) {
   const k = c.k;
+  token = tokens.get(k) || "-";
   emit({ b: k });
   let fn;
   try {
@@ -51,7 +65,7 @@ function runCandidate(c) {
       emit({ k, t: i, s: "bad", m: String(value).slice(0, 200) });
       return;
     }
-    fs.writeSync(3, line + "\n");
+    send(line);
   });
   emit({ e: k });
 }

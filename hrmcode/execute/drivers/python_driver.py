@@ -1,7 +1,8 @@
 """hrmcode test driver for Python candidates (runs inside the sandbox, standard library only).
 
 Reads cases.json: [{"k": key, "file": path, "fn": name, "tests": ["[args as JSON]", ...]}] and runs
-the candidates named on the command line (all when none), writing one JSON line per event to fd 3:
+the candidates named on the command line (all when none), writing one line per event to fd 3, the
+candidate's token (stdin: one "key token" line each, read before any candidate runs), a space, and JSON:
 {"b": k} begin, {"k", "t", "s": ok|err|mem|bad, "v"|"m"} per test, {"k", "s": "ce"} a candidate
 that does not load, {"e": k} end. Each candidate runs in a fresh namespace; every line is flushed
 so a crash or a timeout later never loses the results already written.
@@ -14,11 +15,24 @@ import sys
 
 sys.setrecursionlimit(20000)
 _out = os.fdopen(3, "w", encoding="utf-8", buffering=1)
+_tokens = {}
+_token = "-"
+
+
+def send(line):
+    _out.write(_token + " " + line + "\n")
+    _out.flush()
 
 
 def emit(obj):
-    _out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    _out.flush()
+    send(json.dumps(obj, ensure_ascii=False))
+
+
+def read_tokens():
+    for line in sys.stdin.buffer.read().decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            _tokens[int(parts[0])] = parts[1]
 
 
 def message(exc):
@@ -26,7 +40,9 @@ def message(exc):
 
 
 def run_candidate(case):
+    global _token
     k = case["k"]
+    _token = _tokens.get(k, "-")
     emit({"b": k})
     try:
         with open(case["file"], encoding="utf-8") as fh:
@@ -66,8 +82,7 @@ def run_candidate(case):
         except (TypeError, ValueError, RecursionError):
             emit({"k": k, "t": i, "s": "bad", "m": repr(value)[:200]})
             continue
-        _out.write(line + "\n")
-        _out.flush()
+        send(line)
     emit({"e": k})
     namespace.clear()
     gc.collect()
@@ -76,6 +91,7 @@ def run_candidate(case):
 def main():
     with open("cases.json", encoding="utf-8") as fh:
         cases = json.load(fh)
+    read_tokens()
     wanted = {int(a) for a in sys.argv[1:]}
     # The driver's own objects (modules, the cases) to the permanent generation: the collection
     # after each candidate then walks only what candidates made, not the whole heap (~5 ms each).
