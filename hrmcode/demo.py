@@ -173,7 +173,10 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
     evals = [load_eval(eval_dirs[n], n) for n in ("hrm", "baseline", "hrm-no-early-exit")]
     act_section = early_exit_section(evals[0], evals[2], plan.act_inference)
     timings["total_s"] = time.perf_counter() - t0
-    setup = ["## Set-up", "", f"- command: `hrmcode demo --budget-minutes {plan.budget_minutes:g} --seed {plan.seed}`",
+    extra = (f" --threads {plan.threads}" if plan.threads else "") + (
+        f" --preset {plan.preset}" if plan.preset != DemoPlan.preset else "")
+    setup = ["## Set-up", "",
+             f"- command: `hrmcode demo --budget-minutes {plan.budget_minutes:g} --seed {plan.seed}{extra}`",
              f"- suite: {plan.n_tasks} tasks (seed {plan.seed}); training budget {plan.train_minutes:.1f} min "
              "per model, same tokenizer, same data", f"- timings (s): {json.dumps({k: round(v) for k, v in timings.items()})}",
              ""]
