@@ -28,8 +28,6 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from hrmcode.data import livecodebench as lcb
 from hrmcode.evaluate.benchmarks import grade_problem
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 from hrmcode.execute import evaluate_samples, sandbox_layers
+from hrmcode.execute.sandbox import cpu_meter
 from hrmcode.records import Sample
 
 # (statement, input generator, answer, correct program, wrong program)
@@ -84,30 +83,6 @@ def synthetic_records(n_problems: int, n_tests: int, seed: int) -> list[dict[str
     return recs
 
 
-@contextmanager
-def cpu_account() -> Iterator[Any]:
-    """Yields a function giving the CPU seconds used so far by this process and everything it starts
-    (None without a cpuacct cgroup to join)."""
-    root = Path("/sys/fs/cgroup/cpuacct")
-    group = root / f"hrmcode-bench-{os.getpid()}"
-    try:
-        group.mkdir()
-        (group / "cgroup.procs").write_text(str(os.getpid()))
-    except OSError:
-        yield lambda: None
-        return
-    try:
-        yield lambda: int((group / "cpuacct.usage").read_text()) / 1e9
-    finally:
-        (root / "cgroup.procs").write_text(str(os.getpid()))
-        for _ in range(100):  # jails that just ended may still be leaving the group
-            try:
-                group.rmdir()
-                break
-            except OSError:
-                time.sleep(0.05)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--problems", type=int, default=50)
@@ -144,7 +119,7 @@ def main() -> None:
     modes = (("faithful", GradeConfig(mode="faithful", workers=workers)),
              ("robust", GradeConfig(mode="robust", workers=workers)),
              ("robust+float_tol", GradeConfig(mode="robust", float_tol=1e-6, workers=workers)))
-    with cpu_account() as cpu_now:
+    with cpu_meter() as cpu_now:
         for name, cfg in modes:
             stats: dict[str, float] = {}
             load = os.getloadavg()[0]
