@@ -663,11 +663,13 @@ def prepare_run(cfg: RunConfig, run_dir: Path, *, resume: bool, tasks: Sequence[
     return cfg, tokenizer, examples, probe
 
 
-def _progress(info: D.DistInfo, enabled: bool) -> Any:
+def _progress(info: D.DistInfo, enabled: bool, timed: bool) -> Any:
+    """Step bar; a run that a time budget ends shows the budget left instead of a step-rate ETA."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    eta = [] if timed else [TimeRemainingColumn()]
     return Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeRemainingColumn(), disable=not (enabled and info.is_main), transient=False)
+                    *eta, disable=not (enabled and info.is_main), transient=False)
 
 
 def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, tasks: Sequence[Task] | None = None,
@@ -728,7 +730,7 @@ def _loop(tr: Trainer, *, start: ck.Checkpoint | None, progress: bool) -> TrainS
     win_t, win_tok = time.perf_counter(), 0.0
     budget = tc.time_budget_minutes * 60 if tc.time_budget_minutes else None
     stopped_by, last_loss, tok_rate = "steps", None, 0.0
-    with _progress(info, progress) as bar:
+    with _progress(info, progress, budget is not None) as bar:
         task = bar.add_task("train", total=tc.steps, completed=tr.state.step, info="")
         while tr.state.step < tc.steps:
             rec = tr.train_step()
@@ -758,7 +760,8 @@ def _loop(tr: Trainer, *, start: ck.Checkpoint | None, progress: bool) -> TrainS
                 if out_of_time and tr.state.last_probe.get("step") != step:
                     tr.run_eval()
                 tr.save()
-            bar.update(task, completed=step, info=f"loss {last_loss:.3f} · {tok_rate:,.0f} tok/s")
+            left = "" if budget is None else f" · {max(0.0, budget - tr.state.elapsed_s) / 60:.1f} min of budget left"
+            bar.update(task, completed=step, info=f"loss {last_loss:.3f} · {tok_rate:,.0f} tok/s{left}")
             if out_of_time:
                 stopped_by = "time_budget"
                 log.info("time budget of %.1f min reached at step %d", tc.time_budget_minutes, step)
