@@ -177,11 +177,15 @@ def eval_cmd(
     languages: str = typer.Option(None, "--languages", help="comma-separated languages (default: all six; "
                                                             "livecodebench: python)"),
     max_tasks: int = typer.Option(None, "--max-tasks", help="builtin: at most this many tasks per split (seeded)"),
+    max_depth: int = typer.Option(None, "--max-depth", help="builtin: only tasks of composition depth ≤ this"),
     temperature: float = typer.Option(0.0, "--temperature", help="sampling temperature (0 = greedy)"),
     top_p: float = typer.Option(1.0, "--top-p"),
     seed: int = typer.Option(0, "--seed", help="sampling seed"),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
     act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token"),
+    act_threshold: float = typer.Option(None, "--act-threshold",
+                                        help="halt when the q-head's probability of being right exceeds this "
+                                             "(correctness Q target and per-token exit; default: the run's, 0.5)"),
     grading: str = typer.Option("robust", "--grading", help="livecodebench: faithful | robust"),
     release: str = typer.Option(None, "--release", help="livecodebench: release_vN | vN | vA_vB"),
     start_date: str = typer.Option(None, "--start-date", help="livecodebench: YYYY-MM-DD (inclusive)"),
@@ -232,11 +236,11 @@ def eval_cmd(
     try:
         req = EvalRequest(
             benchmark=bench, out=out, ks=ks, n=n, languages=langs, samples=samples, tasks=tasks, data=data,
-            reference=reference, splits=[x.strip() for x in split.split(",") if x.strip()], max_tasks=max_tasks,
+            reference=reference, splits=[x.strip() for x in split.split(",") if x.strip()], max_tasks=max_tasks, max_depth=max_depth,
             sampling=SamplingConfig(max_new_tokens, temperature, top_p, seed), grading=grading, release=release,
             start_date=start_date, end_date=end_date, platforms=list(platform), difficulties=list(difficulty),
             float_tol=float_tol, skip_bad=skip_bad, workers=workers or None)
-        loaded = _load_run_for_eval(run, act_inference) if run else None
+        loaded = _load_run_for_eval(run, act_inference, act_threshold) if run else None
         with StageProgress(console, disabled=no_progress) as on_progress:
             summary = run_benchmark(req, loaded, progress=on_progress)
     except (RecordError, FileNotFoundError, ValueError) as e:
@@ -244,13 +248,15 @@ def eval_cmd(
     _print_summary(summary, out)
 
 
-def _load_run_for_eval(run: str, act_inference: str | None) -> LoadedRun:
+def _load_run_for_eval(run: str, act_inference: str | None, act_threshold: float | None = None) -> LoadedRun:
     from hrmcode.runs import RunError, load_run
 
     if act_inference not in (None, "max", "per_sequence", "per_token"):
         raise ValueError(f"--act: expected max, per_sequence or per_token, got {act_inference!r}")
+    if act_threshold is not None and not 0.0 < act_threshold < 1.0:
+        raise ValueError(f"--act-threshold: a probability strictly between 0 and 1, got {act_threshold}")
     try:
-        return load_run(run, act_inference=act_inference)
+        return load_run(run, act_inference=act_inference, act_threshold=act_threshold)
     except RunError as e:
         raise ValueError(str(e)) from None
 
@@ -377,8 +383,8 @@ def quant_report_cmd(
     group_size: int = typer.Option(32, "--group-size"),
     qat_steps: int = typer.Option(0, "--qat-steps", help="also report int4 after this many QAT steps"),
     data: str = typer.Option(None, "--data", help="task suite (default: the run's data.path)"),
-    split: str = typer.Option("test", "--split", help="tasks of this split are generated and executed"),
-    max_tasks: int = typer.Option(40, "--max-tasks"),
+    split: str = typer.Option("test", "--split", help="comma-separated: tasks of these splits are generated and executed"),
+    max_tasks: int = typer.Option(40, "--max-tasks", help="per split (seeded sample); 0 = every task"),
     max_depth: int = typer.Option(None, "--max-depth", help="default: the run's data.max_depth"),
     languages: str = typer.Option(None, "--languages", help="default: the run's data.languages"),
     max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
@@ -396,7 +402,8 @@ def quant_report_cmd(
         path = data or cfg.data.path
         if not path:
             raise fail("--data: the run has no data.path")
-        tasks = select_tasks(load_tasks(path), [split], max_per_split=max_tasks, seed=seed,
+        splits = [x.strip() for x in split.split(",") if x.strip()]
+        tasks = select_tasks(load_tasks(path), splits, max_per_split=max_tasks or None, seed=seed,
                              max_depth=max_depth or cfg.data.max_depth)
         specs = [QuantSpec(s.strip(), group_size) for s in schemes.split(",") if s.strip()]
         langs = tuple(x.strip() for x in languages.split(",")) if languages else tuple(cfg.data.languages)
@@ -468,9 +475,9 @@ def compare_cmd(
     try:
         loaded = [load_eval(e) for e in evals]
         task_list = load_tasks(tasks) if tasks else []
+        data = compare(loaded, out, tasks=task_list, seed=seed)
     except (FileNotFoundError, ValueError) as e:
         raise fail(str(e)) from None
-    data = compare(loaded, out, tasks=task_list, seed=seed)
     table = Table(title="hrmcode compare")
     for col in ("run", "pass@1", "95% CI"):
         table.add_column(col)

@@ -129,6 +129,40 @@ def test_compare_writes_tables_plots_and_paired_differences(trained_run, tmp_pat
     assert (tmp_path / "cmp" / "pass1_vs_depth.png").stat().st_size > 0
 
 
+def test_eval_max_depth_keeps_only_shallow_tasks_and_names_an_empty_selection(trained_run, tmp_path):
+    from hrmcode.data.batching import difficulty_of, load_tasks
+
+    tasks = load_tasks(trained_run / "data" / "tasks.jsonl")
+    depth = {t.task_id: difficulty_of(t) for t in tasks}
+    assert any(difficulty_of(t) > 1 for t in tasks if t.meta.get("split") == "test")  # the filter has work to do
+    res = runner.invoke(app, ["eval", "--run", str(trained_run / "hrm"), "--split", "test", "--max-depth", "1",
+                              "--languages", "python", "--max-new-tokens", "4", "--out", str(tmp_path / "d1"),
+                              "--no-progress"])
+    assert res.exit_code == 0, res.output
+    ids = {json.loads(line)["task_id"] for line in (tmp_path / "d1" / "samples.jsonl").read_text().splitlines()}
+    shallow = {i for i, d in depth.items() if d <= 1 and i in ids}
+    assert ids and ids == shallow
+    res = runner.invoke(app, ["eval", "--run", str(trained_run / "hrm"), "--split", "test", "--max-depth", "0",
+                              "--out", str(tmp_path / "d0"), "--no-progress"])
+    assert res.exit_code == 2 and "no tasks of depth ≤ 0" in res.output
+
+
+def test_compare_tells_evaluations_of_one_run_apart_by_directory(tmp_path):
+    from pathlib import Path
+
+    from hrmcode.evaluate.report import EvalRun, distinct_names
+
+    def ev(name: str, path: str) -> EvalRun:
+        return EvalRun(name, Path(path), {}, [], None)
+
+    named = distinct_names([ev("tiny", "r/eval-max"), ev("tiny", "r/eval-exit"), ev("other", "x/eval")])
+    assert [e.name for e in named] == ["tiny (eval-max)", "tiny (eval-exit)", "other"]
+    named = distinct_names([ev("tiny", "a/eval"), ev("tiny", "b/eval")])  # same leaf: the whole path
+    assert [e.name for e in named] == ["tiny (a/eval)", "tiny (b/eval)"]
+    with pytest.raises(ValueError, match="given twice"):
+        distinct_names([ev("tiny", "a/eval"), ev("tiny", "a/eval")])
+
+
 def test_eval_needs_a_source_and_names_the_flag(tmp_path):
     res = runner.invoke(app, ["eval", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "--tasks and --samples" in res.output

@@ -32,6 +32,7 @@ class EvalRequest:
     reference: bool = False
     splits: list[str] = field(default_factory=lambda: ["test"])
     max_tasks: int | None = None
+    max_depth: int | None = None  # builtin: only tasks of composition depth ≤ this
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     grading: str = "robust"
     release: str | None = None
@@ -72,9 +73,10 @@ def _builtin(req: EvalRequest, run: LoadedRun | None, progress: Progress | None)
         raise ValueError(f"--data: {data_dir / 'tasks.jsonl'} not found; build the suite with "
                          "`hrmcode data build --suite builtin --out DIR` and pass --data DIR")
     chosen = select_tasks(load_tasks(data_dir / "tasks.jsonl"), req.splits, max_per_split=req.max_tasks,
-                          seed=req.sampling.seed)
+                          seed=req.sampling.seed, max_depth=req.max_depth)
     if not chosen:
-        raise ValueError(f"--split: no tasks in {req.splits} under {data_dir}")
+        depth = f" of depth ≤ {req.max_depth}" if req.max_depth is not None else ""
+        raise ValueError(f"--split: no tasks{depth} in {req.splits} under {data_dir}")
     plan = GenerationPlan(languages=tuple(req.languages or LANGUAGES), n=req.n, sampling=req.sampling)
     return evaluate_run(run, chosen, req.out, plan, ks=req.ks, splits=req.splits, progress=progress,
                         exec_kwargs={"workers": req.workers})

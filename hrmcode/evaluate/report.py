@@ -13,7 +13,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,11 +137,26 @@ def _mean(scores: dict[str, list[float]]) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def distinct_names(evals: Sequence[EvalRun]) -> list[EvalRun]:
+    """Evaluations of one run (e.g. with different ACT settings) share its name: tell them apart by
+    their directories, so no table row or difference silently replaces another."""
+    names = [e.name for e in evals]
+    for label in (lambda e: e.path.name, lambda e: str(e.path)):
+        if len(set(names)) == len(names):
+            break
+        names = [f"{e.name} ({label(e)})" if [x.name for x in evals].count(e.name) > 1 else e.name for e in evals]
+    if len(set(names)) < len(names):
+        raise ValueError("compare: the same evaluation directory was given twice: "
+                         + ", ".join(str(e.path) for e in evals))
+    return [replace(e, name=n) for e, n in zip(evals, names, strict=True)]
+
+
 def compare(evals: Sequence[EvalRun], out_dir: str | Path, *, tasks: Sequence[Task] = (), seed: int = 0,
             extra_sections: Sequence[str] = ()) -> dict[str, Any]:
     """Side-by-side tables and plots; returns (and writes as results.json) the numbers."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    evals = distinct_names(evals)
     by_id = {t.task_id: t for t in tasks}
     data: dict[str, Any] = {"runs": {}, "differences": {}}
     for ev in evals:
