@@ -37,6 +37,9 @@ class ACTConfig(StrictModel):
     # Inference: "max" always runs halt_max_steps (the original HRM); "per_sequence" decides from the
     # prompt; "per_token" (causal mode only) lets each generated token halt on its own.
     inference: Literal["max", "per_sequence", "per_token"] = "per_sequence"
+    # Correctness Q target: a sequence (or, per token, a token) halts when the q-head's probability of
+    # being right exceeds this. Higher → fewer early exits, closer to always running halt_max_steps.
+    halt_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
 
 class ModelConfig(StrictModel):
@@ -216,6 +219,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hrm-27m": dict(hidden=512, heads=8, expansion=4.0, h_layers=4, l_layers=4, h_cycles=2, l_cycles=2,
                     vocab_size=16384, max_seq_len=1024, act=dict(halt_max_steps=16)),
 }
+
+
+def with_act(cfg: RunConfig, *, inference: str | None = None, threshold: float | None = None) -> RunConfig:
+    """``cfg`` with ACT's inference policy and/or halting threshold replaced (validated)."""
+    update: dict[str, Any] = {}
+    if inference is not None:
+        update["inference"] = inference
+    if threshold is not None:
+        update["halt_threshold"] = threshold
+    if not update:
+        return cfg
+    data = cfg.model_dump()
+    data["model"]["act"].update(update)
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, "ACT override")) from None
 
 
 def preset(name: str, **overrides: Any) -> ModelConfig:

@@ -314,12 +314,13 @@ def is_quantized_run(path: str | Path) -> bool:
     return (Path(path) / "quant.json").is_file()
 
 
-def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: str | None = None) -> LoadedRun:
+def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: str | None = None,
+                   act_threshold: float | None = None) -> LoadedRun:
     """Load a quantized run directory as a LoadedRun (``model.eval()``), bit-exact to what was saved."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from hrmcode.config import RunConfig, load_config
+    from hrmcode.config import load_config, with_act
     from hrmcode.model import build_model
     from hrmcode.tokenizer import CodeTokenizer
 
@@ -334,10 +335,7 @@ def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: s
     if sha256_file(weights) != meta["model_sha256"]:
         raise RunError(f"{weights}: checksum does not match quant.json (file changed or truncated)")
     cfg = load_config(out / "config.yaml")
-    if act_inference is not None:
-        act = cfg.model.act.model_copy(update={"inference": act_inference})
-        cfg = RunConfig.model_validate(cfg.model_copy(update={"model": cfg.model.model_copy(
-            update={"act": act})}).model_dump())
+    cfg = with_act(cfg, inference=act_inference, threshold=act_threshold)
     tok = CodeTokenizer.load(out / "tokenizer.json")
     model = build_model(cfg.model, pad_id=tok.pad_id).eval()
     tensors = load_file(weights)

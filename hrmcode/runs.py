@@ -14,7 +14,7 @@ from typing import Literal
 
 import torch
 
-from hrmcode.config import ConfigError, RunConfig, load_config
+from hrmcode.config import ConfigError, RunConfig, load_config, with_act
 from hrmcode.model import CodeModel, build_model
 from hrmcode.tokenizer import CodeTokenizer
 from hrmcode.train import checkpoint as ck
@@ -59,13 +59,15 @@ def pick_checkpoint(run_dir: Path, which: Literal["best", "last"]) -> ck.Checkpo
 
 
 def load_run(run_dir: str | Path, *, which: Literal["best", "last"] = "best", device: str = "cpu",
-             use_ema: bool = True, act_inference: str | None = None) -> LoadedRun:
-    """Load a run for inference (``model.eval()``). ``act_inference`` overrides ``model.act.inference``."""
+             use_ema: bool = True, act_inference: str | None = None,
+             act_threshold: float | None = None) -> LoadedRun:
+    """Load a run for inference (``model.eval()``). ``act_inference`` / ``act_threshold`` override
+    ``model.act.inference`` / ``model.act.halt_threshold``."""
     run_dir = Path(run_dir)
     if (run_dir / "quant.json").is_file():  # a quantized run (`hrmcode quantize`): same LoadedRun, quantized model
         from hrmcode.quantize import load_quantized
 
-        return load_quantized(run_dir, device=device, act_inference=act_inference)
+        return load_quantized(run_dir, device=device, act_inference=act_inference, act_threshold=act_threshold)
     for name in ("config.yaml", "tokenizer.json"):
         if not (run_dir / name).exists():
             raise RunError(f"{run_dir}: not a run directory ({name} missing); train one with `hrmcode train`")
@@ -73,10 +75,10 @@ def load_run(run_dir: str | Path, *, which: Literal["best", "last"] = "best", de
         cfg = load_config(run_dir / "config.yaml")
     except ConfigError as e:
         raise RunError(str(e)) from None
-    if act_inference is not None:
-        act = cfg.model.act.model_copy(update={"inference": act_inference})
-        cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"act": act})})
-        cfg = RunConfig.model_validate(cfg.model_dump())  # re-validate the override
+    try:
+        cfg = with_act(cfg, inference=act_inference, threshold=act_threshold)
+    except ConfigError as e:
+        raise RunError(str(e)) from None
     tok = CodeTokenizer.load(run_dir / "tokenizer.json")
     c = pick_checkpoint(run_dir, which)
     model = build_model(cfg.model, pad_id=tok.pad_id)

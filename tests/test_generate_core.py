@@ -1,5 +1,7 @@
 """Decoding: the KV cache matches recomputation, ACT early exit is real and counted, sampling is seeded."""
 
+import math
+
 import pytest
 import torch
 
@@ -103,6 +105,23 @@ def test_forced_halt_runs_one_segment_and_forced_continue_runs_the_max(inference
     assert state.token_segments.tolist() == [want * (n_tokens - 1)] * 3
     # the counter is the truth: module calls actually executed (6 per segment, batch-wide here)
     assert calls[0] == 6 * (prompt_depth + want * (n_tokens - 1))
+
+
+@pytest.mark.parametrize("inference,q_target", [("per_token", "bootstrap"), ("per_token", "correctness"),
+                                                ("per_sequence", "correctness")])
+def test_halt_threshold_sets_how_sure_the_q_head_must_be(inference, q_target):
+    # every position's q-head says "right with probability 0.7" (q_halt = logit 0.7, q_continue 0)
+    segs = {}
+    for threshold in (0.5, 0.6, 0.8, 0.95):
+        model = build_model(cfg(act=dict(halt_max_steps=4, inference=inference, q_target=q_target,
+                                          halt_threshold=threshold))).eval()
+        with torch.no_grad():
+            model.core.q_head.weight.zero_()
+            model.core.q_head.bias.copy_(torch.tensor([math.log(0.7 / 0.3), 0.0]))
+        _, _, state = cached_decode(model, PROMPTS, 5)
+        segs[threshold] = state.token_segments.tolist()
+    assert segs[0.5] == segs[0.6] == [4] * 3  # 0.7 > threshold: every token stops after segment 1
+    assert segs[0.8] == segs[0.95] == [16] * 3  # not sure enough: every token runs all 4 segments
 
 
 def test_per_token_exit_equals_a_one_segment_decode_when_every_token_halts():

@@ -29,6 +29,7 @@ The compute counter counts segments actually run per row (prompt and generated t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -168,16 +169,19 @@ class HRMACT(nn.Module):
 
     # ---- inference --------------------------------------------------------------------------------
 
-    def _halt_rule(self, q_halt: Tensor, q_continue: Tensor) -> Tensor:
+    def _halt_rule(self, q_halt: Tensor, q_continue: Tensor | None) -> Tensor:
         """HRM halts when q_halt > q_continue; with TRM's correctness target q_continue is never
-        trained, so the rule is q_halt > 0 (predicted probability of being right above one half)."""
-        if self.cfg.act.q_target == "correctness":
-            return q_halt > 0
+        trained, so the rule is sigmoid(q_halt) > act.halt_threshold (predicted probability of being
+        right; the default 0.5 is q_halt > 0). Per-token early exit always uses that rule, since its
+        q-head learns "this token is right"."""
+        if self.cfg.act.q_target == "correctness" or q_continue is None:
+            p = self.cfg.act.halt_threshold
+            return q_halt > math.log(p / (1.0 - p))
         return q_halt > q_continue
 
-    def _halts(self, z_H: Tensor) -> Tensor:
+    def _halts(self, z_H: Tensor, per_token: bool = False) -> Tensor:
         q_halt, q_continue = self.core.q_logits(z_H).unbind(-1)
-        return self._halt_rule(q_halt, q_continue)
+        return self._halt_rule(q_halt, None if per_token else q_continue)
 
     def _policy(self) -> str:
         inf = self.cfg.act.inference if self.cfg.act.enabled else "max"
@@ -292,7 +296,7 @@ class HRMACT(nn.Module):
             state.token_segments[active] += 1
             if s == self.max_steps - 1:
                 break
-            halt = self._halts(c_out.z_H[:, 0])
+            halt = self._halts(c_out.z_H[:, 0], per_token=True)
             if bool(halt.any()):
                 done = active[halt]
                 # The halted tokens' keys/values of this segment stand in for every later segment.
