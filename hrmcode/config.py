@@ -37,8 +37,8 @@ class ACTConfig(StrictModel):
     # Inference: "max" always runs halt_max_steps (the original HRM); "per_sequence" decides from the
     # prompt; "per_token" (causal mode only) lets each generated token halt on its own.
     inference: Literal["max", "per_sequence", "per_token"] = "per_sequence"
-    # Correctness Q target: a sequence (or, per token, a token) halts when the q-head's probability of
-    # being right exceeds this. Higher → fewer early exits, closer to always running halt_max_steps.
+    # With the correctness Q target a sequence, and in per-token exit (either target) a token, halts
+    # when the q-head's probability of being right exceeds this. Higher → fewer early exits.
     halt_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
 
