@@ -132,6 +132,8 @@ class MonitorConfig(StrictModel):
     loss_window: int = Field(50, ge=4, description="steps of rolling loss statistics")
     spike_factor: float = Field(4.0, gt=1, description="loss > factor × rolling median is a spike (rollback)")
     diverge_ratio: float = Field(1.5, gt=1, description="newer/older half-window mean loss ratio that alarms")
+    loss_min_delta: float = Field(0.1, ge=0, description="loss changes below this (nats) never alarm: near zero "
+                                  "loss, a relative spike is noise")
     grad_explode: float = Field(1e3, gt=0, description="absolute per-module grad norm that alarms")
     grad_vanish: float = Field(1e-7, ge=0, description="per-module grad norm below this for 3 steps alarms")
     act_window: int = Field(50, ge=2, description="steps over which ACT health is judged")

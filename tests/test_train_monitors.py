@@ -24,6 +24,21 @@ def test_loss_monitor_flags_nonfinite_and_spike_as_critical():
     assert _kinds(spike) == ["spike"] and spike[0].severity == "critical"
 
 
+def test_loss_monitor_ignores_relative_jumps_of_a_loss_near_zero():
+    # a memorised model: loss ~0.001, and a step at 0.0056 (measured: tiny baseline, tiny-quick data)
+    m = mon.LossMonitor(window=20, min_history=5)
+    alarms = []
+    for s in range(40):
+        loss = 0.001 * (1.0 + 0.5 * (s % 2))
+        alarms += m.check(s, loss) + m.update(s, loss)
+    assert m.check(40, 0.0056) == [] and alarms == []
+    assert _kinds(m.check(40, 0.5)) == ["spike"]  # a real jump still rolls back
+    strict = mon.LossMonitor(window=20, min_history=5, min_delta=0.0)
+    for s in range(10):
+        strict.update(s, 0.001)
+    assert _kinds(strict.check(10, 0.0056)) == ["spike"]  # the floor is what keeps it quiet
+
+
 def test_loss_monitor_sees_a_rising_trend_as_divergence_once_per_window():
     m = mon.LossMonitor(window=20, min_history=10)
     alarms = []

@@ -64,7 +64,10 @@ class LossMonitor:
     - oscillation (warning): the step-to-step changes flip sign and their mean size exceeds
       ``oscillation_cv`` × the mean loss — a sign of a learning rate at the edge of stability.
     Spike and divergence only fire once ``min_history`` losses have been seen; each warning kind
-    fires at most once per ``window`` steps so a long bad phase is one alarm, not hundreds.
+    fires at most once per ``window`` steps so a long bad phase is one alarm, not hundreds. No
+    alarm fires for a change smaller than ``min_delta`` (nats): once a model has memorised its data
+    the loss is ~0.001 and a step at 0.005 is "5× the median" but harmless (without this floor a
+    tiny baseline that reached training loss 0.001 rolled back five times and stopped).
     """
 
     window: int = 50
@@ -72,6 +75,7 @@ class LossMonitor:
     spike_factor: float = 4.0
     diverge_ratio: float = 1.5
     oscillation_cv: float = 0.5
+    min_delta: float = 0.1
     name: str = "loss"
     history: deque[float] = field(default_factory=deque)
     last_fired: dict[str, int] = field(default_factory=dict)
@@ -82,7 +86,7 @@ class LossMonitor:
             return [Alarm(step, self.name, "nonfinite", "critical", f"loss is {loss}", loss)]
         if len(self.history) >= self.min_history:
             med = statistics.median(self.history)
-            if med > 0 and loss > self.spike_factor * med:
+            if med > 0 and loss > self.spike_factor * med and loss - med > self.min_delta:
                 return [Alarm(step, self.name, "spike", "critical",
                               f"loss {loss:.4g} > {self.spike_factor}× rolling median {med:.4g}", loss)]
         return []
@@ -97,7 +101,8 @@ class LossMonitor:
         if len(h) >= max(self.min_history, 4):
             half = len(h) // 2
             old, new = _finite_mean(h[:half]), _finite_mean(h[half:])
-            if old > 0 and new > self.diverge_ratio * old and self._may_fire("divergence", step):
+            if (old > 0 and new > self.diverge_ratio * old and new - old > self.min_delta
+                    and self._may_fire("divergence", step)):
                 out.append(Alarm(step, self.name, "divergence", "warning",
                                  f"loss rising: recent mean {new:.4g} vs earlier {old:.4g}", new / old))
             diffs = [b - a for a, b in itertools.pairwise(h)]
@@ -105,7 +110,7 @@ class LossMonitor:
             mean = _finite_mean(h)
             amp = _finite_mean(abs(d) for d in diffs)
             if (mean > 0 and flips >= 0.6 * (len(diffs) - 1) and amp > self.oscillation_cv * mean
-                    and self._may_fire("oscillation", step)):
+                    and amp > self.min_delta and self._may_fire("oscillation", step)):
                 out.append(Alarm(step, self.name, "oscillation", "warning",
                                  f"loss oscillating: mean |Δ| {amp:.4g} vs mean {mean:.4g}", amp / mean))
         return out
