@@ -135,6 +135,7 @@ class MonitorConfig(StrictModel):
     loss_min_delta: float = Field(0.1, ge=0, description="loss changes below this (nats) never alarm: near zero "
                                   "loss, a relative spike is noise")
     grad_explode: float = Field(1e3, gt=0, description="absolute per-module grad norm that alarms")
+    grad_explode_min: float = Field(1.0, ge=0, description="a jump to 20× the median norm alarms only above this")
     grad_vanish: float = Field(1e-7, ge=0, description="per-module grad norm below this for 3 steps alarms")
     act_window: int = Field(50, ge=2, description="steps over which ACT health is judged")
     act_warmup: int = Field(50, ge=0, description="steps before ACT alarms may fire")

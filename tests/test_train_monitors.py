@@ -79,6 +79,18 @@ def test_grad_monitor_explosion_and_vanishing():
     assert _kinds(vanish) == ["vanishing"] and "H" in vanish[0].message
 
 
+def test_grad_monitor_ignores_relative_jumps_of_tiny_norms():
+    # a memorised model (measured: tiny baseline on tiny-quick's data): norms ~3e-4, a step at 0.007
+    m = mon.GradNormMonitor(min_history=5)
+    assert not [a for s in range(10) for a in m.update(s, {"total": 3e-4})]
+    assert m.update(10, {"total": 0.007}) == []
+    assert _kinds(m.update(11, {"total": 5.0})) == ["explosion"]  # 20× the median and above the floor
+    strict = mon.GradNormMonitor(min_history=5, explode_min=0.0)
+    for s in range(10):
+        strict.update(s, {"total": 3e-4})
+    assert _kinds(strict.update(10, {"total": 0.007})) == ["explosion"]
+
+
 def test_act_monitor_flags_a_stagnant_q_head_and_never_halting():
     m = mon.ACTMonitor(halt_max_steps=4, window=10, warmup=10)
     alarms = [a for s in range(12) for a in m.update(s, {"q_halt_logits": -5.0, "q_halt_accuracy": 0.2,

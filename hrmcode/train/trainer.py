@@ -294,7 +294,8 @@ class Trainer:
         mc = self.tc.monitors
         self.loss_mon = M.LossMonitor(window=mc.loss_window, spike_factor=mc.spike_factor,
                                       diverge_ratio=mc.diverge_ratio, min_delta=mc.loss_min_delta)
-        self.grad_mon = M.GradNormMonitor(explode_abs=mc.grad_explode, vanish_abs=mc.grad_vanish)
+        self.grad_mon = M.GradNormMonitor(explode_abs=mc.grad_explode, explode_min=mc.grad_explode_min,
+                                          vanish_abs=mc.grad_vanish)
         self.act_mon = M.ACTMonitor(halt_max_steps=cfg.model.act.halt_max_steps, window=mc.act_window,
                                     warmup=mc.act_warmup, min_accuracy=mc.act_min_accuracy)
         self.plateau_mon = M.PlateauMonitor(patience=mc.plateau_patience)
