@@ -216,7 +216,7 @@ def eval_cmd(
         ks = parse_ks(k)
     except ValueError as e:
         raise fail(str(e)) from None
-    langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
+    langs = _csv(languages) if languages else None
     bad = [x for x in langs or [] if x not in LANGUAGES]
     if bad:
         raise fail(f"--languages: unknown {bad}; expected some of {', '.join(LANGUAGES)}")
@@ -236,7 +236,7 @@ def eval_cmd(
     try:
         req = EvalRequest(
             benchmark=bench, out=out, ks=ks, n=n, languages=langs, samples=samples, tasks=tasks, data=data,
-            reference=reference, splits=[x.strip() for x in split.split(",") if x.strip()], max_tasks=max_tasks, max_depth=max_depth,
+            reference=reference, splits=_csv(split), max_tasks=max_tasks, max_depth=max_depth,
             sampling=SamplingConfig(max_new_tokens, temperature, top_p, seed), grading=grading, release=release,
             start_date=start_date, end_date=end_date, platforms=list(platform), difficulties=list(difficulty),
             float_tol=float_tol, skip_bad=skip_bad, workers=workers or None)
@@ -248,13 +248,16 @@ def eval_cmd(
     _print_summary(summary, out)
 
 
+def _csv(text: str) -> list[str]:
+    """A comma-separated option's items, stripped, empty ones dropped."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
 def _load_run_for_eval(run: str, act_inference: str | None, act_threshold: float | None = None) -> LoadedRun:
     from hrmcode.runs import RunError, load_run
 
     if act_inference not in (None, "max", "per_sequence", "per_token"):
         raise ValueError(f"--act: expected max, per_sequence or per_token, got {act_inference!r}")
-    if act_threshold is not None and not 0.0 < act_threshold < 1.0:
-        raise ValueError(f"--act-threshold: a probability strictly between 0 and 1, got {act_threshold}")
     try:
         return load_run(run, act_inference=act_inference, act_threshold=act_threshold)
     except RunError as e:
@@ -402,10 +405,9 @@ def quant_report_cmd(
         path = data or cfg.data.path
         if not path:
             raise fail("--data: the run has no data.path")
-        splits = [x.strip() for x in split.split(",") if x.strip()]
-        tasks = select_tasks(load_tasks(path), splits, max_per_split=max_tasks or None, seed=seed,
+        tasks = select_tasks(load_tasks(path), _csv(split), max_per_split=max_tasks or None, seed=seed,
                              max_depth=max_depth or cfg.data.max_depth)
-        specs = [QuantSpec(s.strip(), group_size) for s in schemes.split(",") if s.strip()]
+        specs = [QuantSpec(s, group_size) for s in _csv(schemes)]
         langs = tuple(x.strip() for x in languages.split(",")) if languages else tuple(cfg.data.languages)
         rep = quant_report(run, out, specs=specs, tasks=tasks, languages=langs, qat_steps=qat_steps,
                            qat_spec=QuantSpec("int4", group_size), max_new_tokens=max_new_tokens, seed=seed, data=path)

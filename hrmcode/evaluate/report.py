@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -140,15 +140,13 @@ def _mean(scores: dict[str, list[float]]) -> float:
 def distinct_names(evals: Sequence[EvalRun]) -> list[EvalRun]:
     """Evaluations of one run (e.g. with different ACT settings) share its name: tell them apart by
     their directories, so no table row or difference silently replaces another."""
-    names = [e.name for e in evals]
-    for label in (lambda e: e.path.name, lambda e: str(e.path)):
+    shared = Counter(e.name for e in evals)
+    for label in (lambda e: e.path.name, lambda e: str(e.path)):  # the leaf, else the whole path
+        names = [f"{e.name} ({label(e)})" if shared[e.name] > 1 else e.name for e in evals]
         if len(set(names)) == len(names):
-            break
-        names = [f"{e.name} ({label(e)})" if [x.name for x in evals].count(e.name) > 1 else e.name for e in evals]
-    if len(set(names)) < len(names):
-        raise ValueError("compare: the same evaluation directory was given twice: "
-                         + ", ".join(str(e.path) for e in evals))
-    return [replace(e, name=n) for e, n in zip(evals, names, strict=True)]
+            return [replace(e, name=n) for e, n in zip(evals, names, strict=True)]
+    raise ValueError("compare: the same evaluation directory was given twice: "
+                     + ", ".join(str(e.path) for e in evals))
 
 
 def compare(evals: Sequence[EvalRun], out_dir: str | Path, *, tasks: Sequence[Task] = (), seed: int = 0,
