@@ -315,15 +315,22 @@ def train_cmd(
     out: str = typer.Option(None, "--out", help="run directory (default runs/<name>)"),
     resume: str = typer.Option(None, "--resume", help="continue this run directory from its newest good checkpoint"),
     no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar"),
+    overrides: list[str] = typer.Option(None, "--set", help="KEY=VALUE over the config, repeatable "
+                                        "(e.g. --set model.arch=baseline --set name=tiny-quick-baseline)"),
 ) -> None:
     """Train a model (HRM or baseline) as CONFIG says; also under `torchrun --nproc-per-node N -m hrmcode train`."""
     from pathlib import Path
 
-    from hrmcode.config import ConfigError, load_config
+    from hrmcode.config import ConfigError, deep_merge, load_config, parse_override
     from hrmcode.train.trainer import TrainingError, load_run_config, train
 
     try:
-        new = load_config(config) if config else None
+        merged: dict = {}
+        for text in overrides or []:
+            merged = deep_merge(merged, parse_override(text))
+        if merged and not config:
+            raise fail("--set needs a CONFIG.yaml to apply to")
+        new = load_config(config, merged) if config else None
         if resume:
             run_dir = Path(resume)
             if not (run_dir / "config.yaml").exists():
@@ -394,14 +401,14 @@ def quant_report_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Every scheme vs fp32 on the same tasks and seed: pass@1, compile errors, agreement, size, speed, alarms."""
-    from hrmcode.config import load_config
+    from hrmcode.config import load_saved_config
     from hrmcode.data.batching import load_tasks
     from hrmcode.evaluate.model_eval import select_tasks
     from hrmcode.quant_report import quant_report
     from hrmcode.quantize import QuantError, QuantSpec
 
     try:
-        cfg = load_config(f"{run}/config.yaml")
+        cfg = load_saved_config(f"{run}/config.yaml")
         path = data or cfg.data.path
         if not path:
             raise fail("--data: the run has no data.path")
@@ -502,6 +509,7 @@ def demo_cmd(
     n_tasks: int = typer.Option(3000, "--n-tasks", help="built-in suite size"),
     threads: int = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
     preset: str = typer.Option("micro", "--preset", help="model preset for both models (micro, tiny, small, …)"),
+    recipe: str = typer.Option("lm", "--recipe", help="HRM's recipe: lm (causal-LM, one pass) | hrm (original, ACT)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -509,8 +517,10 @@ def demo_cmd(
 
     from hrmcode.demo import DemoPlan, run_demo
 
+    if recipe not in ("lm", "hrm"):
+        raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
-                    preset=preset)
+                    preset=preset, recipe=recipe)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

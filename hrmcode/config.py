@@ -24,16 +24,25 @@ class StrictModel(BaseModel):
 
 
 class ACTConfig(StrictModel):
-    """Adaptive computation time: Q-learning halting in training, real early exit at inference."""
+    """Adaptive computation time: Q-learning halting in training, real early exit at inference.
+
+    ``enabled`` and ``halt_max_steps`` default from the model's recipe (``model.recipe``): the
+    causal-LM recipe runs one segment per sequence with ACT off; the original HRM recipe runs up to
+    ``halt_max_steps`` segments of deep supervision with Q-learning halting.
+    """
 
     enabled: bool = True
-    halt_max_steps: int = Field(4, ge=1, description="maximum segments per sample")
+    halt_max_steps: int = Field(4, ge=1, description="maximum segments per sample (1 = no deep supervision)")
     exploration_prob: float = Field(0.1, ge=0.0, le=1.0, description="prob. of a random minimum step count")
     q_loss_weight: float = Field(0.5, ge=0.0)
     # "bootstrap": HRM's Q-learning (q_continue from a second no-grad segment; halt when q_halt > q_continue).
     # "correctness": TRM's simplification (BCE on correctness only, halt when q_halt > 0): no second
     # segment, so a training step costs about 40% less.
     q_target: Literal["bootstrap", "correctness"] = "bootstrap"
+    # The q-head reads a detached z_H, so its halting loss trains the head only, never the trunk. The
+    # original HRM lets it flow into the trunk; measured on code (tiny-quick, 300 steps) the q-loss
+    # there was as large as the LM loss and 63 % of steps hit the gradient clip.
+    q_detach: bool = False
     # Inference: "max" always runs halt_max_steps (the original HRM); "per_sequence" decides from the
     # prompt; "per_token" (causal mode only) lets each generated token halt on its own.
     inference: Literal["max", "per_sequence", "per_token"] = "per_sequence"
@@ -41,10 +50,35 @@ class ACTConfig(StrictModel):
     # when the q-head's probability of being right exceeds this. Higher → fewer early exits.
     halt_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
+    @property
+    def trains_q_head(self) -> bool:
+        """Whether training adds halting losses at all: ACT on and more than one segment to halt in."""
+        return self.enabled and self.halt_max_steps > 1
+
+
+# The two HRM recipes: the defaults a model config takes for every field it does not set.
+#   lm   the causal-LM recipe (default for mode: causal), after HRM-Text: one pass of the recurrence
+#        per sequence (no deep supervision, no carry, ACT off), z_H starts from the token embeddings
+#        and z_L from zeros, pre-norm with a parameter-free norm at each module exit, truncated
+#        backprop through the last k module calls with k warmed from 2 to 5 over the first 20 % of
+#        training, and a q-head (if ACT is switched on) that never sends gradient into the trunk.
+#   hrm  the original HRM (default for mode: canvas, the seed's fallback): post-norm, fixed random
+#        initial states, one-step gradient, ACT with Q-learning over deep-supervision segments.
+# Measured (docs/training.md, bench/recipe_parity.py): the lm recipe learns per step as fast as the
+# same-size transformer on code; the hrm recipe in causal mode learned at about half the speed.
+RECIPES: dict[str, dict[str, Any]] = {
+    "lm": {"norm": "pre", "z_init": "embed", "grad_mode": "truncated:5", "grad_warmup_from": 2,
+           "act": {"enabled": False, "halt_max_steps": 1, "q_detach": True}},
+    "hrm": {"norm": "post", "z_init": "random", "grad_mode": "one_step", "grad_warmup_from": None,
+            "act": {"enabled": True, "q_detach": False}},
+}
+
 
 class ModelConfig(StrictModel):
     arch: Literal["hrm", "baseline"] = "hrm"
     mode: Literal["causal", "canvas"] = "causal"
+    # Which recipe fills the fields left unset (see RECIPES): lm for causal, hrm for canvas by default.
+    recipe: Literal["lm", "hrm"] = "lm"
     vocab_size: int = Field(4096, ge=16)
     hidden: int = Field(128, ge=8)
     heads: int = Field(4, ge=1)
@@ -58,10 +92,39 @@ class ModelConfig(StrictModel):
     max_seq_len: int = Field(512, ge=8, description="prompt + code tokens (causal mode)")
     canvas_slots: int = Field(192, ge=1, description="output slots in canvas mode")
     rope_theta: float = Field(10000.0, gt=0)
-    norm: Literal["post", "pre"] = "post"
-    grad_mode: str = Field("one_step", description="one_step | last_cycle | truncated:K")
+    norm: Literal["post", "pre"] = "pre"
+    # Initial recurrent states: "random" (HRM: fixed std-1 buffers, the same vector at every
+    # position), "zeros", or "embed" (HRM-Text: z_H starts as the token embeddings, z_L as zeros).
+    z_init: Literal["random", "zeros", "embed"] = "embed"
+    grad_mode: str = Field("truncated:5", description="one_step | last_cycle | truncated:K")
+    # truncated:K only: k grows linearly from this many calls to K over the first
+    # grad_warmup_fraction of training (None = K from the start).
+    grad_warmup_from: int | None = Field(2, ge=1)
+    grad_warmup_fraction: float = Field(0.2, gt=0.0, le=1.0)
     loss: Literal["softmax", "stablemax"] = "softmax"
     act: ACTConfig = ACTConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_defaults(cls, data: Any) -> Any:
+        """Fill every field the config leaves unset from its recipe (lm for causal, hrm for canvas)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        recipe = data.get("recipe") or ("hrm" if data.get("mode") == "canvas" else "lm")
+        if recipe not in RECIPES:
+            return data  # the field validator names the allowed values
+        data["recipe"] = recipe
+        defaults = RECIPES[recipe]
+        for key, value in defaults.items():
+            if key != "act":
+                data.setdefault(key, value)
+        act = data.get("act", {})
+        if isinstance(act, ACTConfig):
+            act = {k: getattr(act, k) for k in act.model_fields_set}
+        if isinstance(act, dict):
+            data["act"] = {**defaults["act"], **act}
+        return data
 
     @field_validator("grad_mode")
     @classmethod
@@ -211,23 +274,40 @@ PRESETS: dict[str, dict[str, Any]] = {
     # (300 steps, 4.6 min), 1/2 1.24 (374 steps in 4 min), 1/1 1.09 (401 steps in 4 min); the
     # 4-layer baseline 0.88 (300 steps, 3.0 min).
     "micro": dict(hidden=64, heads=2, expansion=4.0, h_layers=2, l_layers=2, h_cycles=1, l_cycles=2,
-                  vocab_size=2048, max_seq_len=384, act=dict(halt_max_steps=2)),
+                  vocab_size=2048, max_seq_len=384),
     # CPU default: ~1.5M parameters with a 4k vocabulary.
     "tiny": dict(hidden=128, heads=4, expansion=4.0, h_layers=2, l_layers=2, h_cycles=2, l_cycles=2,
-                 vocab_size=4096, max_seq_len=512, act=dict(halt_max_steps=4)),
+                 vocab_size=4096, max_seq_len=512),
     # TRM-sized: ~7M parameters with a 4k vocabulary.
     "small": dict(hidden=256, heads=8, expansion=4.0, h_layers=3, l_layers=3, h_cycles=2, l_cycles=2,
-                  vocab_size=4096, max_seq_len=768, act=dict(halt_max_steps=8)),
+                  vocab_size=4096, max_seq_len=768),
     # The paper's configuration: 8 blocks × 3.41M = 27.26M non-embedding parameters.
     "hrm-27m": dict(hidden=512, heads=8, expansion=4.0, h_layers=4, l_layers=4, h_cycles=2, l_cycles=2,
-                    vocab_size=16384, max_seq_len=1024, act=dict(halt_max_steps=16)),
+                    vocab_size=16384, max_seq_len=1024),
 }
+
+# Each preset's ACT segments under the original HRM recipe (the lm recipe runs one pass per sequence).
+PRESET_HALT_MAX_STEPS: dict[str, int] = {"micro": 2, "tiny": 4, "small": 8, "hrm-27m": 16}
+
+
+def _expand_preset(name: str, model: dict[str, Any], source: str) -> dict[str, Any]:
+    """A preset's fields under ``model``'s own; under the hrm recipe also the preset's ACT segments."""
+    if name not in PRESETS:
+        raise ConfigError(f"{source}: invalid config\n  model.preset: unknown preset {name!r}"
+                          f" (expected one of {', '.join(PRESETS)})")
+    data = {**PRESETS[name], **model}
+    recipe = model.get("recipe") or ("hrm" if model.get("mode") == "canvas" else "lm")
+    if recipe == "hrm":
+        act = model.get("act", {})
+        data["act"] = {"halt_max_steps": PRESET_HALT_MAX_STEPS[name], **(act if isinstance(act, dict) else {})}
+    return data
 
 
 def with_act(cfg: RunConfig, *, inference: str | None = None, threshold: float | None = None) -> RunConfig:
     """``cfg`` with ACT's inference policy and/or halting threshold replaced (validated)."""
     update: dict[str, Any] = {}
     if inference is not None:
+        _check_trained_for(cfg.model, inference)
         update["inference"] = inference
     if threshold is not None:
         update["halt_threshold"] = threshold
@@ -241,12 +321,22 @@ def with_act(cfg: RunConfig, *, inference: str | None = None, threshold: float |
         raise ConfigError(_format_errors(e, "ACT override")) from None
 
 
+def _check_trained_for(m: ModelConfig, inference: str) -> None:
+    """Early exit follows the q-head, so it needs one that training taught: say so when it did not."""
+    if m.arch != "hrm" or inference == "max" or inference == m.act.inference:
+        return
+    if not m.act.trains_q_head:
+        raise ConfigError(f"ACT override: act.inference={inference!r} needs a trained q-head, but this run never "
+                          f"trained one (model.recipe={m.recipe}, act.enabled={m.act.enabled}, "
+                          f"act.halt_max_steps={m.act.halt_max_steps}); use 'max'")
+    if inference == "per_token":
+        raise ConfigError(f"ACT override: act.inference='per_token' needs the per-token q-head, which is trained "
+                          f"only with act.inference: per_token; this run trained with {m.act.inference!r}")
+
+
 def preset(name: str, **overrides: Any) -> ModelConfig:
     """A ModelConfig from a named preset, with field overrides (e.g. arch="baseline", mode="canvas")."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)}")
-    data = {**PRESETS[name], **overrides}
-    return ModelConfig.model_validate(data)
+    return ModelConfig.model_validate(_expand_preset(name, overrides, "preset"))
 
 
 # ---- YAML ---------------------------------------------------------------------------------------
@@ -272,29 +362,93 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> RunConfig
     model = data.get("model")
     if isinstance(model, dict) and "preset" in model:
         model = dict(model)
-        name = model.pop("preset")
-        if name not in PRESETS:
-            raise ConfigError(f"{source}: invalid config\n  model.preset: unknown preset {name!r}"
-                              f" (expected one of {', '.join(PRESETS)})")
-        base = dict(PRESETS[name])
-        if "act" in model and "act" in base:
-            model["act"] = {**base["act"], **model["act"]}
-        data["model"] = {**base, **model}
+        data["model"] = _expand_preset(model.pop("preset"), model, source)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_errors(e, source)) from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    path = Path(path)
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    return validate_config(data or {}, str(path))
+    return data or {}
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as a dict, with its ``base:`` chain merged in (paths relative to the file).
+
+    A recipe names the file it derives from and states only what differs, so two recipes that
+    should differ by one switch (e.g. ``model.arch``) say exactly that.
+    """
+    path = Path(path)
+    if path.resolve() in _seen:
+        chain = " → ".join(str(p) for p in (*_seen, path.resolve()))
+        raise ConfigError(f"{path}: base: the recipes derive from each other in a cycle ({chain})")
+    data = _read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base: expected a file name, got {type(base).__name__}")
+    base_path = path.parent / base
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: base: {base_path} does not exist")
+    return deep_merge(read_recipe(base_path, (*_seen, path.resolve())), data)
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A run config from YAML (its ``base:`` chain merged), with optional nested overrides."""
+    data = read_recipe(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate_config(data, str(path))
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``model.arch=baseline`` → {"model": {"arch": "baseline"}} (the value parsed as YAML)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. model.arch=baseline")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {text!r}: the value is not valid YAML: {e}") from None
+    out: dict[str, Any] = {}
+    node = out
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def load_saved_config(path: str | Path) -> RunConfig:
+    """A run directory's resolved config.yaml. Runs saved before recipes existed were trained with
+    the original HRM's initial states and gradient, so those fields are filled the old way."""
+    path = Path(path)
+    data = _read_yaml(path)
+    model = data.get("model")
+    if isinstance(model, dict) and "recipe" not in model:
+        model = {"z_init": "random", "grad_warmup_from": None, **model, "recipe": "hrm"}
+        act = model.get("act")
+        if isinstance(act, dict):
+            model["act"] = {"q_detach": False, **act}
+        data = {**data, "model": model}
+    return validate_config(data, str(path))
 
 
 def dump_config(cfg: BaseModel) -> str:

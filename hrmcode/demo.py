@@ -2,8 +2,9 @@
 
 build the suite → train the tokenizer → train tiny HRM and the same-size baseline under the same
 wall-clock budget → generate and execute code for the test splits in all six languages → compare
-(bootstrap CIs) → report. HRM is evaluated twice, with ACT early exit and with every sample run to
-halt_max_steps, so the report can state the compute early exit saves and what it costs in pass@1.
+(bootstrap CIs) → report. HRM trains with the causal-LM recipe (one pass of its recurrence per
+sequence); with ``--recipe hrm`` (the original, ACT over two segments) it is evaluated twice, with
+early exit and with every sample run to halt_max_steps, so the report states what exit saves and costs.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ class DemoPlan:
     # on this budget a sample that runs every segment of deep supervision costs a step per segment,
     # so four segments would show HRM half as many programs as two.
     train_max_depth: int = 2
-    halt_max_steps: int = 2
-    # Early exit per generated token: a token stops after the first segment whose q-head says its
-    # prediction is right (trained on every position); the prompt runs every segment.
-    act_inference: str = "per_token"
+    # HRM's recipe: "lm" (the causal-LM recipe, one pass of the recurrence per sequence, no ACT) or
+    # "hrm" (the original: two ACT segments of deep supervision with early exit per generated token,
+    # evaluated also without early exit to measure what exit saves).
+    recipe: str = "lm"
+    halt_max_steps: int = 2  # recipe "hrm" only
+    act_inference: str = "per_token"  # recipe "hrm" only
     batch_size: int = 16
     lr: float = 3e-3
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
@@ -71,12 +74,14 @@ class DemoPlan:
 
 def run_config(plan: DemoPlan, arch: str) -> RunConfig:
     """The demo's CPU recipe for one architecture, with its budget, seed, depth and languages."""
+    model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe}
+    if plan.recipe == "hrm":
+        # TRM's correctness-only Q target: no bootstrap segment per step, ~40% cheaper on a CPU budget.
+        model["act"] = {"q_target": "correctness", "halt_max_steps": plan.halt_max_steps,
+                        "inference": plan.act_inference}
     return validate_config({
         "name": f"{plan.preset}-{arch}",
-        # TRM's correctness-only Q target: no bootstrap segment per step, ~40% cheaper on a CPU budget.
-        "model": {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384,
-                  "act": {"q_target": "correctness", "halt_max_steps": plan.halt_max_steps,
-                          "inference": plan.act_inference}},
+        "model": model,
         "tokenizer": {"vocab_size": plan.vocab_size},
         "data": {"suite": "builtin", "languages": list(plan.languages), "max_depth": plan.train_max_depth},
         "train": {"seed": plan.seed, "steps": 1_000_000, "time_budget_minutes": plan.train_minutes,
@@ -156,8 +161,9 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
     headline = [t for t in chosen_tasks if t.meta.get("split") == "test" and difficulty_of(t) <= plan.eval_depth]
     keep = set(random.Random(f"{plan.seed}-no-exit").sample(range(len(headline)), min(len(headline), plan.no_exit_tasks)))
     test_tasks = [t for i, t in enumerate(headline) if i in keep]
-    variants = [("hrm", "hrm", plan.act_inference, chosen_tasks), ("baseline", "baseline", None, chosen_tasks),
-                ("hrm-no-early-exit", "hrm", "max", test_tasks)]
+    variants = [("hrm", "hrm", None, chosen_tasks), ("baseline", "baseline", None, chosen_tasks)]
+    if plan.recipe == "hrm":  # ACT: the same HRM without early exit, to measure what exit saves
+        variants.append(("hrm-no-early-exit", "hrm", "max", test_tasks))
     for name, arch, act, chosen in variants:
         _stage(console, f"4/5 evaluating {name} on {len(chosen)} tasks × {len(plan.languages)} languages")
         s = time.perf_counter()
@@ -170,18 +176,19 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
         timings[f"eval_{name}_s"] = time.perf_counter() - s
 
     _stage(console, "5/5 comparison report")
-    evals = [load_eval(eval_dirs[n], n) for n in ("hrm", "baseline", "hrm-no-early-exit")]
-    act_section = early_exit_section(evals[0], evals[2], plan.act_inference)
+    evals = [load_eval(eval_dirs[n], n) for n, *_ in variants]
+    sections = [early_exit_section(evals[0], evals[2], plan.act_inference)] if plan.recipe == "hrm" else []
     timings["total_s"] = time.perf_counter() - t0
     extra = (f" --threads {plan.threads}" if plan.threads else "") + (
-        f" --preset {plan.preset}" if plan.preset != DemoPlan.preset else "")
+        f" --preset {plan.preset}" if plan.preset != DemoPlan.preset else "") + (
+        f" --recipe {plan.recipe}" if plan.recipe != DemoPlan.recipe else "")
     setup = ["## Set-up", "",
              f"- command: `hrmcode demo --budget-minutes {plan.budget_minutes:g} --seed {plan.seed}{extra}`",
              f"- suite: {plan.n_tasks} tasks (seed {plan.seed}); training budget {plan.train_minutes:.1f} min "
              "per model, same tokenizer, same data", f"- timings (s): {json.dumps({k: round(v) for k, v in timings.items()})}",
              ""]
     report_dir = out / "report"
-    compare(evals, report_dir, tasks=tasks, seed=plan.seed, extra_sections=[act_section, *setup])
+    compare(evals, report_dir, tasks=tasks, seed=plan.seed, extra_sections=[*sections, *setup])
     atomic_write_json(out / "demo.json", {"plan": {**asdict(plan), "out": str(plan.out)}, "timings": timings,
                                           "eval_dirs": {k: str(v) for k, v in eval_dirs.items()}})
     return report_dir / "report.md"

@@ -320,7 +320,7 @@ def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: s
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from hrmcode.config import load_config, with_act
+    from hrmcode.config import load_saved_config, with_act
     from hrmcode.model import build_model
     from hrmcode.tokenizer import CodeTokenizer
 
@@ -334,7 +334,7 @@ def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: s
     weights = out / "model.safetensors"
     if sha256_file(weights) != meta["model_sha256"]:
         raise RunError(f"{weights}: checksum does not match quant.json (file changed or truncated)")
-    cfg = load_config(out / "config.yaml")
+    cfg = load_saved_config(out / "config.yaml")
     cfg = with_act(cfg, inference=act_inference, threshold=act_threshold)
     tok = CodeTokenizer.load(out / "tokenizer.json")
     model = build_model(cfg.model, pad_id=tok.pad_id).eval()

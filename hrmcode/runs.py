@@ -14,7 +14,7 @@ from typing import Literal
 
 import torch
 
-from hrmcode.config import ConfigError, RunConfig, load_config, with_act
+from hrmcode.config import ConfigError, RunConfig, load_saved_config, with_act
 from hrmcode.model import CodeModel, build_model
 from hrmcode.tokenizer import CodeTokenizer
 from hrmcode.train import checkpoint as ck
@@ -72,7 +72,7 @@ def load_run(run_dir: str | Path, *, which: Literal["best", "last"] = "best", de
         if not (run_dir / name).exists():
             raise RunError(f"{run_dir}: not a run directory ({name} missing); train one with `hrmcode train`")
     try:
-        cfg = load_config(run_dir / "config.yaml")
+        cfg = load_saved_config(run_dir / "config.yaml")
     except ConfigError as e:
         raise RunError(str(e)) from None
     try:

@@ -12,9 +12,13 @@ def test_presets_validate_and_round_trip_through_yaml(tmp_path):
 
 
 def test_hrm_27m_preset_is_the_paper_configuration():
-    m = preset("hrm-27m")
+    m = preset("hrm-27m", recipe="hrm")  # the paper's recipe: ACT over up to 16 segments
     assert (m.hidden, m.heads, m.expansion, m.h_layers, m.l_layers) == (512, 8, 4.0, 4, 4)
     assert (m.h_cycles, m.l_cycles, m.act.halt_max_steps) == (2, 2, 16)
+    # the causal-LM recipe keeps the shape and runs one pass of the recurrence per sequence
+    lm = preset("hrm-27m")
+    assert (lm.recipe, lm.act.halt_max_steps, lm.act.enabled) == ("lm", 1, False)
+    assert (lm.hidden, lm.h_cycles, lm.l_cycles) == (512, 2, 2)
     assert m.ffn_hidden == 1536
 
 

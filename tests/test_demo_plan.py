@@ -8,13 +8,25 @@ from hrmcode.demo import DemoPlan, eval_tasks, run_config
 
 
 def test_run_config_carries_the_cpu_recipe():
-    plan = DemoPlan(budget_minutes=10, train_fraction=0.6, train_max_depth=2, halt_max_steps=2,
+    plan = DemoPlan(budget_minutes=10, train_fraction=0.6, train_max_depth=2, recipe="hrm", halt_max_steps=2,
                     act_inference="per_token", threads=1)
     for arch in ("hrm", "baseline"):
         cfg = run_config(plan, arch)
         assert cfg.model.arch == arch and cfg.data.max_depth == 2 and cfg.train.threads == 1
         assert cfg.model.act.halt_max_steps == 2 and cfg.model.act.inference == "per_token"
         assert cfg.train.time_budget_minutes == 3.0  # 10 min × 0.6, shared by two models
+
+
+def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
+    plan = DemoPlan()
+    hrm, base = run_config(plan, "hrm"), run_config(plan, "baseline")
+    assert hrm.model.recipe == base.model.recipe == "lm"
+    assert (hrm.model.act.enabled, hrm.model.act.halt_max_steps) == (False, 1)  # one pass, no ACT
+    assert (hrm.model.norm, hrm.model.z_init) == ("pre", "embed")
+    # the two runs differ by the architecture only
+    a, b = hrm.model_dump(), base.model_dump()
+    a["model"].pop("arch"), b["model"].pop("arch"), a.pop("name"), b.pop("name")
+    assert a == b
 
 
 def test_eval_tasks_take_every_shallow_test_task_and_seeded_samples_of_the_rest():

@@ -16,7 +16,7 @@ PROMPTS = [[6, 10, 11, 12, 3], [7, 13, 3], [8, 14, 15, 16, 17, 18, 3]]
 
 def cfg(**kw) -> ModelConfig:
     base = dict(vocab_size=64, hidden=32, heads=2, h_layers=1, l_layers=1, h_cycles=2, l_cycles=2,
-                max_seq_len=96, canvas_slots=12, act=dict(halt_max_steps=3, inference="per_sequence"))
+                max_seq_len=96, canvas_slots=12, recipe="hrm", act=dict(halt_max_steps=3, inference="per_sequence"))
     base.update(kw)
     return ModelConfig.model_validate(base)
 
@@ -46,10 +46,13 @@ def full_logits(model, prompts, toks: torch.Tensor) -> torch.Tensor:
     return logits[:, P - 1:P - 1 + toks.shape[1]]
 
 
-@pytest.mark.parametrize("arch", ["hrm", "baseline"])
-def test_kv_cache_greedy_matches_full_recomputation_over_64_tokens(arch):
+@pytest.mark.parametrize(("arch", "recipe"), [("hrm", "hrm"), ("hrm", "lm"), ("baseline", "hrm"),
+                                               ("baseline", "lm")])
+def test_kv_cache_greedy_matches_full_recomputation_over_64_tokens(arch, recipe):
     torch.manual_seed(0)
-    model = build_model(cfg(arch=arch)).eval()
+    # the lm recipe: one segment, z_H from the embeddings, pre-norm (a KV cache per module call)
+    over = {"recipe": recipe, "act": {}} if recipe == "lm" else {}
+    model = build_model(cfg(arch=arch, **over)).eval()
     cached, toks, _ = cached_decode(model, PROMPTS, 70)
     ref = full_logits(model, PROMPTS, toks)
     assert toks.shape == (3, 70)

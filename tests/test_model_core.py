@@ -12,7 +12,7 @@ from hrmcode.tokenizer import CanvasExample, CausalExample
 
 def small_cfg(**kw) -> ModelConfig:
     base = dict(vocab_size=64, hidden=32, heads=2, h_layers=1, l_layers=1, h_cycles=2, l_cycles=2,
-                max_seq_len=64, canvas_slots=8, act=dict(halt_max_steps=3))
+                max_seq_len=64, canvas_slots=8, recipe="hrm", act=dict(halt_max_steps=3))
     return ModelConfig.model_validate({**base, **kw})
 
 
@@ -31,7 +31,7 @@ def run_segments(model: HRMACT, batch, n: int) -> list[torch.Tensor]:
     with torch.no_grad():
         x = core.embed_tokens(batch.inputs, batch.layout)
         ctx = core.context(batch.layout, 0, batch.length)
-        carry = core.initial_carry(batch.size, batch.length, x)
+        carry = core.initial_carry(x)
         for _ in range(n):
             carry, _ = core.segment(carry, x, ctx)
         outs.append(core.lm_logits(carry.z_H))

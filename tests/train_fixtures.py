@@ -36,7 +36,11 @@ def make_tasks(n: int = 60, languages: tuple[str, ...] = ("python", "javascript"
 
 
 def tiny_config(**train: Any) -> RunConfig:
-    """A very small HRM (~30k params) for fast CPU tests; ``train`` overrides train.* fields."""
+    """A very small HRM (~30k params) for fast CPU tests; ``train`` overrides train.* fields.
+
+    The original HRM recipe (ACT over two segments, a carry between steps) by default, since the
+    trainer's carry, rollback and resume paths are exercised by it; ``model={"recipe": "lm", "act": {}}``
+    gives the causal-LM recipe."""
     model = train.pop("model", {})
     data = train.pop("data", {})
     base_train = dict(steps=12, batch_size=4, lr=3e-3, warmup_steps=2, log_every=1, eval_every=6, ckpt_every=4,
@@ -45,7 +49,7 @@ def tiny_config(**train: Any) -> RunConfig:
     return validate_config({
         "model": {"hidden": 32, "heads": 2, "expansion": 2.0, "h_layers": 1, "l_layers": 1, "h_cycles": 1,
                   "l_cycles": 2, "max_seq_len": 96, "canvas_slots": 48, "vocab_size": 320,
-                  "act": {"halt_max_steps": 2}, **model},
+                  "recipe": "hrm", "act": {"halt_max_steps": 2}, **model},
         "tokenizer": {"vocab_size": 320},
         "data": {"languages": ["python", "javascript"], **data},
         "train": base_train,

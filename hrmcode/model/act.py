@@ -54,13 +54,12 @@ def _where_rows(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
 
 
-def _fit_carry(carry: HRMCarry, length: int, core: HRMCore) -> HRMCarry:
-    extra = length - carry.z_H.shape[1]
-    if extra < 0:
+def _fit_carry(carry: HRMCarry, x: Tensor, core: HRMCore) -> HRMCarry:
+    """The carry cut or extended to x's length (new positions start from x's initial states)."""
+    old, length = carry.z_H.shape[1], x.shape[1]
+    if length <= old:
         return HRMCarry(carry.z_H[:, :length], carry.z_L[:, :length])
-    if extra == 0:
-        return carry
-    fresh = core.initial_carry(carry.z_H.shape[0], extra, carry.z_H)
+    fresh = core.initial_carry(x[:, old:])
     return HRMCarry(torch.cat([carry.z_H, fresh.z_H], 1), torch.cat([carry.z_L, fresh.z_L], 1))
 
 
@@ -84,11 +83,16 @@ class HRMACT(nn.Module):
         B = batch.size
         dev = batch.inputs.device
         like = self.core.embed.weight
-        return ACTCarry(self.core.initial_carry(B, batch.length, like),
+        zeros = torch.zeros(B, batch.length, self.cfg.hidden, dtype=like.dtype, device=dev)
+        return ACTCarry(HRMCarry(zeros, zeros.clone()),
                         torch.zeros(B, dtype=torch.long, device=dev),
                         torch.ones(B, dtype=torch.bool, device=dev), batch)
 
-    def _refill(self, carry: ACTCarry, batch: Batch) -> tuple[Batch, HRMCarry, Tensor]:
+    def set_progress(self, progress: float) -> None:
+        """Training progress 0..1 (the trainer's LR clock): moves the truncated-backprop window."""
+        self.core.set_progress(progress)
+
+    def _refill(self, carry: ACTCarry, batch: Batch) -> tuple[Batch, HRMCarry, Tensor, Tensor]:
         if batch.size != carry.data.size:
             raise ValueError(f"batch has {batch.size} rows but the carry has {carry.data.size} slots "
                              "(keep the batch size fixed across ACT steps)")
@@ -100,9 +104,10 @@ class HRMACT(nn.Module):
         old, new = carry.data.fit_to(T, self.pad_id), batch.pad_to(T, self.pad_id)
         data = Batch(*(_where_rows(h, getattr(new, f), getattr(old, f))
                        for f in ("inputs", "targets", "start", "prefix_end", "end")))
-        inner = self.core.reset(_fit_carry(carry.inner, T, self.core), h)
+        x = self.core.embed_tokens(data.inputs, data.layout)
+        inner = self.core.reset(_fit_carry(carry.inner, x, self.core), h, x)
         steps = torch.where(h, 0, carry.steps)
-        return data, inner, steps
+        return data, inner, steps, x
 
     def _summary(self, z_H: Tensor, data: Batch) -> Tensor:
         """z_H at the summary position prefix_end−1: (B, C)."""
@@ -110,9 +115,8 @@ class HRMACT(nn.Module):
 
     def forward(self, carry: ACTCarry, batch: Batch) -> StepOutput:
         cfg, act = self.cfg, self.cfg.act
-        data, inner, steps = self._refill(carry, batch)
+        data, inner, steps, x = self._refill(carry, batch)
         ctx = self.core.context(data.layout, 0, data.length)
-        x = self.core.embed_tokens(data.inputs, data.layout)
         inner, z_H = self.core.segment(inner, x, ctx)
         logits = self.core.lm_logits(z_H)
         q_halt, q_continue = self.core.q_logits(self._summary(z_H, data)).unbind(-1)  # (B,) each
@@ -123,7 +127,7 @@ class HRMACT(nn.Module):
             is_last = steps >= self.max_steps
             halted = is_last
             target_continue = None
-            if self.training and act.enabled and self.max_steps > 1:
+            if self.training and act.trains_q_head:
                 halted = halted | self._halt_rule(q_halt, q_continue)
                 explore = torch.rand(q_halt.shape, device=q_halt.device) < act.exploration_prob
                 min_steps = torch.randint_like(steps, 2, self.max_steps + 1) * explore
@@ -136,7 +140,8 @@ class HRMACT(nn.Module):
 
         loss = stats.loss
         metrics = {"lm_loss": stats.loss.detach()}
-        if act.enabled:
+        if act.trains_q_head:
+            # Nothing to halt with one segment: no halting loss (it would only push the trunk).
             q_halt_loss = F.binary_cross_entropy_with_logits(q_halt, stats.exact.float())
             loss = loss + act.q_loss_weight * q_halt_loss
             metrics["q_halt_loss"] = q_halt_loss.detach()
@@ -199,7 +204,7 @@ class HRMACT(nn.Module):
         B, T = batch.size, batch.length
         core = self.core
         x = core.embed_tokens(batch.inputs, batch.layout)
-        carry = core.initial_carry(B, T, x)
+        carry = core.initial_carry(x)
         rows = torch.arange(B, device=x.device)
         segments = torch.zeros(B, dtype=torch.long, device=x.device)
         per_token = policy == "per_token"
@@ -259,8 +264,7 @@ class HRMACT(nn.Module):
             raise ValueError(f"decode past max_len={state.max_len}")
         core = self.core
         x = core.embed_tokens(ids.view(-1, 1))  # (B, 1, C)
-        B = x.shape[0]
-        carry = core.initial_carry(B, 1, x)
+        carry = core.initial_carry(x)
         if state.seg_rows is not None:
             self._step_per_sequence(state, x, carry)
         else:

@@ -11,8 +11,13 @@ embedding of each slot's index, see ``canvas_slot_embed``):
 Only the last ``grad_calls`` module calls of a segment build a graph (the gradient boundary below):
   one_step     the final L call and the final H call (HRM's one-step gradient approximation)
   last_cycle   every call of the last H cycle (TRM's full backprop through the last cycle)
-  truncated:k  the last k module calls (HRM-Text)
+  truncated:k  the last k module calls (HRM-Text); with ``grad_warmup_from`` k grows during training
+               (the trainer calls ``set_progress``)
 The carry leaving a segment is detached, so segments never backpropagate into each other.
+
+Initial states (``z_init``): HRM's fixed std-1 random vectors, zeros, or HRM-Text's z_H = x (the
+input embedding) with z_L = 0. The random vector is the same at every position and as large as the
+token signal; measured on code it slowed early learning (docs/training.md).
 
 Attention inside every module call is prefix/causal in causal mode and full in canvas mode; the core
 does not know about ACT (see act.py) — it runs one segment and reads the heads.
@@ -57,14 +62,20 @@ def n_positions(cfg: ModelConfig) -> int:
     return cfg.max_seq_len + (cfg.canvas_slots if cfg.mode == "canvas" else 0)
 
 
-def grad_calls(cfg: ModelConfig) -> int:
-    """How many trailing module calls of a segment carry gradient (see the module docstring)."""
+def grad_calls(cfg: ModelConfig, progress: float = 1.0) -> int:
+    """How many trailing module calls of a segment carry gradient at ``progress`` (fraction of
+    training done, 0..1; see the module docstring). truncated:K with ``grad_warmup_from`` = k0 grows
+    linearly from k0 to K over the first ``grad_warmup_fraction`` of training."""
     n_calls = cfg.h_cycles * (cfg.l_cycles + 1)
     if cfg.grad_mode == "one_step":
-        return 2
+        return min(2, n_calls)
     if cfg.grad_mode == "last_cycle":
         return cfg.l_cycles + 1
-    return min(cfg.truncated_k or 1, n_calls)
+    k = cfg.truncated_k or 1
+    if cfg.grad_warmup_from is not None and cfg.grad_warmup_from < k:
+        ramp = min(1.0, max(0.0, progress) / cfg.grad_warmup_fraction)
+        k = cfg.grad_warmup_from + math.floor(ramp * (k - cfg.grad_warmup_from))
+    return max(1, min(k, n_calls))
 
 
 def canvas_slot_embed(cfg: ModelConfig) -> nn.Embedding | None:
@@ -122,7 +133,7 @@ class HRMCore(nn.Module):
         self.register_buffer("H_init", trunc_normal_(torch.empty(d), std=1.0))
         self.register_buffer("L_init", trunc_normal_(torch.empty(d), std=1.0))
         self.n_calls = cfg.h_cycles * (cfg.l_cycles + 1)
-        self.grad_calls = grad_calls(cfg)
+        self.grad_calls = grad_calls(cfg, progress=1.0)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -147,16 +158,23 @@ class HRMCore(nn.Module):
         """(B, T, C) input x; a canvas batch (positions from 0) needs its ``layout`` for the slot indices."""
         return embed_inputs(self.embed, self.slot_embed, self.embed_scale, ids, layout)
 
-    def initial_carry(self, batch: int, length: int, like: Tensor) -> HRMCarry:
-        shape = (batch, length, self.cfg.hidden)
-        return HRMCarry(self.H_init.to(like.dtype).expand(shape).clone(),
-                        self.L_init.to(like.dtype).expand(shape).clone())
+    def initial_carry(self, x: Tensor) -> HRMCarry:
+        """Initial z_H, z_L for inputs ``x`` (B, T, C), as ``model.z_init`` says."""
+        if self.cfg.z_init == "random":
+            return HRMCarry(self.H_init.to(x.dtype).expand(x.shape).clone(),
+                            self.L_init.to(x.dtype).expand(x.shape).clone())
+        z_H = x.clone() if self.cfg.z_init == "embed" else torch.zeros_like(x)
+        return HRMCarry(z_H, torch.zeros_like(x))
 
-    def reset(self, carry: HRMCarry, reset: Tensor) -> HRMCarry:
-        """Rows where ``reset`` (B,) is True start again from the initial states."""
+    def reset(self, carry: HRMCarry, reset: Tensor, x: Tensor) -> HRMCarry:
+        """Rows where ``reset`` (B,) is True start again from the initial states (for inputs ``x``)."""
         r = reset.view(-1, 1, 1)
-        return HRMCarry(torch.where(r, self.H_init.to(carry.z_H.dtype), carry.z_H),
-                        torch.where(r, self.L_init.to(carry.z_L.dtype), carry.z_L))
+        fresh = self.initial_carry(x)
+        return HRMCarry(torch.where(r, fresh.z_H, carry.z_H), torch.where(r, fresh.z_L, carry.z_L))
+
+    def set_progress(self, progress: float) -> None:
+        """Training progress (0..1): moves the truncation window of truncated:K with a warm-up."""
+        self.grad_calls = grad_calls(self.cfg, progress)
 
     def context(self, layout: Layout, pos: int, q_len: int, rows: Tensor | None = None) -> AttnContext:
         """Attention context for queries [pos, pos+q_len) over keys [0, pos+q_len)."""
@@ -202,5 +220,6 @@ class HRMCore(nn.Module):
         return self.lm_head(z_H)  # (B, T, V)
 
     def q_logits(self, z_H: Tensor) -> Tensor:
-        """(…, 2) halting logits (q_halt, q_continue) in fp32 (they feed a BCE and comparisons)."""
-        return self.q_head(z_H).float()
+        """(…, 2) halting logits (q_halt, q_continue) in fp32 (they feed a BCE and comparisons).
+        With ``act.q_detach`` the head reads a detached state: its loss trains the head alone."""
+        return self.q_head(z_H.detach() if self.cfg.act.q_detach else z_H).float()

@@ -221,7 +221,8 @@ class ACTMonitor:
     - q_stagnant: the q-head's halting logits do not move at all (spread ≈ 0 over the window) —
       a frozen or dead q-head, halting is then decided by the step limit alone.
     - q_accuracy: q-halt accuracy (predicted "exactly right" vs actual) stays below ``min_accuracy``.
-    - never_halts: every halting sample ran ``halt_max_steps`` for the whole window.
+    - never_halts: every halting sample ran ``halt_max_steps`` for the whole window (never with
+      ``halt_max_steps`` = 1, where every sample ends after its one segment by design).
     Metrics expected from the model (any missing one disables its check): ``q_halt_logits`` (mean),
     ``q_halt_accuracy``, ``steps`` (mean segments of the samples that halted), ``halted`` (fraction).
     """
@@ -263,7 +264,7 @@ class ACTMonitor:
             if acc < self.min_accuracy and self._may_fire("q_accuracy", step):
                 out.append(Alarm(step, self.name, "q_accuracy", "warning",
                                  f"q-halt accuracy {acc:.2f} < {self.min_accuracy} over {full} steps", acc))
-        if (len(self.steps) >= full and min(self.steps) >= self.halt_max_steps
+        if (self.halt_max_steps > 1 and len(self.steps) >= full and min(self.steps) >= self.halt_max_steps
                 and self._may_fire("never_halts", step)):
                 out.append(Alarm(step, self.name, "never_halts", "warning",
                                  f"every sample ran halt_max_steps={self.halt_max_steps} for {full} steps",

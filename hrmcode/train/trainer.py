@@ -36,7 +36,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from hrmcode.config import RunConfig, dump_config, load_config, save_config
+from hrmcode.config import RunConfig, dump_config, load_saved_config, save_config
 from hrmcode.data.batching import (
     Example,
     SlotSampler,
@@ -310,7 +310,10 @@ class Trainer:
         return self.cfg.model.arch == "hrm"
 
     def _needs_find_unused(self) -> bool:
-        return self.uses_act and not self.cfg.model.act.enabled
+        # An untrained q-head, or a truncation window that may hold only H calls, leaves parameters
+        # without a gradient on some steps.
+        m = self.cfg.model
+        return self.uses_act and (not m.act.trains_q_head or m.grad_mode.startswith("truncated"))
 
     def _apply_freeze(self) -> None:
         for inj in self.tc.debug_inject:
@@ -398,7 +401,13 @@ class Trainer:
     # ---- one step --------------------------------------------------------------------------------
 
     def _fraction(self) -> float:
-        return self.state.step / max(1, self.tc.steps)
+        """How far training is (0..1): the LR schedule's clock, so the curriculum and the truncation
+        window follow the time budget in a time-budgeted run (step/steps would stay near 0 there)."""
+        st = self.state
+        budget_s = self.tc.time_budget_minutes * 60 if self.tc.time_budget_minutes else None
+        if budget_s:
+            return min(1.0, max(st.elapsed_s / budget_s, st.step / max(1, self.tc.steps)))
+        return st.step / max(1, self.tc.steps)
 
     def _local_batch(self) -> Any:
         rows = [self.examples[max(0, self.slot_examples[s])] for s in self.slots]
@@ -456,6 +465,8 @@ class Trainer:
         budget_s = self.tc.time_budget_minutes * 60 if self.tc.time_budget_minutes else None
         lr = lr_at(st.step, self.tc, time_fraction=st.elapsed_s / budget_s if budget_s else None) * st.lr_scale
         set_lr(self.opt, lr)
+        if self.uses_act:
+            self.model.set_progress(self._fraction())
         self.ddp.train()
         with self._autocast():
             out = self.ddp(self.carry, batch)
@@ -509,7 +520,7 @@ class Trainer:
 
         alarms = self.loss_mon.update(st.step, g_loss) + self.grad_mon.update(st.step, norms)
         act_metrics = {}
-        if self.uses_act and self.cfg.model.act.enabled:
+        if self.uses_act and self.cfg.model.act.trains_q_head:
             act_metrics = {"q_halt_logits": g_q, "q_halt_accuracy": metrics.get("q_halt_accuracy", float("nan")),
                            "steps": metrics.get("mean_steps", float("nan")),
                            "halted": metrics.get("halting_rate", 0.0)}
@@ -820,7 +831,7 @@ def report_markdown(s: TrainSummary) -> str:
 
 def load_run_config(run_dir: Path, new: RunConfig | None = None) -> RunConfig:
     """The config to resume ``run_dir`` with: the saved one; a new one may change only ``train``."""
-    saved = load_config(run_dir / "config.yaml")
+    saved = load_saved_config(run_dir / "config.yaml")
     if new is None:
         return saved
     for section in ("model", "data", "tokenizer"):
