@@ -1,4 +1,4 @@
-"""The built-in suite's generator: determinism, records, tests, statements, splits, manifest."""
+"""The built-in suite's generator: determinism, records, tests, statements, splits, manifest, old suites."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import hashlib
 import itertools
 import json
 import re
+from pathlib import Path
 
 import pytest
 
+from hrmcode.data.batching import load_tasks
 from hrmcode.data.builtin.families import BY_NAME, FAMILIES, SEPARATORS, build_pipeline, run_pipeline
 from hrmcode.data.builtin.generate import (
+    GENERATED_SPLITS,
+    GENERATOR_VERSION,
     LANGUAGES,
     MIN_TESTS,
     SPLITS,
@@ -20,8 +24,10 @@ from hrmcode.data.builtin.generate import (
     generate,
     structure_key,
 )
+from hrmcode.data.builtin.handwritten import TASKS as HANDWRITTEN
 from hrmcode.data.builtin.ir import INT_BOUND, OutOfBounds, Pipeline, Step
 from hrmcode.data.builtin.stats import load_suite
+from hrmcode.evaluate.model_eval import select_tasks
 from hrmcode.languages.base import parse_type
 from hrmcode.records import Task
 
@@ -67,10 +73,14 @@ def test_manifest_checksums_and_counts_match_the_files(tmp_path) -> None:
     manifest = build(5, 120, tmp_path)
     assert manifest == json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["n_tasks"] == 120
+    assert manifest["generator_version"] == GENERATOR_VERSION == "builtin-2"
+    assert manifest["n_handwritten"] == len(HANDWRITTEN) and manifest["handwritten_version"] == "handwritten-1"
     for name, info in manifest["files"].items():
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == info["sha256"]
     split_sizes = {s: len(load_suite(tmp_path, s)) for s in SPLITS}
-    assert sum(split_sizes.values()) == 120
+    assert sum(split_sizes[s] for s in GENERATED_SPLITS) == 120
+    assert split_sizes["handwritten"] == len(HANDWRITTEN)
+    assert len(load_suite(tmp_path)) == 120 + len(HANDWRITTEN)
     assert {k: v for k, v in split_sizes.items() if v} == manifest["counts"]["split"]
 
 
@@ -114,7 +124,8 @@ def test_list_tasks_cover_empty_negative_duplicate_and_long_inputs(suite: list[T
 def test_statements_name_the_function_carry_every_constant_and_contain_no_code(suite: list[Task]) -> None:
     code_marks = re.compile(r"=>|==|!=|\{|\}|\[|\]|;|\breturn\s+\w+\s*;|\bdef\b|\w\(")
     for t in suite:
-        assert t.signature.name in t.prompt
+        # The name is in the statement when it opens with a sentence naming it; the starter code has it always.
+        assert (t.signature.name in t.prompt) == (t.meta["phrasing"]["opening"] != "none"), t.prompt
         for p in t.signature.params:
             assert p.name in t.prompt
         for step in t.meta["ir"]["steps"]:
@@ -144,14 +155,14 @@ def test_one_family_renders_the_same_way_in_every_task_modulo_variable_names(sui
 
 def test_splits_are_disjoint_and_hold_out_compositions_and_depths(generated: Suite) -> None:
     s = generated
-    by_split: dict[str, list[Task]] = {name: [] for name in SPLITS}
+    by_split: dict[str, list[Task]] = {name: [] for name in GENERATED_SPLITS}
     for t in s.tasks:
         by_split[t.meta["split"]].append(t)
-    assert all(by_split[name] for name in SPLITS), {k: len(v) for k, v in by_split.items()}
+    assert all(by_split[name] for name in GENERATED_SPLITS), {k: len(v) for k, v in by_split.items()}
     keys = {name: {json.dumps(t.meta["ir"]["steps"], sort_keys=True) for t in ts} for name, ts in by_split.items()}
-    for a, b in itertools.combinations(SPLITS, 2):
+    for a, b in itertools.combinations(GENERATED_SPLITS, 2):
         assert not keys[a] & keys[b], (a, b)
-    seen_pairs = {(x, y) for name in ("train", "val", "test") for t in by_split[name]
+    seen_pairs = {(x, y) for name in ("train", "val", "test", "heldout_phrasing") for t in by_split[name]
                   for x, y in itertools.pairwise(t.meta["families"])}
     assert not seen_pairs & s.heldout
     for t in by_split["heldout_composition"]:
@@ -190,3 +201,25 @@ def test_ten_thousand_distinct_tasks_generate() -> None:
     tasks = generate(seed=0, n=10_000).tasks
     assert len(tasks) == 10_000 and len({t.task_id for t in tasks}) == 10_000
     assert len({t.meta["structure"] + str(t.meta["ir"]) for t in tasks}) == 10_000
+
+
+# ---- old suites ---------------------------------------------------------------------------------
+
+OLD_SUITE = Path(__file__).parent / "fixtures" / "builtin_v1"  # written by the builtin-1 generator
+
+
+def test_a_suite_of_the_previous_generator_version_still_loads_and_selects() -> None:
+    manifest = json.loads((OLD_SUITE / "manifest.json").read_text())
+    assert manifest["generator_version"] == "builtin-1"
+    tasks = load_tasks(OLD_SUITE)
+    assert len(tasks) == manifest["n_tasks"] == len(load_suite(OLD_SUITE))
+    assert all(t.meta["generator"] == "builtin-1" and "phrasing" not in t.meta for t in tasks)
+    # Its names spelled the composition; its IR still rebuilds and recomputes its tests.
+    for t in tasks:
+        p = Pipeline.from_json(t.meta["ir"])
+        assert p.name == t.signature.name
+        assert all(run_pipeline(p, c.input) == c.output for c in t.tests)
+    assert [t.task_id for t in select_tasks(tasks, ["train"], max_per_split=None, seed=0)] == \
+        [t.task_id for t in load_suite(OLD_SUITE, "train")]
+    # The splits it did not have select nothing, with no error.
+    assert select_tasks(tasks, ["heldout_phrasing", "handwritten"], max_per_split=None, seed=0) == []

@@ -10,12 +10,16 @@ from collections import Counter
 import pytest
 
 from hrmcode.data.builtin.generate import generate
+from hrmcode.data.builtin.handwritten import handwritten_tasks
 from hrmcode.execute import evaluate_samples
-from hrmcode.records import LANGUAGES, Sample
+from hrmcode.records import LANGUAGES, Sample, Task
 
 
 def _oracle(seed: int, n: int) -> tuple[int, float]:
-    tasks = generate(seed, n).tasks
+    return _check(generate(seed, n).tasks)
+
+
+def _check(tasks: list[Task]) -> tuple[int, float]:
     samples = [Sample(task_id=t.task_id, language=lang, solution=t.reference[lang])
                for t in tasks for lang in LANGUAGES]
     start = time.perf_counter()
@@ -33,6 +37,12 @@ def _oracle(seed: int, n: int) -> tuple[int, float]:
 
 def test_every_reference_of_a_300_task_suite_passes_in_all_six_languages() -> None:
     _oracle(seed=0, n=300)
+
+
+def test_every_reference_of_the_handwritten_set_passes_in_all_six_languages() -> None:
+    tasks = handwritten_tasks()
+    assert len(tasks) >= 60
+    _check(tasks)
 
 
 @pytest.mark.slow
