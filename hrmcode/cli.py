@@ -98,7 +98,7 @@ app.add_typer(data_app, name="data")
 def data_build(
     suite: str = typer.Option("builtin", help="which suite to build (only `builtin` is generated)"),
     seed: int = typer.Option(0, help="the seed; the same seed gives byte-identical files"),
-    n: int = typer.Option(3000, "--n", help="number of tasks"),
+    n: int = typer.Option(3000, "--n", help="number of generated tasks (the hand-written split comes on top)"),
     out: str = typer.Option(..., help="output directory (tasks.jsonl, <split>.jsonl, manifest.json)"),
 ) -> None:
     """Generate the built-in compositional benchmark: tasks with tests and six reference solutions."""
@@ -113,7 +113,8 @@ def data_build(
     except ValueError as e:
         raise fail(str(e)) from None
     counts = ", ".join(f"{k} {v}" for k, v in manifest["counts"]["split"].items())
-    console.print(f"wrote {manifest['n_tasks']} tasks to {out} ({counts})", highlight=False)
+    console.print(f"wrote {manifest['n_tasks']} generated and {manifest['n_handwritten']} hand-written tasks to "
+                  f"{out} ({counts})", highlight=False)
 
 
 @data_app.command("stats")

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from hrmcode.cli import app
 from hrmcode.data.builtin.families import BY_NAME
+from hrmcode.data.builtin.handwritten import TASKS as HANDWRITTEN
 
 runner = CliRunner()
 
@@ -21,10 +22,11 @@ def test_data_build_then_stats_reports_depths_families_splits_languages_and_toke
     res = runner.invoke(app, ["data", "stats", str(out), "--json"])
     assert res.exit_code == 0, res.output
     stats = json.loads(res.stdout)
-    assert stats["tasks"] == 60
-    assert sum(stats["depth"].values()) == 60 and sum(stats["split"].values()) == 60
+    total = 60 + len(HANDWRITTEN)  # the hand-written split is part of every suite's files
+    assert stats["tasks"] == total and stats["split"]["handwritten"] == len(HANDWRITTEN)
+    assert sum(stats["depth"].values()) == total and sum(stats["split"].values()) == total
     assert set(stats["family"]) <= set(BY_NAME)
-    assert stats["language"] == {lang: 60 for lang in ("cpp", "go", "java", "javascript", "python", "rust")}
+    assert stats["language"] == {lang: total for lang in ("cpp", "go", "java", "javascript", "python", "rust")}
     # Token lengths are real encodings: a prompt is tens of tokens, never zero.
     assert 10 < stats["prompt_tokens"]["mean"] < 400
     assert all(s["max"] >= s["mean"] > 5 for s in stats["solution_tokens"].values())

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hrmcode.evaluate.metrics import mean_pass_at_k, per_language, verdict_histogram
+from hrmcode.evaluate.summary import signature_adherence
 from hrmcode.generate import SamplingConfig, generate
 from hrmcode.prompts import prompt_text
 from hrmcode.records import Result, Sample, Task, Verdict
@@ -181,7 +182,8 @@ def compute_stats(samples: Sequence[Sample]) -> dict[str, Any]:
 
 def summarize(tasks: Sequence[Task], samples: Sequence[Sample], results: Sequence[Result],
               ks: Sequence[int], *, seed: int = 0) -> dict[str, Any]:
-    """The evaluation summary: pass@k overall / per language / depth / split, verdicts, compute, alarms."""
+    """The evaluation summary: pass@k overall / per language / depth / split, verdicts, signature adherence,
+    compute, alarms."""
     by_id = {t.task_id: t for t in tasks}
     ks = [k for k in ks if k >= 1]
     scores = item_scores(results)
@@ -197,6 +199,7 @@ def summarize(tasks: Sequence[Task], samples: Sequence[Sample], results: Sequenc
                              else "?", ks),
         "verdicts": verdict_histogram(results),
         "syntax_or_compile_errors": sum(is_syntax_error(r) for r in results),
+        "signature_adherence": signature_adherence(tasks, samples),
         "compute": compute_stats(samples),
         "alarms": [],
     }

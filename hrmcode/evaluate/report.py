@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hrmcode.evaluate.model_eval import bootstrap_ci, item_scores
+from hrmcode.evaluate.summary import adherence_markdown
 from hrmcode.records import LANGUAGES, Result, Task, atomic_write_json, atomic_write_text, read_jsonl
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def eval_markdown(summary: dict[str, Any], title: str) -> str:
     lines += ["## Verdicts", "", "| verdict | samples |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in verdicts.items()]
     lines += ["", f"Syntax or compile errors: {summary.get('syntax_or_compile_errors', 0)}", ""]
+    lines += adherence_markdown(summary.get("signature_adherence") or {})
     comp = summary.get("compute") or {}
     if comp:
         lines += ["## Compute (ACT segments at inference)", "",
@@ -181,17 +183,32 @@ def compare_markdown(evals: Sequence[EvalRun], data: dict[str, Any], plots: list
     names = [e.name for e in evals]
     lines = ["# Comparison: " + " vs ".join(names), "",
              "pass@1 in %, with 95% bootstrap intervals over tasks (items of a task resampled together).", ""]
-    lines += ["## Overall", "", "| run | pass@1 | tasks | samples | syntax/compile errors | mean segments/token |",
-              "|---|---|---|---|---|---|"]
+    lines += ["## Overall", "", "| run | pass@1 | tasks | samples | syntax/compile errors | defines the function (%) "
+              "| mean segments/token |", "|---|---|---|---|---|---|---|"]
     for e in evals:
         d = data["runs"][e.name]
         comp = e.summary.get("compute") or {}
         seg = comp.get("mean_token_segments")
         seg_text = "—" if seg is None else f"{seg:.2f} / {comp.get('max_segments', 0):.0f}"
+        adh = e.summary.get("signature_adherence") or {}
         lines.append(f"| {e.name} | {_pct(d['pass@1'])}{_ci(d['pass@1_ci95'])} | {e.summary['tasks']} | "
                      f"{e.summary['samples']} | {e.summary.get('syntax_or_compile_errors', '—')} | "
-                     f"{seg_text} |")
+                     f"{_pct(adh.get('rate'))} | {seg_text} |")
     lines.append("")
+    adherent = [e for e in evals if (e.summary.get("signature_adherence") or {}).get("per_split")]
+    if adherent:
+        # The share of samples that define the function the task names, with its arity (see eval reports).
+        splits = sorted({g for e in adherent for g in e.summary["signature_adherence"]["per_split"]})
+        lines += ["## Signature adherence per split", "",
+                  "Samples that define the function the task names, with the right arity (%).", "",
+                  "| split | " + " | ".join(e.name for e in adherent) + " |", "|---|" + "---|" * len(adherent)]
+        for g in splits:
+            cells = []
+            for e in adherent:
+                row = e.summary["signature_adherence"]["per_split"].get(g)
+                cells.append("—" if row is None else f"{_pct(row['rate'])} (n={row['samples']})")
+            lines.append(f"| {g} | " + " | ".join(cells) + " |")
+        lines.append("")
     if data["differences"]:
         lines += ["## Paired differences", "", "| difference | pass@1 points | 95% CI | tasks | beyond noise? |",
                   "|---|---|---|---|---|"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrmcode.evaluate.summary import build_summary, failure_examples, render_report
+from hrmcode.evaluate.summary import build_summary, failure_examples, render_report, signature_adherence
 from hrmcode.execute import ExecConfig, evaluate_samples, sandbox_layers
 from hrmcode.records import (
     RecordError,
@@ -154,7 +154,8 @@ def evaluate_files(tasks_path: str | Path, samples_path: str | Path, out_dir: st
         skipped=inputs.skipped(),
         timing={"elapsed_s": round(elapsed, 3),
                 "samples_per_s": round(len(results) / elapsed, 3) if elapsed > 0 else None},
-        extra={"tasks_in_file": len(inputs.tasks), "tasks_file": str(tasks_path), "samples_file": str(samples_path), **(extra or {})})
+        extra={"tasks_in_file": len(inputs.tasks), "tasks_file": str(tasks_path), "samples_file": str(samples_path),
+               "signature_adherence": signature_adherence(inputs.tasks, inputs.samples), **(extra or {})})
     write_outputs(out_dir, results, summary, title=f"Evaluation of {Path(samples_path).name}")
     return summary
 

@@ -6,12 +6,13 @@ except the ``timing`` block, so tests (and users diffing two runs) can compare t
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hrmcode.evaluate.metrics import mean_pass_at_k, per_language, verdict_histogram
-from hrmcode.records import Result
+from hrmcode.languages import get_language
+from hrmcode.records import Result, Sample, Task
 
 SUMMARY_VERSION = 1
 
@@ -46,6 +47,53 @@ def build_summary(results: Sequence[Result], *, ks: Sequence[int], sandbox: Mapp
     return summary
 
 
+def signature_adherence(tasks: Sequence[Task], samples: Sequence[Sample]) -> dict[str, Any]:
+    """The share of samples that define the function their task names, with the right arity.
+
+    Only samples of tasks with a signature (typed ``function`` tasks) count. A model that ignores its
+    starter code shows up here, not only as compile errors. Overall, per language and per split
+    (``meta.split``): ``samples``, ``adherent``, ``wrong_arity`` (the name is defined, never with the
+    task's arity) and ``rate``. The check per language is a reading of the text
+    (``Language.defined_arities``). Empty when no sample counts.
+    """
+    by_id = {t.task_id: t for t in tasks}
+    groups: dict[str, dict[str, Counter[str]]] = {"per_language": defaultdict(Counter), "per_split": defaultdict(Counter)}
+    total: Counter[str] = Counter()
+    for s in samples:
+        task = by_id.get(s.task_id)
+        if task is None or task.signature is None:
+            continue
+        language = get_language(s.language)
+        arities = language.defined_arities(s.solution, language.ident(task.signature.name))
+        arity = len(task.signature.params)
+        outcome = Counter(samples=1, adherent=int(arity in arities), wrong_arity=int(bool(arities) and arity not in arities))
+        total += outcome
+        groups["per_language"][s.language] += outcome
+        groups["per_split"][str(task.meta.get("split", "?"))] += outcome
+
+    def block(c: Counter[str]) -> dict[str, Any]:
+        return {"samples": c["samples"], "adherent": c["adherent"], "wrong_arity": c["wrong_arity"],
+                "rate": c["adherent"] / c["samples"]}
+
+    if not total:
+        return {}
+    return {**block(total), **{key: {g: block(c) for g, c in sorted(rows.items())} for key, rows in groups.items()}}
+
+
+def adherence_markdown(adh: Mapping[str, Any]) -> list[str]:
+    """The "Signature adherence" section of a report (no lines when nothing was measured)."""
+    if not adh:
+        return []
+    lines = ["## Signature adherence", "",
+             f"{100 * adh['rate']:.1f} % of {adh['samples']} samples define the function the task names with its "
+             f"arity ({adh['wrong_arity']} define it with another arity).", "",
+             "| group | samples | defines the function (%) | wrong arity |", "|---|---:|---:|---:|"]
+    for key in ("per_language", "per_split"):
+        for g, row in adh.get(key, {}).items():
+            lines.append(f"| {g} | {row['samples']} | {100 * row['rate']:.1f} | {row['wrong_arity']} |")
+    return [*lines, ""]
+
+
 def _fmt(x: Any) -> str:
     if x is None:
         return "–"
@@ -69,8 +117,9 @@ def render_report(summary: Mapping[str, Any], *, title: str = "Evaluation", exam
     for lang, row in summary["per_language"].items():
         lines.append(f"| {lang} | {row['tasks']} | {row['samples']} | "
                      + " | ".join(_fmt(row.get(f"pass@{k}")) for k in ks) + " |")
+    lines += ["", *adherence_markdown(summary.get("signature_adherence") or {})]
     verdicts = [v for v, n in summary["verdicts"].items() if n]
-    lines += ["", "## Verdicts", ""]
+    lines += ["## Verdicts", ""]
     if verdicts:
         lines += ["| language | " + " | ".join(verdicts) + " |", "|---|" + "---:|" * len(verdicts)]
         for lang, row in summary["per_language"].items():

@@ -102,6 +102,68 @@ def _escape_char(c: str) -> str:
     return c
 
 
+# ---- signature adherence: which functions a solution defines ------------------------------------
+# A reading of the text, not a parse: a model's output is often not valid code, and the question is
+# only whether it defines the function the task names, with how many parameters. Each language file
+# gives the pattern of a definition header ending at its "(" (and what may follow the ")"); these
+# helpers find the matching ")" and count the parameters between. Comments and string literals are
+# not removed: a commented-out definition counts (rare in model output; documented in the README).
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def closing_paren(text: str, start: int) -> int | None:
+    """Index of the ")" matching the "(" at ``start``; None if the text ends first."""
+    depth = 0
+    for i in range(start, len(text)):
+        c = text[i]
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def count_params(params: str, *, angle: bool = False, skip: tuple[str, ...] = ()) -> int:
+    """Parameters in a parameter list: its top-level comma-separated items that are not empty or in ``skip``.
+
+    ``angle`` counts <…> as brackets (C++, Java and Rust generic types hold commas: ``Map<K, V> m``); an
+    unmatched ">" (Rust's ``impl Fn(i64) -> i64``) is ignored.
+    """
+    depth, angles, items, cur = 0, 0, [], []
+    for c in params:
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+        elif angle and c == "<":
+            angles += 1
+        elif angle and c == ">" and angles:
+            angles -= 1
+        elif c == "," and depth == 0 and angles == 0:
+            items.append("".join(cur))
+            cur = []
+            continue
+        cur.append(c)
+    items.append("".join(cur))
+    return sum(1 for it in items if it.strip() and it.strip() not in skip)
+
+
+def definition_arities(text: str, header: re.Pattern[str], *, after: re.Pattern[str] | None = None,
+                       angle: bool = False, skip: tuple[str, ...] = ()) -> list[int]:
+    """The parameter count of every match of ``header`` (a pattern ending at the parameter list's "(")
+    whose ")" is followed by ``after`` (e.g. a body's "{", which tells a definition from a call)."""
+    out = []
+    for m in header.finditer(text):
+        close = closing_paren(text, m.end() - 1)
+        if close is None or (after is not None and not after.match(text, close + 1)):
+            continue
+        out.append(count_params(text[m.end() : close], angle=angle, skip=skip))
+    return out
+
+
 class Language(ABC):
     """One programming language. Subclasses live in ``hrmcode/languages/<name>.py``."""
 
@@ -148,6 +210,17 @@ class Language(ABC):
         if not isinstance(value, list):
             raise ValueError(f"{self.name}: expected a list, got {value!r}")
         return value
+
+    # ---- signature adherence -------------------------------------------------------------------
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """The parameter counts of every definition of the function ``name`` (already in this language's
+        convention) that ``solution`` contains, where the test driver could call it."""
+        raise NotImplementedError(f"{self.name}: no signature check")
+
+    def defines_function(self, solution: str, name: str, arity: int) -> bool:
+        """Whether ``solution`` defines the task's function ``name`` (snake_case, as in a Task's signature)
+        with ``arity`` parameters: the name the test driver calls, in this language's convention."""
+        return arity in self.defined_arities(solution, self.ident(name))
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     # The harness (hrmcode/execute) renders every candidate of a batch into its own namespace named

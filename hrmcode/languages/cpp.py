@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, c_string_literal, snake_case
+from hrmcode.languages.base import Language, VType, c_string_literal, definition_arities, snake_case
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,17 @@ class Cpp(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n}\n"
+
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """A function header (a type before the name, not ``obj.name`` or ``ns::name``) followed by its body's
+        "{" (after ``const``, ``noexcept`` or a trailing ``-> type``), or a lambda ``auto name = [...](...)``;
+        ``(void)`` has no parameters."""
+        n = re.escape(name)
+        arities = definition_arities(solution, re.compile(rf"(?:[\w>]\s+|[&*>]\s*)(?<![.:]){n}\s*\("),
+                                     after=re.compile(r"\s*(?:const\b\s*)?(?:noexcept\b\s*)?(?:->[^{;]*)?\{"),
+                                     angle=True, skip=("void",))
+        arities += definition_arities(solution, re.compile(rf"\bauto\s+{n}\s*=\s*\[[^\]]*\]\s*\("), angle=True)
+        return arities
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     compiled = True

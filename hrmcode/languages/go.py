@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, c_string_literal, camel_case
+from hrmcode.languages.base import Language, VType, c_string_literal, camel_case, definition_arities
 
 _SCALAR = {"int": "int", "bool": "bool", "str": "string"}
 # zip_with operators over the elements {x} and {y} (max and min are Go 1.21 builtins).
@@ -131,6 +131,14 @@ class Go(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n}\n"
+
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """``func name(...)`` (type parameters allowed; a method ``func (r T) name`` does not count) or a
+        package-level ``var name = func(...)``. ``a, b int`` is two parameters, as the comma count says."""
+        n = re.escape(name)
+        arities = definition_arities(solution, re.compile(rf"^\s*func\s+{n}\s*(?:\[[^\]]*\]\s*)?\(", re.M))
+        arities += definition_arities(solution, re.compile(rf"^\s*var\s+{n}\s*=\s*func\s*\(", re.M))
+        return arities
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     compiled = True

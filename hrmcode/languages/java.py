@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, c_string_literal, camel_case
+from hrmcode.languages.base import Language, VType, c_string_literal, camel_case, definition_arities
 
 _SCALAR = {"int": "long", "bool": "boolean", "str": "String"}
 _BOXED = {"int": "Long", "bool": "Boolean", "str": "String"}
@@ -81,6 +81,13 @@ class Java(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n}\n"
+
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """A method header: a type before the name, and after the ")" (``throws …``) the body's "{" (which
+        tells it from a call)."""
+        n = re.escape(name)
+        return definition_arities(solution, re.compile(rf"[\w>\]]\s+{n}\s*\("),
+                                  after=re.compile(r"\s*(?:throws\s[^{;]*)?\{"), angle=True)
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     compiled = True

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, camel_case
+from hrmcode.languages.base import Language, VType, camel_case, definition_arities
 
 # zip_with operators: the element of the list is x, the element of others is {y}.
 _JS_ZIP = {"add": "x + {y}", "sub": "x - {y}", "mul": "x * {y}", "max": "Math.max(x, {y})",
@@ -55,6 +55,17 @@ class JavaScript(Language):
         doc += [f" * @param {{{self.type_name(t)}}} {self.ident(p)}" for p, t in params]
         doc += [f" * @returns {{{self.type_name(returns)}}}", " */"]
         return "\n".join(doc) + "\n" + self.signature(name, params, returns) + "\n}\n"
+
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """``function name(...)`` (also async or generator), ``const|let|var name = function (...)`` and arrow
+        functions ``name = (...) =>`` or ``name = x =>``; a rest parameter counts as one."""
+        n = re.escape(name)
+        decl = rf"(?:const|let|var)\s+{n}\s*=\s*(?:async\s*)?"
+        arities = definition_arities(solution, re.compile(rf"\bfunction\b\s*\*?\s*{n}\s*\("))
+        arities += definition_arities(solution, re.compile(rf"\b{decl}function\b\s*\*?\s*[\w$]*\s*\("))
+        arities += definition_arities(solution, re.compile(rf"\b{decl}\("), after=re.compile(r"\s*=>"))
+        arities += [1 for _ in re.finditer(rf"\b{decl}[A-Za-z_$][\w$]*\s*=>", solution)]
+        return arities
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:

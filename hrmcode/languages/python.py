@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, snake_case
+from hrmcode.languages.base import Language, VType, count_params, definition_arities, snake_case
 
 if TYPE_CHECKING:
     from hrmcode.execute.units import FunctionUnit
@@ -52,6 +53,16 @@ class Python(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n    pass\n"
+
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """Top-level ``def name(...)`` (the driver reads module attributes, so a nested or class-level def
+        does not count) or ``name = lambda ...:``; ``*`` and ``/`` markers are not parameters."""
+        n = re.escape(name)
+        arities = definition_arities(solution, re.compile(rf"^(?:async[ \t]+)?def[ \t]+{n}[ \t]*\(", re.M),
+                                     skip=("*", "/"))
+        for m in re.finditer(rf"^{n}[ \t]*=[ \t]*lambda\b([^:\n]*):", solution, re.M):
+            arities.append(count_params(m.group(1), skip=("*", "/")))
+        return arities
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     def toolchain_paths(self) -> list[str]:

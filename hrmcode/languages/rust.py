@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, c_string_literal, snake_case
+from hrmcode.languages.base import Language, VType, c_string_literal, closing_paren, count_params, snake_case
 
 _OWNED = {"int": "i64", "bool": "bool", "str": "String"}
 # zip_with operators over x (the list) and y (others).
@@ -82,6 +83,26 @@ class Rust(Language):
 
     def starter(self, name: str, params: list[tuple[str, VType]], returns: VType) -> str:
         return self.signature(name, params, returns) + "\n    todo!()\n}\n"
+
+    def defined_arities(self, solution: str, name: str) -> list[int]:
+        """``fn name(...)`` (``pub``, ``const`` or generics ``<T: Ord>`` allowed); ``self`` receivers would make
+        it a method, which the driver cannot call, and are not looked for."""
+        out = []
+        for m in re.finditer(rf"\bfn\s+{re.escape(name)}\b\s*", solution):
+            i = m.end()
+            if solution.startswith("<", i):  # generics, whose bounds may hold "->" (F: Fn(i64) -> i64)
+                depth = 0
+                while i < len(solution):
+                    c = solution[i]
+                    depth += (c == "<") - (c == ">" and solution[i - 1] != "-")
+                    i += 1
+                    if depth == 0:
+                        break
+                i = len(solution) - len(solution[i:].lstrip())
+            close = closing_paren(solution, i) if solution.startswith("(", i) else None
+            if close is not None:
+                out.append(count_params(solution[i + 1 : close], angle=True))
+        return out
 
     # ---- toolchain and test drivers (execution harness, issue 4) ---------------------------
     compiled = True
