@@ -174,7 +174,7 @@ def eval_cmd(
     k: str = typer.Option("1", "--k", help="pass@k values, comma-separated (e.g. 1,5)"),
     n: int = typer.Option(1, "--n", help="samples per task and language when generating (--run)"),
     split: str = typer.Option("test", "--split", help="builtin: splits, comma-separated (test, val, heldout_composition, "
-                                                      "depth_extrapolation, train)"),
+                                                      "depth_extrapolation, heldout_phrasing, handwritten, train)"),
     languages: str = typer.Option(None, "--languages", help="comma-separated languages (default: all six; "
                                                             "livecodebench: python)"),
     max_tasks: int = typer.Option(None, "--max-tasks", help="builtin: at most this many tasks per split (seeded)"),

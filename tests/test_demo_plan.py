@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import torch
+from train_fixtures import tiny_config
+
 from hrmcode.data.batching import difficulty_of
 from hrmcode.data.builtin.generate import generate
-from hrmcode.demo import DemoPlan, eval_tasks, run_config
+from hrmcode.data.builtin.handwritten import handwritten_tasks
+from hrmcode.demo import DemoPlan, eval_tasks, run_config, wording_section
+from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run
+from hrmcode.evaluate.report import load_eval
+from hrmcode.generate import SamplingConfig
+from hrmcode.runs import load_run
+from hrmcode.train.trainer import train
 
 
 def test_run_config_carries_the_cpu_recipe():
@@ -30,8 +39,9 @@ def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
 
 
 def test_eval_tasks_take_every_shallow_test_task_and_seeded_samples_of_the_rest():
-    tasks = generate(seed=0, n=600).tasks
-    plan = DemoPlan(eval_depth=2, per_split={"test": 5, "heldout_composition": 4, "depth_extrapolation": 3})
+    tasks = generate(seed=0, n=600).tasks + handwritten_tasks()
+    plan = DemoPlan(eval_depth=2, per_split={"test": 5, "heldout_composition": 4, "depth_extrapolation": 3,
+                                             "heldout_phrasing": 7, "handwritten": 20})
     chosen = eval_tasks(tasks, plan)
     ids = [t.task_id for t in chosen]
     assert len(ids) == len(set(ids))
@@ -42,4 +52,28 @@ def test_eval_tasks_take_every_shallow_test_task_and_seeded_samples_of_the_rest(
         by_split.setdefault(t.meta["split"], []).append(t)
     assert sum(difficulty_of(t) > 2 for t in by_split["test"]) == 5
     assert len(by_split["heldout_composition"]) == 4 and len(by_split["depth_extrapolation"]) == 3
+    # New wording and hand-written tasks at the headline's depth, to compare with it.
+    assert len(by_split["heldout_phrasing"]) == 7 and len(by_split["handwritten"]) == 20
+    assert all(difficulty_of(t) <= 2 for t in by_split["heldout_phrasing"] + by_split["handwritten"])
     assert ids == [t.task_id for t in eval_tasks(tasks, plan)]  # seeded: the same selection every time
+
+
+def test_the_demo_evaluation_path_generates_executes_and_reports_the_new_splits(tmp_path):
+    """A real (tiny, 8-step) model through the demo's evaluation: generation, the sandbox, summary.json
+    with signature adherence per split, and the report section on wording and hand-written tasks."""
+    torch.set_num_threads(1)
+    suite = generate(seed=0, n=300).tasks
+    tasks = suite + handwritten_tasks()
+    cfg = tiny_config(steps=8, data={"languages": ["python"], "max_depth": 2}, model={"max_seq_len": 320})
+    train(cfg, tmp_path / "run", tasks=tasks, progress=False)
+    plan = DemoPlan(eval_depth=2, per_split={"test": 0, "heldout_composition": 0, "depth_extrapolation": 0,
+                                             "heldout_phrasing": 2, "handwritten": 3})
+    chosen = [t for t in eval_tasks(tasks, plan) if t.meta["split"] != "test"][:5] + \
+        [t for t in eval_tasks(tasks, plan) if t.meta["split"] == "test"][:2]
+    gen = GenerationPlan(languages=("python",), sampling=SamplingConfig(max_new_tokens=24, temperature=0.0))
+    summary = evaluate_run(load_run(tmp_path / "run"), chosen, tmp_path / "eval", gen, splits=("handwritten",))
+    adh = summary["signature_adherence"]
+    assert adh["samples"] == len(chosen) and set(adh["per_split"]) == {"test", "heldout_phrasing", "handwritten"}
+    assert summary["per_split"]["handwritten"]["tasks"] == 3
+    section = wording_section([load_eval(tmp_path / "eval", "tiny")], tasks, 2)
+    assert "| tiny |" in section and "(n=3)" in section and "hand-written − headline" in section
