@@ -88,8 +88,7 @@ TASKS: tuple[Hand, ...] = (
       " before it.",
       [S("prefix_sum")], ([[5, 10, -3]], [5, 15, 12]), ([[]], [])),
     H("remove_duplicates", "nums: list[int]",
-      "Return nums with repeated values removed, keeping the first occurrence of each value in its original place"
-      " in the order.",
+      "Return nums with repeated values removed: keep the first occurrence of each value, in the original order.",
       [S("dedupe")], ([[3, 1, 3, 2, 1]], [3, 1, 2]), ([[]], [])),
     H("absolute_values", "nums: list[int]", "Return a list holding the absolute value of each number in nums.",
       [S("map_abs")], ([[-2, 3, 0]], [2, 3, 0])),
