@@ -80,6 +80,14 @@ def test_eval_writes_results_and_the_exact_summary(tmp_path):
         "verdicts": {**zero, "pass": 4, "wrong_answer": 1, "runtime_error": 1, "compile_error": 1},
         "sandbox": sandbox_layers(),
         "tasks_file": str(tasks), "samples_file": str(samples),
+        # Every sample of the typed task defines add(a, b), the broken JavaScript one too; "double" (stdin)
+        # names no function and its tasks have no split ("?").
+        "signature_adherence": {
+            "samples": 6, "adherent": 6, "wrong_arity": 0, "rate": 1.0,
+            "per_language": {"javascript": {"samples": 2, "adherent": 2, "wrong_arity": 0, "rate": 1.0},
+                             "python": {"samples": 4, "adherent": 4, "wrong_arity": 0, "rate": 1.0}},
+            "per_split": {"?": {"samples": 6, "adherent": 6, "wrong_arity": 0, "rate": 1.0}},
+        },
     }
     report = (out / "report.md").read_text()
     assert "| python | 2 | 5 | 0.750 | – |" in report and "| javascript | 1 | 2 | 0.500 | 1.000 |" in report
