@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -51,7 +51,8 @@ def test_names_are_independent_of_the_structure(big: list[Task]) -> None:
     for t in big:
         names_of[t.meta["structure"]].add(t.signature.name)
         structures_of[t.signature.name].add(t.meta["structure"])
-    repeated = {s: n for s, n in names_of.items() if sum(t.meta["structure"] == s for t in big) >= 3}
+    tasks_of = Counter(t.meta["structure"] for t in big)
+    repeated = {s: n for s, n in names_of.items() if tasks_of[s] >= 3}
     assert repeated
     # Tasks of one structure get different names ...
     assert sum(len(n) >= 2 for n in repeated.values()) >= 0.9 * len(repeated)
