@@ -108,7 +108,7 @@ def _fmt_cpu(x: float | None, per: int = 1) -> str:
 
 
 def _table(rows: list[Row], extrapolated: bool) -> str:
-    """The per-language table as markdown (what the README shows)."""
+    """The per-language table as markdown (what docs/sandbox.md shows)."""
     iso_head = "isolated prog/s" + (f" ({rows[0].n_iso} of {rows[0].n} run)" if extrapolated and rows else "")
     lines = [f"| language | batched prog/s | {iso_head} | ratio | CPU s/program batched | isolated | CPU ratio |",
              "|---|---|---|---|---|---|---|"]

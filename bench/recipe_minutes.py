@@ -4,7 +4,7 @@ The time-budgeted companion of ``bench/recipe_parity.py`` (which compares at equ
 HRM and the baseline on one recipe for the same minutes, one after the other (each with the
 recipe's threads, so run it on an otherwise idle machine), generate greedily for every task of the
 chosen splits up to a composition depth, execute in the sandbox, and compare with a paired
-bootstrap interval. What the README's "does HRM help?" line reports:
+bootstrap interval. What docs/training.md and the README's answer report:
 
     .venv/bin/python bench/recipe_minutes.py                        # tiny-quick, 10 min each, Python depth ≤ 2
     .venv/bin/python bench/recipe_minutes.py --minutes 5 --out runs/rm5

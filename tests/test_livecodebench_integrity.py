@@ -145,7 +145,7 @@ JOBS = [
 @pytest.fixture(scope="module", params=["robust", "faithful"])
 def graded(request):
     if sandbox.detect_layers().mode != "bwrap":
-        pytest.skip("without bubblewrap the jail shares the host's /proc: the guarantee does not hold (README)")
+        pytest.skip("without bubblewrap the jail shares the host's /proc: the guarantee does not hold (docs/sandbox.md)")
     jobs = [GradeJob(i, p, "python", code) for i, (p, _, code) in enumerate(JOBS)]
     res = grade(PROBLEMS, jobs, GradeConfig(mode=request.param, timeout=20, workers=1))
     return request.param, {(p, name): res[i] for i, (p, name, _) in enumerate(JOBS)}

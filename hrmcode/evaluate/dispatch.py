@@ -107,7 +107,7 @@ def _polyglot(req: EvalRequest, run: LoadedRun | None, progress: Progress | None
     from hrmcode.evaluate.polyglot import eval_polyglot
 
     if not req.data:
-        raise ValueError("--data: a local checkout of the Polyglot benchmark is needed (see the README)")
+        raise ValueError("--data: a local checkout of the Polyglot benchmark is needed (see docs/polyglot.md)")
     source: Any
     if req.reference:
         source = "reference"

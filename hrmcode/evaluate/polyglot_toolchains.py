@@ -72,7 +72,7 @@ def js_stack_dir() -> Path:
     return Path(os.environ.get("HRMCODE_POLYGLOT_JS") or Path(sys.prefix) / "polyglot-js")
 
 
-# ---- skipped tests re-enabled (as upstream, see the README for where hrmcode goes further) ------
+# ---- skipped tests re-enabled (as upstream, see docs/polyglot.md for where hrmcode goes further) ------
 
 _JAVA_DISABLED = re.compile(r"^[ \t]*@Disabled(?:\s*\([^)]*\))?[ \t]*\r?\n", re.M)
 _JS_SKIPS = ((re.compile(r"\bxtest\("), "test("), (re.compile(r"\bxit\("), "it("),

@@ -107,7 +107,7 @@ def _escape_char(c: str) -> str:
 # only whether it defines the function the task names, with how many parameters. Each language file
 # gives the pattern of a definition header ending at its "(" (and what may follow the ")"); these
 # helpers find the matching ")" and count the parameters between. Comments and string literals are
-# not removed: a commented-out definition counts (rare in model output; documented in the README).
+# not removed: a commented-out definition counts (rare in model output; documented in docs/benchmarks.md).
 
 _OPEN, _CLOSE = "([{", ")]}"
 
