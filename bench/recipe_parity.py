@@ -12,11 +12,11 @@ of the same seed. Steps, not minutes, so the numbers do not depend on the machin
 
 Variants (each a set of config overrides on the recipe; ``hrm`` is the default causal-LM recipe):
     baseline          the same-size transformer (model.arch: baseline)
-    hrm               HRM, causal-LM recipe (one pass, zero initial states, pre-norm, truncated 2→5, no ACT)
+    hrm               HRM, causal-LM recipe (one pass, fixed random initial states, pre-norm, truncated 2→5, no ACT)
     deep_supervision  + two ACT segments of deep supervision (q-head detached, correctness target)
     q_loss            + two segments and the q-loss flowing into the trunk (q_detach off)
     post_norm         HRM's post-norm blocks instead of pre-norm
-    z_random          HRM's fixed std-1 random initial states
+    z_zeros           zero initial states
     z_embed           HRM-Text's initial states: z_H = the input embeddings, z_L = 0
     no_warmup         truncated backprop through the last 5 calls from the first step
     one_step          HRM's one-step gradient instead of truncated backprop
@@ -44,7 +44,7 @@ VARIANTS: dict[str, dict] = {
     "deep_supervision": {"model": TWO_SEGMENTS},
     "q_loss": {"model": {"act": {**TWO_SEGMENTS["act"], "q_detach": False}}},
     "post_norm": {"model": {"norm": "post"}},
-    "z_random": {"model": {"z_init": "random"}},
+    "z_zeros": {"model": {"z_init": "zeros"}},
     "z_embed": {"model": {"z_init": "embed"}},
     "no_warmup": {"model": {"grad_warmup_from": None}},
     "one_step": {"model": {"grad_mode": "one_step"}},

@@ -58,9 +58,9 @@ class ACTConfig(StrictModel):
 
 # The two HRM recipes: the defaults a model config takes for every field it does not set.
 #   lm   the causal-LM recipe (default for mode: causal), after HRM-Text: one pass of the recurrence
-#        per sequence (no deep supervision, no carry, ACT off), z_H and z_L start from zeros (HRM-Text
-#        starts z_H from the embeddings: measured slower here), pre-norm with a parameter-free norm at
-#        each module exit, truncated
+#        per sequence (no deep supervision, no carry, ACT off), HRM's fixed random initial states
+#        (with pre-norm they learned fastest; zeros next; HRM-Text's z_H := embeddings slowest, measured
+#        in docs/training.md), pre-norm with a parameter-free norm at each module exit, truncated
 #        backprop through the last k module calls with k warmed from 2 to 5 over the first 20 % of
 #        training, and a q-head (if ACT is switched on) that never sends gradient into the trunk.
 #   hrm  the original HRM (default for mode: canvas, the seed's fallback): post-norm, fixed random
@@ -68,7 +68,7 @@ class ACTConfig(StrictModel):
 # Measured (docs/training.md, bench/recipe_parity.py): the lm recipe learns per step as fast as the
 # same-size transformer on code; the hrm recipe in causal mode learned at about half the speed.
 RECIPES: dict[str, dict[str, Any]] = {
-    "lm": {"norm": "pre", "z_init": "zeros", "grad_mode": "truncated:5", "grad_warmup_from": 2,
+    "lm": {"norm": "pre", "z_init": "random", "grad_mode": "truncated:5", "grad_warmup_from": 2,
            "act": {"enabled": False, "halt_max_steps": 1, "q_detach": True}},
     "hrm": {"norm": "post", "z_init": "random", "grad_mode": "one_step", "grad_warmup_from": None,
             "act": {"enabled": True, "q_detach": False}},
@@ -96,7 +96,7 @@ class ModelConfig(StrictModel):
     norm: Literal["post", "pre"] = "pre"
     # Initial recurrent states: "random" (HRM: fixed std-1 buffers, the same vector at every
     # position), "zeros", or "embed" (HRM-Text: z_H starts as the token embeddings, z_L as zeros).
-    z_init: Literal["random", "zeros", "embed"] = "zeros"
+    z_init: Literal["random", "zeros", "embed"] = "random"
     grad_mode: str = Field("truncated:5", description="one_step | last_cycle | truncated:K")
     # truncated:K only: k grows linearly from this many calls to K over the first
     # grad_warmup_fraction of training (None = K from the start).

@@ -31,7 +31,7 @@ def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
     hrm, base = run_config(plan, "hrm"), run_config(plan, "baseline")
     assert hrm.model.recipe == base.model.recipe == "lm"
     assert (hrm.model.act.enabled, hrm.model.act.halt_max_steps) == (False, 1)  # one pass, no ACT
-    assert (hrm.model.norm, hrm.model.z_init) == ("pre", "zeros")
+    assert (hrm.model.norm, hrm.model.z_init) == ("pre", "random")
     # the two runs differ by the architecture only
     a, b = hrm.model_dump(), base.model_dump()
     a["model"].pop("arch"), b["model"].pop("arch"), a.pop("name"), b.pop("name")

@@ -123,13 +123,13 @@ def test_one_segment_adds_no_halting_loss_even_with_act_on():
 def test_recipe_defaults_follow_the_mode_and_explicit_fields_win():
     causal, canvas = ModelConfig(), ModelConfig(mode="canvas")
     assert (causal.recipe, causal.norm, causal.z_init, causal.grad_mode, causal.grad_warmup_from) == (
-        "lm", "pre", "zeros", "truncated:5", 2)
+        "lm", "pre", "random", "truncated:5", 2)
     assert (causal.act.enabled, causal.act.halt_max_steps, causal.act.q_detach) == (False, 1, True)
     assert (canvas.recipe, canvas.norm, canvas.z_init, canvas.grad_mode) == ("hrm", "post", "random", "one_step")
     assert (canvas.act.enabled, canvas.act.halt_max_steps, canvas.act.q_detach) == (True, 4, False)
     mixed = ModelConfig(norm="post", act={"halt_max_steps": 2, "enabled": True})
     assert (mixed.recipe, mixed.norm, mixed.z_init, mixed.act.halt_max_steps, mixed.act.enabled) == (
-        "lm", "post", "zeros", 2, True)
+        "lm", "post", "random", 2, True)
     # a preset's ACT segments belong to the original recipe
     assert preset("tiny").act.halt_max_steps == 1 and preset("tiny", recipe="hrm").act.halt_max_steps == 4
     assert preset("micro", mode="canvas").act.halt_max_steps == 2

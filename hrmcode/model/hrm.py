@@ -15,9 +15,10 @@ Only the last ``grad_calls`` module calls of a segment build a graph (the gradie
                (the trainer calls ``set_progress``)
 The carry leaving a segment is detached, so segments never backpropagate into each other.
 
-Initial states (``z_init``): HRM's fixed std-1 random vectors, zeros, or HRM-Text's z_H = x (the
-input embedding) with z_L = 0. The random vector is the same at every position and as large as the
-token signal; measured on code it slowed early learning (docs/training.md).
+Initial states (``z_init``): HRM's fixed std-1 random vectors (the same at every position), zeros, or
+HRM-Text's z_H = x (the input embedding) with z_L = 0. With pre-norm blocks the random vectors learned
+fastest on code and z_H = x slowest; with post-norm and deep supervision the random ones slowed early
+learning (docs/training.md).
 
 Attention inside every module call is prefix/causal in causal mode and full in canvas mode; the core
 does not know about ACT (see act.py) — it runs one segment and reads the heads.
