@@ -257,5 +257,8 @@ def test_a_candidate_running_before_main_finds_no_tokens_on_stdin(lang: str) -> 
     samples = [Sample(task_id=SCALE_SUM.task_id, language=lang, solution=c) for c in solutions]
     results = evaluate_samples([SCALE_SUM], samples, workers=1)
     assert [r.verdict for r in results] == ["wrong_answer", "pass", "wrong_answer"]
-    # It found nothing to forge with, so it wrote nothing: no one was re-run.
-    assert [r.model_dump().get("mode") for r in results] == ["batched"] * 3
+    # It found nothing to forge with, so it wrote nothing: no one was re-run. (The stealer itself is
+    # built alone: code that runs before main would run in its batch-mates' processes too.)
+    extra = [r.model_dump() for r in results]
+    assert [e.get("mode") for e in extra] == ["batched", "isolated", "batched"]
+    assert not any(e.get("channel_rejected_lines") for e in extra)

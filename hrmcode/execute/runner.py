@@ -4,22 +4,32 @@ How a batch of typed-function candidates of one language is evaluated:
 
 1. render every candidate into its own namespace (``hrmc<key>``) of one program and build it once;
 2. if the build fails, the candidates the compiler log names are set aside for isolated runs and
-   the rest is rebuilt; a failure naming nobody splits the batch in halves;
-3. run the program over the candidates in order; the driver streams one line per test (fd 3), so a
-   crash, a hang (a per-candidate deadline) or an output flood loses nothing already reported;
-4. every line on the channel starts with a token the runner drew for that candidate and that run
-   and handed to the driver on stdin (never in a source file); a line whose token is not its
-   candidate's is dropped, so a candidate cannot write another's results by writing to fd 3, and
-   the candidate running when it arrived is re-run alone (the line may have cut a real one);
-5. a candidate whose batch run was not clean (it was running when the process died, it ran out of
-   memory, it overran its time, the batch printed too much) is re-run alone: an *isolated* run is
-   the same driver with a batch of one, so its verdict is by construction the verdict the candidate
-   gets without batching. The remaining candidates continue in a fresh process of the same binary.
+   the rest is rebuilt; a failure naming nobody splits the batch in halves. A candidate whose code
+   would run in a batch-mate's process (code before main, symbols replacing the runtime's: see
+   ``Language.invasive_keys``) is set aside the same way, before anything runs;
+3. run the built program with one process per candidate: the supervisor (drivers/hrmsup.py) forks a
+   warm driver (Python) or executes the built program (the other languages) for each candidate in
+   turn, kills whatever the candidate left behind and empties the scratch space before the next
+   one starts. A candidate's process holds only its own token, its own interpreter or runtime and
+   its own copy of the driver: nothing it does (patched builtins, a replaced ``JSON.stringify``, a
+   forged result line) reaches a batch-mate's process. Every line streams back as it is written
+   (fd 3), so a crash, a hang (a per-candidate deadline) or an output flood loses nothing reported;
+4. every line on the channel starts with a token the runner drew for that candidate and that run;
+   the supervisor hands each candidate's process only its own. The runner accepts a line only with
+   the token of the candidate it names, and only in sequence (the supervisor's begin line, the
+   driver's lines, the supervisor's exit line, then the next candidate), so no candidate can
+   write another's results; the candidate running when a rejected line arrived is re-run alone;
+5. a candidate whose batch run was not clean (its process did not exit 0 after its driver finished,
+   it ran out of memory, it overran its time, the batch printed too much) is re-run alone: an
+   *isolated* run is the same supervisor and driver with a batch of one, so its verdict is by
+   construction the verdict the candidate gets without batching. When the supervisor itself dies,
+   the remaining candidates continue in a fresh jail.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -127,20 +137,26 @@ def fate(proc: ProcResult) -> tuple[Verdict, str]:
 
 
 class Tracker:
-    """Parses the driver's lines as they stream in; enforces a per-candidate deadline in batches.
+    """Parses the channel's lines as they stream in; enforces a per-candidate deadline in batches.
 
     A line is ``<token> <json>``; it counts only if the token is the one drawn for the candidate the
-    JSON names. Rejected lines are counted, and the candidate running when one arrived (between
-    candidates: the one before and the one after) is *tainted*: a partial line written to fd 3 can
-    swallow a real line of the driver's, so a tainted candidate's batch verdict is not trusted.
+    JSON names, and only in sequence: the supervisor's ``{"b": k}`` for the next candidate in
+    ``order`` (none running), then that candidate's test lines and its driver's ``{"e": k}``, then the
+    supervisor's ``{"x": k, …}`` (its process's exit). Rejected lines are counted, and the candidate
+    running when one arrived (between candidates: the one before and the one after) is *tainted*: a
+    partial line written to fd 3 can swallow a real one, so a tainted candidate's batch verdict is
+    not trusted.
     """
 
-    def __init__(self, per_candidate_s: float | None, tokens: dict[int, str] | None = None):
+    def __init__(self, per_candidate_s: float | None, tokens: dict[int, str] | None = None,
+                 order: Sequence[int] | None = None):
         self.per_candidate_s = per_candidate_s
         self.tokens = {k: t.encode() for k, t in (tokens or {}).items()}
+        self.order = list(order) if order is not None else list(self.tokens)
         self.events: dict[int, list[dict[str, Any]]] = {}
         self.started: list[int] = []
-        self.ended: set[int] = set()
+        self.ended: set[int] = set()  # its driver finished its tests
+        self.exits: dict[int, dict[str, Any]] = {}  # its process ended: the supervisor's report
         self.begin_time: dict[int, float] = {}
         self.end_time: dict[int, float] = {}
         self.current: int | None = None
@@ -165,35 +181,53 @@ class Tracker:
             ev = json.loads(body.decode("utf-8", errors="replace"))
             if not isinstance(ev, dict):
                 raise TypeError("not an object")
-            k = int(ev["b"] if "b" in ev else ev["e"] if "e" in ev else ev["k"])
-        except (ValueError, TypeError, KeyError, OverflowError):  # JSONDecodeError is a ValueError
+            tag = next(t for t in ("b", "e", "x", "k") if t in ev)
+            k = int(ev[tag])
+        except (ValueError, TypeError, KeyError, OverflowError, StopIteration):  # JSONDecodeError is a ValueError
             self._reject()
             return
         expected = self.tokens.get(k)
         if expected is None or not secrets.compare_digest(token, expected):
             self._reject()
             return
+        # In sequence: a line for anyone but the running candidate, or a begin out of turn, is not
+        # the supervisor's or that candidate's driver's.
+        if tag == "b":
+            nxt = len(self.started)
+            if self.current is not None or nxt >= len(self.order) or self.order[nxt] != k:
+                self._reject()
+                return
+        elif self.current != k:
+            self._reject()
+            return
         now = time.monotonic()
         # A genuine line seen twice was read off the pipe by someone else (/proc/self/fd/3 reopened)
         # and written back: the candidate's lines are no longer known to be all the driver's.
-        seen = ("b", k) if "b" in ev else ("e", k) if "e" in ev else ("t", k, repr(ev.get("t", ev.get("s"))))
+        seen = (tag, k) if tag != "k" else ("t", k, repr(ev.get("t", ev.get("s"))))
         if seen in self._seen:
             self.tainted.add(k)
         self._seen.add(seen)
-        if "b" in ev:
+        if tag == "b":
             self.started.append(k)
             self.begin_time[k] = now
             self.current = k
             if self._taint_next:
                 self.tainted.add(k)
                 self._taint_next = False
-        elif "e" in ev:
+        elif tag == "e":
             self.ended.add(k)
             self.end_time[k] = now
+        elif tag == "x":
+            self.exits[k] = ev
             self.current = None
             self.last_ended = k
         else:
             self.events.setdefault(k, []).append(ev)
+
+    def exited_cleanly(self, k: int) -> bool:
+        """Its process ended with status 0 (not by a signal) after its driver finished."""
+        x = self.exits.get(k)
+        return k in self.ended and x is not None and x.get("c") == 0 and x.get("g") is None
 
     def check(self) -> str | None:
         if self.per_candidate_s is None or self.current is None:
@@ -307,11 +341,29 @@ def _build_log(res: ProcResult) -> str:
 
 
 def _run_program(ctx: Ctx, lang: Language, argv: list[str], workdir: Path, limits: Limits,
-                 tracker: Tracker | None = None, stdin: bytes | None = None) -> ProcResult:
-    return sandbox.run(argv, workdir, limits, ro_paths=lang.toolchain_paths(), env=lang.jail_env(),
+                 tracker: Tracker | None = None, stdin: bytes | None = None,
+                 extra_ro: Sequence[str] = ()) -> ProcResult:
+    return sandbox.run(argv, workdir, limits, ro_paths=[*lang.toolchain_paths(), *extra_ro], env=lang.jail_env(),
                        stdin=stdin, channel=tracker is not None,
                        on_channel_line=tracker.feed if tracker else None,
                        should_kill=tracker.check if tracker else None, layers=ctx.layers)
+
+
+SUPERVISOR = "hrmsup.py"  # written beside every function program (see drivers/hrmsup.py)
+
+
+def supervisor_command(layers: Layers, lang: Language, keys: Sequence[int], memory_mb: int) -> list[str]:
+    """The jail's command line: the supervisor, running each of ``keys`` in a process of its own."""
+    opts = ["--keys", ",".join(map(str, keys))]
+    if layers.mode != "rlimits-only":
+        opts.insert(0, "--pidns")  # the jail has its own pid namespace: kill(-1) reaches only it
+    if layers.private_tmp:
+        opts += ["--scratch", "/tmp"]
+    py = sandbox.python_for_jail()
+    if lang.fork_driver:
+        # The same interpreter flags Python candidates always had (site included: exit() exists).
+        return [py, "-I", "-B", SUPERVISOR, *opts, "--fork", lang.fork_driver]
+    return [py, "-I", "-S", "-B", SUPERVISOR, *opts, "--", *lang.candidate_command(memory_mb)]
 
 
 @dataclass
@@ -338,7 +390,7 @@ def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isol
         workdir = _new_workdir(ctx, f"{lang.name}-fn")
         try:
             units = [j.unit for j in pending]
-            _write_files(workdir, lang.render_function_program(units))
+            _write_files(workdir, {**lang.render_function_program(units), SUPERVISOR: supervisor_source()})
             built = _build(ctx, lang, lang.build_commands(units), workdir, len(units))
             if built is not None and not built.ok:
                 text = _build_log(built)
@@ -356,6 +408,21 @@ def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isol
                 for part in (pending[:half], pending[half:]):
                     results.update(evaluate_function_group(ctx, lang, part))
                 break
+            if len(pending) > 1:
+                # Code that would run in a batch-mate's process is built alone, before anything runs.
+                invasive = lang.invasive_keys(workdir, units)
+                if invasive is None:
+                    half = len(pending) // 2
+                    for part in (pending[:half], pending[half:]):
+                        results.update(evaluate_function_group(ctx, lang, part))
+                    break
+                invasive &= {j.unit.key for j in pending}
+                if invasive:
+                    alone += [j for j in pending if j.unit.key in invasive]
+                    pending = [j for j in pending if j.unit.key not in invasive]
+                    log.debug("%s batch: %d candidates with code outside their own process set aside",
+                              lang.name, len(invasive))
+                    continue
             compile_log = _build_log(built) if built is not None else ""
             done, suspects = _run_built(ctx, lang, workdir, pending, isolated=isolated)
             for k, out in done.items():
@@ -388,9 +455,10 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
             stdout_bytes=run.stdout_bytes * n, stderr_bytes=run.stderr_bytes * n)
         # Fresh tokens per process: one candidate's, once seen, is worth nothing in the next run.
         tokens = {k: secrets.token_hex(16) for k in remaining}
-        tracker = Tracker(None if isolated else run.wall_s, tokens)
-        proc = _run_program(ctx, lang, lang.run_command(remaining, run.memory_mb), workdir, limits, tracker,
-                            stdin="".join(f"{k} {t}\n" for k, t in tokens.items()).encode())
+        tracker = Tracker(None if isolated else run.wall_s, tokens, remaining)
+        proc = _run_program(ctx, lang, supervisor_command(ctx.layers, lang, remaining, run.memory_mb), workdir,
+                            limits, tracker, stdin="".join(f"{k} {tokens[k]}\n" for k in remaining).encode(),
+                            extra_ro=sandbox.python_paths())
         if isolated:
             k = remaining[0]
             job = by_key[k]
@@ -413,7 +481,7 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
                 continue
             job = by_key[k]
             events = tracker.events.get(k, [])
-            clean = k in tracker.ended and not flooded and k not in tracker.tainted and not any(
+            clean = tracker.exited_cleanly(k) and not flooded and k not in tracker.tainted and not any(
                 ev.get("s") in ("mem", "loadmem") for ev in events)
             if clean:
                 out = outcome_from_events(events, job.unit.tests, job.expected, True, proc)
@@ -422,9 +490,12 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
             elif (proc.killed_reason == "candidate_timeout" and k == tracker.current and not flooded
                   and k not in tracker.tainted
                   and not any(ev.get("s") in ("mem", "loadmem") for ev in events)):
-                # It overran its own budget, which in a batch excludes the runtime's start-up: alone it
-                # would time out as well, so the verdict stands and the second wait is saved.
-                out = outcome_from_events(events, job.unit.tests, job.expected, False, proc)
+                # It overran its own budget, which in a batch includes its process's start-up: alone
+                # it would time out as well, so the verdict stands and the second wait is saved. Its
+                # fate is the timeout alone: the jail's memory and pids counters are the whole batch's.
+                timed_out = replace(proc, timed_out=True, killed_reason=None, oom=False, pids_limited=False,
+                                    signal=None, stderr=b"", launch_error=None)
+                out = outcome_from_events(events, job.unit.tests, job.expected, False, timed_out)
                 out.detail["time_s"] = run.wall_s
                 results[k] = out
             else:
@@ -441,6 +512,11 @@ def _run_built(ctx: Ctx, lang: Language, workdir: Path, jobs: list[FnJob], *,
             break
         remaining = rest
     return results, suspects
+
+
+@functools.cache
+def supervisor_source() -> str:
+    return Language.driver_source(SUPERVISOR)
 
 
 def _proc_detail(proc: ProcResult) -> dict[str, Any]:

@@ -159,6 +159,11 @@ class Layers:
     def degraded(self) -> bool:
         return self.mode != "bwrap"
 
+    @property
+    def private_tmp(self) -> bool:
+        """The jail's /tmp is a tmpfs of its own (bubblewrap, or the degraded path as root), not the host's."""
+        return self.mode == "bwrap" or (self.root and Path(STAGE_ROOT).is_dir())
+
     def describe(self) -> dict[str, object]:
         rl = ["CPU", "DATA", "FSIZE", "NOFILE", "CORE=0"] + ([] if self.root else ["NPROC"])
         notes = []
@@ -745,6 +750,11 @@ def _supervise(proc: subprocess.Popen[bytes], r_fd: int | None, limits: Limits, 
         channel=bytes(streams[chan_fd].data) if chan_fd is not None else b"",
         wall_s=wall, peak_memory_mb=peak, timed_out=timed_out, killed_reason=killed,
     )
+
+
+def python_paths() -> list[str]:
+    """What the jail must see of :func:`python_for_jail`'s installation (read-only)."""
+    return [sys.base_prefix]
 
 
 def python_for_jail() -> str:

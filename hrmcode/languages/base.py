@@ -250,16 +250,27 @@ class Language(ABC):
         return True
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        """Files (relative path → text) of one program that tests every unit; run_command picks which."""
+        """Files (relative path → text) of one program that tests every unit; each run tests one of them."""
         raise NotImplementedError(f"{self.name}: no typed-function test driver")
 
     def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
         """Compile commands for the function program (run in the workdir); [] for interpreted languages."""
         return []
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        """The command running the function program's candidates ``keys`` in order."""
+    # Each candidate of a built function program runs in a process of its own, started by the
+    # supervisor (hrmcode/execute/drivers/hrmsup.py): a fork of a warm driver loaded once (the
+    # Python module named by fork_driver), or else candidate_command with the candidate's key appended.
+    fork_driver: ClassVar[str | None] = None
+
+    def candidate_command(self, memory_mb: int) -> list[str]:
+        """The argv running one candidate of the function program (the supervisor appends its key)."""
         raise NotImplementedError(f"{self.name}: no typed-function test driver")
+
+    def invasive_keys(self, workdir: Path, units: Sequence[FunctionUnit]) -> set[int] | None:
+        """After a successful build: the candidates whose code would run in, or change, a batch-mate's
+        process (code before main, symbols that replace the runtime's): they are built alone. None
+        when some candidate is but the build does not say which (the batch is then split)."""
+        return set()
 
     def render_stdin_program(self, solution: str) -> dict[str, str]:
         """Files of a whole program that reads stdin and writes stdout."""

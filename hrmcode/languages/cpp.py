@@ -42,7 +42,7 @@ _GXX = ["g++", "-std=c++17", "-O2", "-w", "-pipe"]
 # Function batches at -O1: on the built-in suite's references it compiles in ~60% of -O2's time and
 # runs them well inside the per-test limits (bench/harness_throughput.py); whole stdin programs
 # keep -O2, what competitive judges use.
-_GXX_FN = ["g++", "-std=c++17", "-O1", "-w", "-pipe"]
+_GXX_FN = ["g++", "-std=c++17", "-O1", "-g1", "-w", "-pipe"]
 _PCH_NAME = "hrm_pch.hpp"
 _pch_lock = threading.Lock()
 
@@ -103,6 +103,120 @@ def _gxx_function_program() -> list[str]:
     return [*_GXX_FN, "-include", str(pch / _PCH_NAME)] if pch else list(_GXX_FN)
 
 
+# ---- what a candidate may share a program with -------------------------------------------------
+# Each candidate runs in a process of its own, but every process of a batch is the same program:
+# whatever of a candidate runs before main (dynamic initialization of its namespace-scope variables,
+# constructor functions) or replaces a symbol of the runtime (extern "C" definitions, asm labels)
+# would run in its batch-mates' processes too. Such a candidate is built alone: the source rules
+# below catch what needs no compiler, the assembly scan (_init_keys) the dynamic initialization.
+
+_STD_ATTRIBUTES = {"nodiscard", "maybe_unused", "likely", "unlikely", "noreturn", "fallthrough", "deprecated",
+                   "carries_dependency", "no_unique_address"}
+# asm and its spellings (labels, sections, top-level assembly), GNU attributes (constructor, section,
+# alias, weak…), _Pragma (a pragma without a directive line).
+_BANNED_IDENTS = {"asm", "__asm", "__asm__", "__attribute__", "__attribute", "_Pragma", "__declspec"}
+_CPP_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      | (?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
+      | (?P<raw>(?:u8|[uUL])?R"(?P<delim>[^()\\\s]{0,16})\(.*?\)(?P=delim)")
+      | (?P<string>(?:u8|[uUL])?"(?:[^"\\\n]|\\.)*")
+      | (?P<char>(?:u8|[uUL])?'(?:[^'\\\n]|\\.)*')
+      | (?P<number>\.?\d(?:[\w.]|'(?=\w)|[eEpP][+-])*)
+      | (?P<ident>[A-Za-z_$][\w$]*)
+      | (?P<punct>%:%:|<%|%>|<:|:>|%:|.)""", re.X | re.S)
+_DIGRAPHS = {"<%": "{", "%>": "}", "<:": "[", ":>": "]", "%:": "#", "%:%:": "##"}
+
+
+def _cpp_tokens(code: str) -> list[tuple[str, str]]:
+    """(kind, text) of every token but whitespace and comments, digraphs spelled as what they mean:
+    a lexer just good enough for the rules of shares_safely (string, character and raw string
+    literals, digit separators, line splices)."""
+    code = code.replace("\\\n", "")  # line splices first, as the compiler does
+    out = []
+    for m in _CPP_TOKEN.finditer(code):
+        kind = m.lastgroup if m.lastgroup != "delim" else "raw"
+        if kind not in ("ws", "comment"):
+            out.append((kind, _DIGRAPHS.get(m.group(), m.group()) if kind == "punct" else m.group()))
+    return out
+
+
+def shares_safely(solution: str) -> bool:
+    """Whether a candidate can share a translation unit (and a program) with others, from its source.
+
+    No directive but #include (a macro or pragma leaks into every later candidate), braces that stay
+    inside the candidate's namespace (a stray ``}`` would put what follows at global scope, where it
+    can replace operator new or specialize the driver's templates), no asm, GNU attributes, _Pragma
+    or ``extern "C"`` (a C symbol such as ``write`` replaces the runtime's for every candidate), and
+    only the standard [[attributes]].
+    """
+    lines = solution.splitlines()
+    if any(_DIRECTIVE_RE.match(line) and not _INCLUDE_RE.match(line) for line in lines):
+        return False
+    toks = _cpp_tokens("\n".join("" if _INCLUDE_RE.match(line) else line for line in lines))
+    depth = 0
+    for i, (kind, text) in enumerate(toks):
+        if text == "{":
+            depth += 1
+        elif text == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif text in ("#", "##"):
+            return False  # a directive spelled with a digraph (%:)
+        elif kind == "ident" and (text in _BANNED_IDENTS or (
+                text == "extern" and i + 1 < len(toks) and toks[i + 1][0] in ("string", "raw"))):
+            return False
+        elif text == "[" and i + 1 < len(toks) and toks[i + 1][1] == "[":
+            parens, j = 0, i + 2
+            while j < len(toks) and (parens or toks[j][1] != "]"):
+                t = toks[j][1]
+                parens += (t == "(") - (t == ")")
+                if not parens and toks[j][0] == "ident" and t not in _STD_ATTRIBUTES:
+                    return False
+                j += 1
+    return depth == 0
+
+
+_ASM_FILE_RE = re.compile(r'^\s*\.file\s+(\d+)\s+(?:"[^"]*"\s+)?"([^"]*)"')
+_ASM_LOC_RE = re.compile(r"^\s*\.loc\s+(\d+)\s")
+_ASM_LABEL_RE = re.compile(r"^([A-Za-z_.$][\w.$@]*):")
+_ASM_SECTION_RE = re.compile(r"^\s*\.(?:section\s+([^\s,]+)|(text|data|bss)\b)")
+_ASM_ADDR_RE = re.compile(r"^\s*\.(?:quad|dc\.a|8byte|long)\s+([A-Za-z_.$][\w.$@]*)")
+_INIT_SECTIONS = (".init_array", ".preinit_array", ".ctors")
+_UNIT_FILE_RE = re.compile(r"(?:^|/)hrmc(\d+)\.cpp$")
+
+
+def init_keys(asm: str) -> set[int]:
+    """The candidates with code that runs before main, from the batch's assembly (built with -g1).
+
+    GCC puts the dynamic initialization of a translation unit in one function (``_GLOBAL__sub_I_…``,
+    listed in .init_array) and marks every instruction with its source line; a candidate's lines
+    are in ``hrmc<key>.cpp`` (#line), so a candidate with a line in that function, or in any other
+    function .init_array lists, has code that would run in every process of the program.
+    """
+    files: dict[str, int] = {}
+    locs: dict[str, set[str]] = {}  # function → file numbers of its lines
+    starters: set[str] = set()
+    fn: str | None = None
+    section = ".text"
+    for line in asm.splitlines():
+        if m := _ASM_FILE_RE.match(line):
+            if k := _UNIT_FILE_RE.search(m.group(2)):
+                files[m.group(1)] = int(k.group(1))
+        elif m := _ASM_LOC_RE.match(line):
+            if fn is not None:
+                locs.setdefault(fn, set()).add(m.group(1))
+        elif m := _ASM_SECTION_RE.match(line):
+            section = m.group(1) or f".{m.group(2)}"
+        elif m := _ASM_LABEL_RE.match(line):
+            if not m.group(1).startswith(".L"):
+                fn = m.group(1)
+        elif section.startswith(_INIT_SECTIONS) and (m := _ASM_ADDR_RE.match(line)):
+            starters.add(m.group(1))
+    starters |= {f for f in locs if f.startswith(("_GLOBAL__sub_I", "__static_initialization_and_destruction"))}
+    return {files[n] for f in starters for n in locs.get(f, ()) if n in files}
+
+
 class Cpp(Language):
     name = "cpp"
     extension = "cpp"
@@ -152,8 +266,13 @@ class Cpp(Language):
     compiled = True
 
     def batchable(self, solution: str) -> bool:
-        # A macro or pragma leaks into every later candidate of a shared translation unit.
-        return not any(_DIRECTIVE_RE.match(line) and not _INCLUDE_RE.match(line) for line in solution.splitlines())
+        return shares_safely(solution)
+
+    def invasive_keys(self, workdir: Path, units: Sequence[FunctionUnit]) -> set[int] | None:
+        try:
+            return init_keys((workdir / "main.s").read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return None
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
         from hrmcode.execute.units import INPUTS_FILE, inputs_file
@@ -199,7 +318,7 @@ class Cpp(Language):
         # "suggested alternatives" (every candidate's hrmc_run once one candidate's is missing),
         # which would send a whole batch to isolated builds for one syntax error.
         lines = [ln for ln in log.splitlines()
-                 if ("error" in ln or "required from here" in ln) and "note:" not in ln]
+                 if ("error" in ln or "required from here" in ln or "undefined reference" in ln) and "note:" not in ln]
         return Language.error_keys("\n".join(lines))
 
     def toolchain_paths(self) -> list[str]:
@@ -208,10 +327,11 @@ class Cpp(Language):
 
     def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
         # The default headers come precompiled (main.cpp still includes them: correct without it).
-        return [[*_gxx_function_program(), "-o", "prog", "main.cpp"]]
+        # Through an assembly file with line tables (-g1), which init_keys reads before anything runs.
+        return [[*_gxx_function_program(), "-S", "-o", "main.s", "main.cpp"], ["g++", "-o", "prog", "main.s"]]
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        return ["./prog", *map(str, keys)]
+    def candidate_command(self, memory_mb: int) -> list[str]:
+        return ["./prog"]
 
     def stdin_build_commands(self, files: dict[str, str]) -> list[list[str]]:
         return [[*_GXX, "-o", "prog", "main.cpp"]]

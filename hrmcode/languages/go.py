@@ -37,6 +37,11 @@ _PACKAGE_RE = re.compile(r"^\s*package\s+\w+\s*;?\s*$", re.M)
 _IMPORT_BLOCK_RE = re.compile(r"^\s*import\s*\((.*?)\)", re.M | re.S)
 _IMPORT_LINE_RE = re.compile(r"^\s*import\s+((?:[\w.]+\s+)?\"[^\"]+\")\s*;?\s*$", re.M)
 _USE_RE = re.compile(r"(?<![\w.])(" + "|".join(_GO_AUTO) + r")\.[A-Z]")
+# A compiler directive (//go:linkname reaches into other packages and the runtime) or cgo: what a
+# candidate package could change outside itself (see Go.batchable).
+_GO_DIRECTIVE_RE = re.compile(r'//go:|^\s*import\s+(?:\(\s*)?"C"', re.M)
+_INITTASK_RE = re.compile(r"\shrmb/hrmc(\d+)\.\.inittask$", re.M)
+SYMBOLS_FILE = "hrmsyms.txt"
 
 
 def _split_go(solution: str) -> tuple[list[str], str]:
@@ -189,10 +194,26 @@ class Go(Language):
         return files
 
     def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
-        return [["go", "build", "-trimpath", "-o", "prog", "."]]
+        build = ["go", "build", "-trimpath", "-o", "prog", "."]
+        if len(units) == 1:
+            return [build]
+        # The symbol table says which candidate packages have code to run before main (invasive_keys).
+        return [build, ["sh", "-c", f"go tool nm prog > {SYMBOLS_FILE}"]]
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        return ["./prog", *map(str, keys)]
+    def batchable(self, solution: str) -> bool:
+        return not _GO_DIRECTIVE_RE.search(solution)
+
+    def invasive_keys(self, workdir: Path, units: Sequence[FunctionUnit]) -> set[int] | None:
+        """Packages with an init task: init functions, or package variables initialized by code
+        (``var memo = map[int]int{}`` too). Go runs them in every process of the program."""
+        try:
+            syms = (workdir / SYMBOLS_FILE).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        return {int(k) for k in _INITTASK_RE.findall(syms)}
+
+    def candidate_command(self, memory_mb: int) -> list[str]:
+        return ["./prog"]
 
     def render_stdin_program(self, solution: str) -> dict[str, str]:
         return {"go.mod": "module hrmprog\n\ngo 1.22\n", "main.go": solution}

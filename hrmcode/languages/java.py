@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, camel_case, definition_arities
@@ -25,6 +26,11 @@ _PUBLIC_CLASS_RE = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+
 _CLASS_RE = re.compile(r"\bclass\s+(\w+)")
 
 
+# The driver's classes; every other class file of a batch must be a candidate's class or nested in it.
+_DRIVER_CLASSES = {"HrmH.class", "HrmH$In.class", "HrmMain.class"}
+_CANDIDATE_CLASS_RE = re.compile(r"^Hrmc(\d+)(?:\$.*)?\.class$")
+
+
 def _split_imports(solution: str) -> tuple[str, str]:
     """Move a solution's import lines above the class the harness wraps it in."""
     imports = "".join(m.group(0).strip() + "\n" for m in _IMPORT_RE.finditer(solution))
@@ -39,8 +45,10 @@ def _main_class(program: str) -> str:
 
 def _javac(sources: list[str]) -> list[str]:
     # A client-compiler JVM starts faster; javac runs no annotation processors (no code at build time).
+    # String concatenation compiled inline (StringBuilder), not as invokedynamic: the same strings,
+    # without the bootstrap that cost every candidate's JVM ~25 ms of CPU at its first concatenation.
     return ["javac", "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-J-XX:-UsePerfData", "-J-Xss16m",
-            "-nowarn", "-proc:none", "-encoding", "UTF-8", "-d", "out", *sources]
+            "-XDstringConcat=inline", "-nowarn", "-proc:none", "-encoding", "UTF-8", "-d", "out", *sources]
 
 
 def _java(memory_mb: int) -> list[str]:
@@ -99,7 +107,9 @@ class Java(Language):
         cases = []
         for u in units:
             imports, body = _split_imports(u.solution)
-            # One lambda per candidate (not one per test), over inputs read at run time. Arguments
+            # One call wrapper per candidate (not one per test), over inputs read at run time: an
+            # anonymous class, not a lambda, because a JVM starts per candidate and a lambda's first
+            # use costs it ~30 ms of CPU (invokedynamic bootstrap) when the candidate uses none. Arguments
             # have the old literals' static types (long, boolean, String, a fresh ArrayList), so
             # the same candidate signatures compile.
             reads = "".join(f"            final {_JAVA_READ[str(t)][0]} hrmv{j} = hrmin.{_JAVA_READ[str(t)][1]}();\n"
@@ -109,7 +119,9 @@ class Java(Language):
                 f"{_DEFAULT_IMPORTS}{imports}\nfinal class Hrmc{u.key} {{\n{body}\n"
                 f"    static void hrmcRun(HrmH.In hrmin) {{\n        HrmH.begin({u.key});\n"
                 "        for (int hrmt = 0, hrmn = hrmin.count(); hrmt < hrmn; hrmt++) {\n"
-                f"{reads}            HrmH.test({u.key}, hrmt, () -> {self.ident(u.name)}({args}));\n        }}\n"
+                f"{reads}            HrmH.test({u.key}, hrmt, new java.util.function.Supplier<java.lang.Object>() {{ "
+                f"public java.lang.Object get() {{ "
+                f"return Hrmc{u.key}.{self.ident(u.name)}({args}); }} }});\n        }}\n"
                 f"        HrmH.end({u.key});\n    }}\n}}\n")
             cases.append(f"                case {u.key}: Hrmc{u.key}.hrmcRun(HrmH.section({u.key})); break;")
         files["HrmMain.java"] = (
@@ -127,8 +139,23 @@ class Java(Language):
         # a culprit left unnamed costs the whole batch another failed build.
         return [_javac(["-Xmaxerrs", "100000", *sources])]
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        return [*_java(memory_mb), "HrmMain", *map(str, keys)]
+    def candidate_command(self, memory_mb: int) -> list[str]:
+        return [*_java(memory_mb), "HrmMain"]
+
+    def invasive_keys(self, workdir: Path, units: Sequence[FunctionUnit]) -> set[int] | None:
+        """Candidates that closed their class and declared top-level classes of their own: in the
+        default package such a class shadows an imported one (``ArrayList``) in every batch-mate's
+        code, including the harness's wrapper, and would run in their processes."""
+        keys = {u.key for u in units}
+        strangers = []
+        for f in (workdir / "out").rglob("*.class"):
+            m = _CANDIDATE_CLASS_RE.match(f.name)
+            if f.parent != workdir / "out" or not (f.name in _DRIVER_CLASSES or (m and int(m.group(1)) in keys)):
+                strangers.append(f.name.removesuffix(".class").split("$")[0])
+        if not strangers:
+            return set()
+        named = {u.key for u in units for n in strangers if re.search(rf"\b{re.escape(n)}\b", u.solution)}
+        return named or None
 
     def render_stdin_program(self, solution: str) -> dict[str, str]:
         return {f"{_main_class(solution)}.java": solution}

@@ -82,9 +82,8 @@ class JavaScript(Language):
         files["cases.json"] = json.dumps(cases)
         return files
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        return ["node", f"--max-old-space-size={_heap_mb(memory_mb)}", "--stack-size=8000", "driver.js",
-                *map(str, keys)]
+    def candidate_command(self, memory_mb: int) -> list[str]:
+        return ["node", f"--max-old-space-size={_heap_mb(memory_mb)}", "--stack-size=8000", "driver.js"]
 
     def stdin_run_command(self, files: dict[str, str], memory_mb: int) -> list[str]:
         return ["node", f"--max-old-space-size={_heap_mb(memory_mb)}", "main.js"]

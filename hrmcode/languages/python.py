@@ -78,8 +78,7 @@ class Python(Language):
         files["cases.json"] = json.dumps(cases)
         return files
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        return [_jail_python(), "-I", "-B", "driver.py", *map(str, keys)]
+    fork_driver = "driver.py"  # the supervisor forks itself per candidate after loading it
 
     def stdin_run_command(self, files: dict[str, str], memory_mb: int) -> list[str]:
         return [_jail_python(), "-I", "-B", "main.py"]

@@ -31,6 +31,12 @@ _RUSTC = ["rustc", "--edition", "2021", "-C", "opt-level=1", "-C", "debuginfo=0"
 # Function batches at opt-level 0: a batch of the built-in suite's references compiles ~4x faster
 # than at 1, and they still run in milliseconds (bench/harness_throughput.py). Overflow checks and
 # debug assertions stay off, as at opt-level 1, so arithmetic means the same in both builds.
+# What a candidate module could change outside itself (see Rust.batchable): code placed before main
+# (link_section, used), symbols of the runtime replaced (no_mangle, export_name, linkage, link,
+# global_allocator), assembly, exported macros, and the driver's traits implemented for new types.
+_RUST_INVASIVE_RE = re.compile(
+    r"\b(?:link_section|no_mangle|export_name|link_name|linkage|global_allocator|global_asm|naked|macro_export"
+    r"|ToJson|IntArg)\b|\basm!|#\s*!?\s*\[\s*(?:used|link)\b")
 _RUSTC_FN = ["rustc", "--edition", "2021", "-C", "opt-level=0", "-C", "overflow-checks=off", "-C",
              "debug-assertions=off", "-C", "debuginfo=0", "--cap-lints", "allow"]
 
@@ -143,8 +149,12 @@ class Rust(Language):
     def build_commands(self, units: Sequence[FunctionUnit]) -> list[list[str]]:
         return [[*_RUSTC_FN, "-o", "prog", "main.rs"]]
 
-    def run_command(self, keys: Sequence[int], memory_mb: int) -> list[str]:
-        return ["./prog", *map(str, keys)]
+    def batchable(self, solution: str) -> bool:
+        # Rust runs nothing before main but what these place there; a module changes no other module.
+        return not _RUST_INVASIVE_RE.search(solution)
+
+    def candidate_command(self, memory_mb: int) -> list[str]:
+        return ["./prog"]
 
     def stdin_build_commands(self, files: dict[str, str]) -> list[list[str]]:
         return [[*_RUSTC, "-o", "prog", "main.rs"]]

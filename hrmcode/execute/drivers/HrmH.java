@@ -18,7 +18,8 @@ final class HrmH {
     private static String token = "-";
 
     static void open() throws IOException {
-        out = new FileOutputStream("/proc/self/fd/3");
+        // Appending: never truncates what fd 3 is (always the harness's pipe in the jail).
+        out = new FileOutputStream("/proc/self/fd/3", true);
     }
 
     static void emit(String line) {
@@ -31,8 +32,7 @@ final class HrmH {
     }
 
     static void begin(int k) {
-        token = tokens.getOrDefault(k, "-");
-        emit("{\"b\":" + k + "}");
+        token = tokens.getOrDefault(k, "-");  // the supervisor wrote the begin line
     }
 
     static void end(int k) { emit("{\"e\":" + k + "}"); }

@@ -42,8 +42,7 @@ fn emit(s: &str) {
 
 pub fn begin(k: usize) {
     let t = TOKENS.get().and_then(|m| m.get(&k)).cloned().unwrap_or_else(|| "-".to_string());
-    *TOKEN.lock().unwrap() = t;
-    emit(&format!("{{\"b\":{}}}", k));
+    *TOKEN.lock().unwrap() = t; // the supervisor wrote the begin line
 }
 pub fn end(k: usize) { emit(&format!("{{\"e\":{}}}", k)); }
 

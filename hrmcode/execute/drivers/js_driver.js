@@ -1,5 +1,7 @@
 // hrmcode test driver for JavaScript candidates (runs inside the sandbox under Node.js).
-// Same protocol as python_driver.py: cases.json in, one "token JSON" line per event on fd 3.
+// Same protocol as python_driver.py: cases.json in, one "token JSON" line per event on fd 3. The
+// supervisor (hrmsup.py) starts one Node.js process per candidate, named on the command line, with
+// only that candidate's token on stdin, and writes its begin and exit lines itself.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -33,7 +35,6 @@ function isMemoryError(e) {
 function runCandidate(c) {
   const k = c.k;
   token = tokens.get(k) || "-";
-  emit({ b: k });
   let fn;
   try {
     fn = require(path.resolve(c.file));

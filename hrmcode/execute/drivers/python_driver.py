@@ -1,11 +1,14 @@
 """hrmcode test driver for Python candidates (runs inside the sandbox, standard library only).
 
-Reads cases.json: [{"k": key, "file": path, "fn": name, "tests": ["[args as JSON]", ...]}] and runs
-the candidates named on the command line (all when none), writing one line per event to fd 3, the
-candidate's token (stdin: one "key token" line each, read before any candidate runs), a space, and JSON:
-{"b": k} begin, {"k", "t", "s": ok|err|mem|bad, "v"|"m"} per test, {"k", "s": "ce"} a candidate
-that does not load, {"e": k} end. Each candidate runs in a fresh namespace; every line is flushed
-so a crash or a timeout later never loses the results already written.
+Loaded once by the supervisor (hrmsup.py ``--fork``), which calls ``prepare(keys)`` in its own warm
+process and ``run(key, token)`` in a fresh fork of it per candidate: nothing a candidate does to the
+interpreter (builtins, modules, the driver's functions) outlives its own process.
+
+cases.json: [{"k": key, "file": path, "fn": name, "tests": ["[args as JSON]", ...]}]. Per candidate it
+writes one line per event to fd 3, the candidate's token, a space, and JSON: {"k", "t", "s":
+ok|err|mem|bad, "v"|"m"} per test, {"k", "s": "ce"} a candidate that does not load, {"e": k} the
+end of its tests (the supervisor writes the begin and exit lines). Every line is flushed, so a
+crash or a timeout later never loses the results already written.
 """
 
 import gc
@@ -14,8 +17,8 @@ import os
 import sys
 
 sys.setrecursionlimit(20000)
-_out = os.fdopen(3, "w", encoding="utf-8", buffering=1)
-_tokens = {}
+_cases = {}
+_out = None
 _token = "-"
 
 
@@ -28,22 +31,12 @@ def emit(obj):
     send(json.dumps(obj, ensure_ascii=False))
 
 
-def read_tokens():
-    for line in sys.stdin.buffer.read().decode("ascii", "replace").splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            _tokens[int(parts[0])] = parts[1]
-
-
 def message(exc):
     return (type(exc).__name__ + ": " + str(exc))[:500]
 
 
 def run_candidate(case):
-    global _token
     k = case["k"]
-    _token = _tokens.get(k, "-")
-    emit({"b": k})
     try:
         with open(case["file"], encoding="utf-8") as fh:
             code = compile(fh.read(), case["file"], "exec")
@@ -84,23 +77,26 @@ def run_candidate(case):
             continue
         send(line)
     emit({"e": k})
-    namespace.clear()
-    gc.collect()
 
 
-def main():
+def prepare(keys):
+    """In the supervisor, once: the cases, parsed before any candidate's process exists."""
+    wanted = set(keys)
     with open("cases.json", encoding="utf-8") as fh:
-        cases = json.load(fh)
-    read_tokens()
-    wanted = {int(a) for a in sys.argv[1:]}
-    # The driver's own objects (modules, the cases) to the permanent generation: the collection
-    # after each candidate then walks only what candidates made, not the whole heap (~5 ms each).
+        for case in json.load(fh):
+            if case["k"] in wanted:
+                _cases[case["k"]] = case
+    # Everything loaded so far to the permanent generation: a candidate's collections then walk
+    # only what it made, and its fork shares the supervisor's pages instead of copying them.
     gc.freeze()
-    for case in cases:
-        if not wanted or case["k"] in wanted:
-            run_candidate(case)
+
+
+def run(key, token):
+    """In the candidate's own process (a fork of the supervisor): its tests, then its end line."""
+    global _out, _token
+    _out = os.fdopen(3, "w", encoding="utf-8", buffering=1)
+    _token = token
+    case = _cases.get(key)
+    if case is not None:
+        run_candidate(case)
     sys.stdout.flush()
-    os._exit(0)  # no interpreter teardown: a candidate's atexit hooks or threads cannot change the outcome
-
-
-main()
