@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -57,8 +58,10 @@ from hrmcode.records import Result, Sample, Task, Verdict
 log = logging.getLogger(__name__)
 
 # 2: compiled drivers read inputs at run time (hrmtests.txt); new build flags. 3: result lines carry
-# per-candidate tokens (a verdict cached before may have been forged by a batch-mate).
-HARNESS_VERSION = 3
+# per-candidate tokens (a verdict cached before may have been forged by a batch-mate). 4: one process
+# per candidate (a verdict cached before may have been changed by a batch-mate's tampering).
+HARNESS_VERSION = 4
+DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
 TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
 
@@ -574,6 +577,39 @@ def evaluate_stdin(ctx: Ctx, lang: Language, task: Task, solution: str) -> Outco
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+class ProjectError(ValueError):
+    """A project task that cannot be set up; the message names the task and the field."""
+
+
+def confined(workdir: Path, rel: Any, field: str) -> Path:
+    """``workdir / rel`` for a relative path that stays inside ``workdir``; ProjectError naming
+    ``field`` otherwise (absolute, ``..``, empty, or through a symlink that leads out)."""
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        raise ProjectError(f"{field}: {rel!r} is not a file path")
+    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise ProjectError(f"{field}: {rel!r} is not a relative path inside the work directory")
+    root = workdir.resolve()
+    target = (workdir / rel).resolve()
+    if target == root or root not in target.parents:
+        raise ProjectError(f"{field}: {rel!r} leads outside the work directory")
+    return target
+
+
+def _write_project(workdir: Path, spec: dict[str, Any], solution: str) -> None:
+    """The project's files and the solution, each confined to the workdir before anything is written."""
+    files = spec.get("files", {})
+    if not isinstance(files, dict):
+        raise ProjectError(f"meta.project.files: expected an object of relative path → text, got {type(files).__name__}")
+    writes = [(confined(workdir, rel, f"meta.project.files[{rel!r}]"), text) for rel, text in files.items()]
+    writes.append((confined(workdir, spec["solution_path"], "meta.project.solution_path"), solution))
+    for path, text in writes:
+        if not isinstance(text, str):
+            raise ProjectError(f"meta.project.files: the text of {path.relative_to(workdir.resolve())} is not a string")
+    for path, text in writes:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
 def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Outcome:
     """A directory with its own test command (Polyglot): pass iff the test command exits 0.
 
@@ -582,6 +618,8 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
     * ``dir`` — a directory copied into the workdir first (optional);
     * ``files`` — ``{relative path: text}`` written on top of it (optional: tests, helpers);
     * ``solution_path`` — where the sample's ``solution`` is written (required);
+      these paths must stay inside the workdir (no absolute path, no ``..``): a harness_error names
+      the field otherwise, and nothing is written;
     * ``build`` — argv run first (optional); a non-zero exit is a compile_error;
     * ``test`` — argv (required); exit 0 is pass, another exit status wrong_answer, a timeout,
       memory kill, output flood or fork bomb their own verdicts;
@@ -601,7 +639,10 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
     try:
         if spec.get("dir"):
             shutil.copytree(spec["dir"], workdir, dirs_exist_ok=True)
-        _write_files(workdir, {**spec.get("files", {}), spec["solution_path"]: solution})
+        try:
+            _write_project(workdir, spec, solution)
+        except ProjectError as e:
+            return Outcome(Verdict.HARNESS_ERROR, 0, 1, {"error": f"task {task.task_id}: {e}"})
         detail: dict[str, Any] = {"mode": "isolated"}
         limits = replace(ctx.cfg.build, wall_s=float(spec.get("timeout_s", ctx.cfg.build.wall_s)),
                          cpu_s=float(spec.get("timeout_s", ctx.cfg.build.wall_s)))
@@ -639,15 +680,49 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
 # ---- the public entry point -----------------------------------------------------------------------
 
 
-def cache_key(task: Task, sample: Sample, cfg: ExecConfig) -> str:
+def cache_key(task: Task, sample: Sample, cfg: ExecConfig, mode: str) -> str:
+    """What an outcome depends on: the code, the task (a project's directory by its contents, not its
+    path), the limits, the jail (``mode``: bwrap or a degraded path) and the driver that ran it (its
+    files in execute/drivers and the language file that renders it)."""
+    project = task.meta.get("project")
+    if isinstance(project, dict) and project.get("dir"):
+        project = {**project, "dir": tree_digest(Path(project["dir"]))}
     payload = {
         "v": HARNESS_VERSION, "lang": sample.language, "kind": task.kind, "solution": sample.solution,
         "tests": [t.model_dump(mode="json") for t in task.tests],
         "signature": task.signature.model_dump(mode="json") if task.signature else None,
-        "meta": {k: task.meta.get(k) for k in ("compare", "project")},
-        "limits": repr(cfg.run),
+        "meta": {"compare": task.meta.get("compare"), "project": project},
+        "limits": repr(cfg.run), "sandbox": mode, "driver": driver_digest(sample.language),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@functools.cache
+def driver_digest(language: str) -> str:
+    """The drivers' and the language file's source, hashed once per process."""
+    h = hashlib.sha256()
+    lang = LANGUAGES.get(language)
+    sources = sorted(DRIVERS_DIR.iterdir()) + ([Path(inspect.getfile(type(lang)))] if lang else [])
+    for path in sources:
+        if path.is_file():
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def tree_digest(root: Path) -> str:
+    """The contents of a directory (relative paths, symlink targets, file bytes); missing: its path."""
+    if not root.is_dir():
+        return f"missing:{root}"
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix().encode()
+        if path.is_symlink():
+            h.update(b"L" + rel + b"\0" + os.readlink(path).encode() + b"\0")
+        elif path.is_file():
+            h.update(b"F" + rel + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        elif path.is_dir():
+            h.update(b"D" + rel + b"\0")
+    return h.hexdigest()
 
 
 class ResultCache:
@@ -762,7 +837,7 @@ def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool 
         if lang is None:
             outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {"error": f"unknown language {s.language}"})
             continue
-        k = cache_key(task, s, cfg)
+        k = cache_key(task, s, cfg, layers.mode)
         keys[i] = k
         hit = cache.get(k)
         if hit is not None:
