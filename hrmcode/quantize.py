@@ -42,14 +42,11 @@ The quantized run directory (format ``hrmcode-quant/1``):
 from __future__ import annotations
 
 import copy
-import fnmatch
 import hashlib
-import json
 import logging
 import shutil
 import statistics
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,12 +56,15 @@ import torch
 from torch import nn
 
 from hrmcode.records import atomic_write_bytes, atomic_write_json
-from hrmcode.runs import LoadedRun, RunError
+from hrmcode.runs import QUANT_FORMAT as FORMAT
+from hrmcode.runs import LoadedRun
+from hrmcode.runs import load_quantized as load_quantized  # re-exported: `quantize` writes, runs reads
+from hrmcode.runs import module_matches as _matches
+from hrmcode.runs import quantize_dynamic_legacy as quantize_dynamic_legacy
 from hrmcode.train.checkpoint import sha256_file
 
 log = logging.getLogger(__name__)
 
-FORMAT = "hrmcode-quant/1"
 SCHEMES = ("int8", "int4", "bf16", "mixed", "legacy-int8")
 PRECISIONS = ("fp32", "int8", "int8wo", "int4")  # what a policy may give one module
 DEFAULT_MIXED_POLICY = "q_head=fp32,embed=int8,lm_head=int8,*=int4"
@@ -90,12 +90,6 @@ def parse_policy(text: str) -> tuple[tuple[str, str], ...]:
     if not rules:
         raise QuantError("--policy: empty")
     return tuple(rules)
-
-
-def _matches(fqn: str, pattern: str) -> bool:
-    # A bare name ("lm_head", "embed") matches that module anywhere in the tree; globs match the
-    # full name (e.g. "core.H_level.*").
-    return fnmatch.fnmatchcase(fqn, pattern) or fnmatch.fnmatchcase(fqn, f"*.{pattern}")
 
 
 @dataclass(frozen=True)
@@ -187,16 +181,6 @@ def apply_torchao(model: nn.Module, assignment: dict[str, str], group_size: int)
     for config, names in _config_groups(model, assignment, group_size):
         quantize_(model, config, filter_fn=lambda m, fqn, names=names: fqn in names)
     return model
-
-
-def quantize_dynamic_legacy(model: nn.Module) -> nn.Module:
-    """The deprecated eager-mode baseline: int8 weights per tensor, dynamic int8 activations."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=DeprecationWarning)
-        from torch.ao.quantization import quantize_dynamic
-
-        names = {n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not _matches(n, "q_head")}
-        return quantize_dynamic(model, names, dtype=torch.qint8)
 
 
 def quantize_model(model: nn.Module, spec: QuantSpec) -> nn.Module:
@@ -312,64 +296,6 @@ def _torchao_version() -> str:
 
 def is_quantized_run(path: str | Path) -> bool:
     return (Path(path) / "quant.json").is_file()
-
-
-def load_quantized(out_dir: str | Path, *, device: str = "cpu", act_inference: str | None = None,
-                   act_threshold: float | None = None) -> LoadedRun:
-    """Load a quantized run directory as a LoadedRun (``model.eval()``), bit-exact to what was saved."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    from hrmcode.config import load_saved_config, with_act
-    from hrmcode.model import build_model
-    from hrmcode.tokenizer import CodeTokenizer
-
-    out = Path(out_dir)
-    meta_path = out / "quant.json"
-    if not meta_path.is_file():
-        raise RunError(f"{out}: not a quantized run (quant.json missing); make one with `hrmcode quantize`")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
-        raise RunError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-    weights = out / "model.safetensors"
-    if sha256_file(weights) != meta["model_sha256"]:
-        raise RunError(f"{weights}: checksum does not match quant.json (file changed or truncated)")
-    cfg = load_saved_config(out / "config.yaml")
-    cfg = with_act(cfg, inference=act_inference, threshold=act_threshold)
-    tok = CodeTokenizer.load(out / "tokenizer.json")
-    model = build_model(cfg.model, pad_id=tok.pad_id).eval()
-    tensors = load_file(weights)
-    storage = meta["storage"]
-    spec = QuantSpec(meta["scheme"], meta["group_size"])
-    if storage == "torchao":
-        from torchao.prototype.safetensors.safetensors_support import unflatten_tensor_state_dict
-
-        with safe_open(weights, "pt") as fh:
-            header = fh.metadata()
-        state, leftover = unflatten_tensor_state_dict(tensors, header)
-        if leftover:
-            raise RunError(f"{weights}: tensors not claimed by any weight: {sorted(leftover)[:5]}")
-        # assign=True puts torchao's tensor subclasses in place of the fp32 parameters.
-        _load_strict(model, state, weights, assign=True)
-    elif storage == "bf16":
-        model = model.to(torch.bfloat16)
-        _load_strict(model, tensors, weights, assign=False)
-    elif storage == "requantize":
-        _load_strict(model, tensors, weights, assign=False)
-        model = quantize_dynamic_legacy(model)
-    else:
-        raise RunError(f"{meta_path}: unknown storage {storage!r}")
-    model.to(torch.device(device)).eval()
-    cfg = cfg.model_copy(update={"name": f"{cfg.name}-{meta.get('label', spec.name)}"})
-    return LoadedRun(out, cfg, model, tok, int(meta["source"]["step"]), weights, f"{spec.name}")
-
-
-def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], path: Path, *, assign: bool) -> None:
-    missing, unexpected = model.load_state_dict(state, strict=False, assign=assign)
-    learned = {n for n, _ in model.named_parameters()}
-    if learned & set(missing) or unexpected:
-        raise RunError(f"{path}: weights do not match the config: missing {sorted(learned & set(missing))[:5]}, "
-                       f"unexpected {sorted(unexpected)[:5]}")
 
 
 # ---- QAT through the trainer ---------------------------------------------------------------------

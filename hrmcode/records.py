@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,8 +25,40 @@ FORMAT_VERSION = 1
 LANGUAGES: tuple[str, ...] = ("python", "javascript", "java", "cpp", "go", "rust")
 Language = Literal["python", "javascript", "java", "cpp", "go", "rust"]
 
-# Value types of typed function tests. Extensible: languages/base.py parses these strings.
+# Value types of typed function tests: a scalar or a list of one (parse_type reads these strings).
 VALUE_TYPES: tuple[str, ...] = ("int", "bool", "str", "list[int]", "list[str]", "list[bool]")
+SCALARS = ("int", "bool", "str")
+_LIST_RE = re.compile(r"^list\[(\w+)\]$")
+
+
+@dataclass(frozen=True)
+class VType:
+    """A value type of typed function tests: a scalar (int, bool, str) or list[scalar]."""
+
+    base: str  # "int" | "bool" | "str"
+    is_list: bool = False
+
+    def __str__(self) -> str:
+        return f"list[{self.base}]" if self.is_list else self.base
+
+    @property
+    def elem(self) -> VType:
+        if not self.is_list:
+            raise ValueError(f"type {self} has no element type")
+        return VType(self.base)
+
+
+def parse_type(t: str | VType) -> VType:
+    """Parse a type string such as ``int`` or ``list[str]``; raise ValueError naming it if unknown."""
+    if isinstance(t, VType):
+        return t
+    t = t.strip()
+    if t in SCALARS:
+        return VType(t)
+    m = _LIST_RE.match(t)
+    if m and m.group(1) in SCALARS:
+        return VType(m.group(1), is_list=True)
+    raise ValueError(f"unknown value type {t!r}: expected one of int, bool, str, list[int], list[str], list[bool]")
 
 
 class Verdict(StrEnum):
@@ -53,8 +86,6 @@ class Param(Record):
     @field_validator("type")
     @classmethod
     def _known_type(cls, v: str) -> str:
-        from hrmcode.languages.base import parse_type
-
         parse_type(v)  # raises ValueError naming the type
         return v
 
@@ -67,8 +98,6 @@ class Signature(Record):
     @field_validator("returns")
     @classmethod
     def _known_type(cls, v: str) -> str:
-        from hrmcode.languages.base import parse_type
-
         parse_type(v)
         return v
 

@@ -1,10 +1,12 @@
-"""pass@k (unbiased), verdict histograms and per-language tables over Result records."""
+"""pass@k (unbiased), verdict histograms, per-language tables and bootstrap intervals over Result records."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import numpy as np
 
 from hrmcode.records import Result, Verdict
 
@@ -56,3 +58,28 @@ def per_language(results: Sequence[Result], ks: Sequence[int]) -> dict[str, dict
     return {lang: {"tasks": len({r.task_id for r in rs}), "samples": len(rs), **mean_pass_at_k(rs, ks),
                    "verdicts": verdict_histogram(rs)}
             for lang, rs in sorted(by_lang.items())}
+
+
+def bootstrap_ci(values_by_task: dict[str, list[float]], *, n_boot: int = 2000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap over tasks of the mean item score (items of a task move together)."""
+    if not values_by_task:
+        return (float("nan"), float("nan"))
+    sums = np.array([sum(v) for v in values_by_task.values()])
+    counts = np.array([len(v) for v in values_by_task.values()])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(sums), size=(n_boot, len(sums)))
+    means = sums[idx].sum(1) / counts[idx].sum(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def item_scores(results: Sequence[Result]) -> dict[str, list[float]]:
+    """Per task: the pass@1 estimate (fraction of samples passed) of each of its languages."""
+    by: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for r in results:
+        by[(r.task_id, r.language)].append(r.passed)
+    out: dict[str, list[float]] = defaultdict(list)
+    for (task_id, _), passed in by.items():
+        out[task_id].append(sum(passed) / len(passed))
+    return dict(out)

@@ -14,15 +14,24 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hrmcode.evaluate.metrics import mean_pass_at_k, per_language, verdict_histogram
+from hrmcode.evaluate.metrics import (
+    bootstrap_ci,
+    item_scores,
+    mean_pass_at_k,
+    per_language,
+    verdict_histogram,
+)
+from hrmcode.evaluate.report import eval_markdown
 from hrmcode.evaluate.summary import signature_adherence
+from hrmcode.execute import evaluate_samples, sandbox_layers
 from hrmcode.generate import SamplingConfig, generate
 from hrmcode.prompts import prompt_text
-from hrmcode.records import Result, Sample, Task, Verdict
+from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json, atomic_write_text, write_jsonl
 from hrmcode.runs import LoadedRun
 
 log = logging.getLogger(__name__)
@@ -121,31 +130,6 @@ def is_syntax_error(r: Result) -> bool:
     return False
 
 
-def bootstrap_ci(values_by_task: dict[str, list[float]], *, n_boot: int = 2000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap over tasks of the mean item score (items of a task move together)."""
-    if not values_by_task:
-        return (float("nan"), float("nan"))
-    sums = np.array([sum(v) for v in values_by_task.values()])
-    counts = np.array([len(v) for v in values_by_task.values()])
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(sums), size=(n_boot, len(sums)))
-    means = sums[idx].sum(1) / counts[idx].sum(1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
-
-
-def item_scores(results: Sequence[Result]) -> dict[str, list[float]]:
-    """Per task: the pass@1 estimate (fraction of samples passed) of each of its languages."""
-    by: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    for r in results:
-        by[(r.task_id, r.language)].append(r.passed)
-    out: dict[str, list[float]] = defaultdict(list)
-    for (task_id, _), passed in by.items():
-        out[task_id].append(sum(passed) / len(passed))
-    return dict(out)
-
-
 def _group(results: Sequence[Result], key: Callable[[Result], Any], ks: Sequence[int]) -> dict[str, Any]:
     groups: dict[Any, list[Result]] = defaultdict(list)
     for r in results:
@@ -240,12 +224,6 @@ def evaluate_run(run: LoadedRun, tasks: Sequence[Task], out_dir: Any, plan: Gene
                  exec_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Generate, execute in the sandbox, summarize; writes samples.jsonl, results.jsonl, summary.json,
     report.md into ``out_dir`` and returns the summary."""
-    from pathlib import Path
-
-    from hrmcode.evaluate.report import eval_markdown
-    from hrmcode.execute import evaluate_samples, sandbox_layers
-    from hrmcode.records import atomic_write_json, atomic_write_text, write_jsonl
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     samples = generate_samples(run, tasks, plan,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hrmcode.evaluate.model_eval import bootstrap_ci, item_scores
+from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
 from hrmcode.evaluate.summary import adherence_markdown
 from hrmcode.records import LANGUAGES, Result, Task, atomic_write_json, atomic_write_text, read_jsonl
 

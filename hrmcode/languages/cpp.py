@@ -15,9 +15,10 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, definition_arities, snake_case
+from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,6 @@ _INT32_MAX = 2**31 - 1
 _CPP_ZIP = {"add": "{x} + {y}", "sub": "{x} - {y}", "mul": "{x} * {y}", "max": "std::max({x}, {y})",
             "min": "std::min({x}, {y})"}
 
-if TYPE_CHECKING:
-    from hrmcode.execute.units import FunctionUnit
 
 _DIRECTIVE_RE = re.compile(r"^\s*#")
 _INCLUDE_RE = re.compile(r"^\s*#\s*include\s*[<\"][^>\"]+[>\"]\s*$")
@@ -275,8 +274,6 @@ class Cpp(Language):
             return None
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        from hrmcode.execute.units import INPUTS_FILE, inputs_file
-
         includes: dict[str, None] = {}
         parts = []
         for u in units:

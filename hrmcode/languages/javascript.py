@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, camel_case, definition_arities
+from hrmcode.languages.units import FunctionUnit
 
 # zip_with operators: the element of the list is x, the element of others is {y}.
 _JS_ZIP = {"add": "x + {y}", "sub": "x - {y}", "mul": "x * {y}", "max": "Math.max(x, {y})",
@@ -15,8 +16,6 @@ _JS_ZIP = {"add": "x + {y}", "sub": "x - {y}", "mul": "x * {y}", "max": "Math.ma
 _JS_TYPES = {"int": "number", "bool": "boolean", "str": "string"}
 _ESM_EXPORT = re.compile(r"^\s*export\s+(default\s+)?(?=(async\s+)?function\b|const\b|let\b|var\b)", re.M)
 
-if TYPE_CHECKING:
-    from hrmcode.execute.units import FunctionUnit
 
 
 def _heap_mb(memory_mb: int) -> int:

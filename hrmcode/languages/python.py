@@ -7,12 +7,10 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, count_params, definition_arities, snake_case
-
-if TYPE_CHECKING:
-    from hrmcode.execute.units import FunctionUnit
+from hrmcode.languages.units import FunctionUnit
 
 
 def _jail_python() -> str:

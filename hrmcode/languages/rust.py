@@ -8,16 +8,15 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, closing_paren, count_params, snake_case
+from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
 
 _OWNED = {"int": "i64", "bool": "bool", "str": "String"}
 # zip_with operators over x (the list) and y (others).
 _RUST_ZIP = {"add": "x + y", "sub": "x - y", "mul": "x * y", "max": "x.max(y)", "min": "x.min(y)"}
 
-if TYPE_CHECKING:
-    from hrmcode.execute.units import FunctionUnit
 
 # The driver's reader (hrmh.rs In) per test value type, and the conversion of what it read into an
 # argument of the candidate's parameter type.
@@ -122,8 +121,6 @@ class Rust(Language):
         return {"PATH": f"{root}/bin:/usr/bin:/bin"}
 
     def render_function_program(self, units: Sequence[FunctionUnit]) -> dict[str, str]:
-        from hrmcode.execute.units import INPUTS_FILE, inputs_file
-
         files = {"hrmh.rs": self.driver_source("hrmh.rs"), INPUTS_FILE: inputs_file(units)}
         mods, cases = [], []
         for u in units:

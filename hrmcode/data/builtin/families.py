@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrmcode.data.builtin.ir import INT_BOUND, OutOfBounds, Pipeline, Step, StepView, check_value
-from hrmcode.languages.base import VType, parse_type
+from hrmcode.records import VType, parse_type
 
 Args = dict[str, Any]
 
@@ -282,6 +282,12 @@ def build_pipeline(name: str, steps: list[Step], params: list[tuple[str, VType]]
                               params[1][0] if fam.uses_other else None))
         src, src_type = dst, fam.out_type
     return Pipeline(name, params, steps, views)
+
+
+def pipeline_from_json(obj: dict[str, Any]) -> Pipeline:
+    """The inverse of ``Pipeline.to_json`` (a task's ``meta.ir``): the steps type-checked again."""
+    params = [(p, parse_type(t)) for p, t in obj["params"]]
+    return build_pipeline(obj["name"], [Step.from_json(s) for s in obj["steps"]], params)
 
 
 def run_pipeline(p: Pipeline, args: list[Any]) -> Any:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrmcode.languages.base import VType, parse_type
+from hrmcode.records import VType
 
 INT_BOUND = 2**31 - 1
 MAX_LEN = 1000  # longest list or string any value may reach
@@ -80,13 +80,6 @@ class Pipeline:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "params": [[p, str(t)] for p, t in self.params],
                 "steps": [s.to_json() for s in self.steps]}
-
-    @staticmethod
-    def from_json(obj: dict[str, Any]) -> Pipeline:
-        from hrmcode.data.builtin.families import build_pipeline
-
-        params = [(p, parse_type(t)) for p, t in obj["params"]]
-        return build_pipeline(obj["name"], [Step.from_json(s) for s in obj["steps"]], params)
 
 
 def check_value(value: Any) -> Any:
