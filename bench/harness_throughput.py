@@ -151,9 +151,9 @@ def main() -> None:
         with cpu_meter() as cpu:
             # Warm-up (not timed), what a machine does once: Go's standard library (and its nm tool,
             # which a batch's build runs) into the fresh build cache, the C++ precompiled headers.
-            # Two tasks per language, so that they build as a batch.
+            # Two tasks per language and one worker, so that they build as a batch.
             evaluate_samples(tasks[:2], [Sample(task_id=t.task_id, language=lang, solution=t.reference[lang])
-                                         for lang in langs for t in tasks[:2]], cache_dir=cache)
+                                         for lang in langs for t in tasks[:2]], cache_dir=cache, workers=1)
             for lang in langs:
                 samples = _samples(tasks, lang)
                 t_batch, c_batch, res_batch = _timed(tasks, samples, batched=True, cache=cache, cpu=cpu)
