@@ -27,8 +27,9 @@ def evaluate_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batche
 
     Results come in the order of ``samples``; ``sample_index`` is the order of the sample among those
     of the same (task, language). ``batched`` builds many candidates of a language as one program
-    (falling back to isolated runs for any candidate that fails, crashes or hangs, so verdicts do
-    not depend on it); ``workers`` defaults to the number of usable cores; ``progress(done, total)``
+    and runs each candidate in a process of its own (falling back to isolated runs for any candidate
+    that fails, crashes or hangs, so verdicts do not depend on it, nor on its batch-mates: see
+    docs/sandbox.md); ``workers`` defaults to the number of usable cores; ``progress(done, total)``
     is called from the calling thread; ``cache_dir`` keeps outcomes by code hash and the toolchain
     caches (Go's build cache) across calls — without it only the toolchain caches persist, under
     ``~/.cache/hrmcode/exec``.
