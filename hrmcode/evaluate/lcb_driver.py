@@ -85,63 +85,21 @@ def _print_exc() -> None:
 
 
 # ---- output comparison --------------------------------------------------------------------------
+# The rules are hrmcode/execute/compare.py's, shipped beside this driver as COMPARE_PYC (compiled, as
+# the driver is) and loaded by the driver after the zygote is forked: the graded programs never need it.
+
+COMPARE_PYC = "hrm_compare.pyc"
+upstream_lines_match: Any = None
+robust_lines_match: Any = None
 
 
-def stripped_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.strip().split("\n")]
-
-
-def decimals(line: str) -> list[Any] | None:
-    from decimal import Decimal  # (the driver's imports are lazy: see _preload)
-
-    try:
-        return [Decimal(tok) for tok in line.split()]
-    except Exception:
-        return None
-
-
-def upstream_lines_match(pred: str, expected: str) -> bool:
-    """lcb_runner's rule: same number of stripped lines; each equal as text or as Decimal lists."""
-    a, b = stripped_lines(pred), stripped_lines(expected)
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=False):
-        if x == y:
-            continue
-        dx, dy = decimals(x), decimals(y)
-        if dx is None or dy is None or dx != dy:
-            return False
-    return True
-
-
-def _float(tok: str) -> float | None:
-    try:
-        v = float(tok)
-    except ValueError:
-        return None
-    return v if math.isfinite(v) else None
-
-
-def robust_lines_match(pred: str, expected: str, tol: float | None) -> bool:
-    """The upstream rule, plus (with ``tol``) numbers equal within an absolute or relative ``tol``."""
-    if upstream_lines_match(pred, expected):
-        return True
-    if tol is None:
-        return False
-    a, b = stripped_lines(pred), stripped_lines(expected)
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=False):
-        tx, ty = x.split(), y.split()
-        if len(tx) != len(ty):
-            return False
-        for s, t in zip(tx, ty, strict=False):
-            if s == t:
-                continue
-            fs, ft = _float(s), _float(t)
-            if fs is None or ft is None or not math.isclose(fs, ft, rel_tol=tol, abs_tol=tol):
-                return False
-    return True
+def load_compare() -> None:
+    global upstream_lines_match, robust_lines_match
+    with open(COMPARE_PYC, "rb") as fh:
+        code = marshal.loads(fh.read()[16:])
+    mod = types.ModuleType("hrm_compare")
+    exec(code, mod.__dict__)
+    upstream_lines_match, robust_lines_match = mod.upstream_lines_match, mod.robust_lines_match
 
 
 def normalize(v: Any) -> Any:
@@ -1441,6 +1399,7 @@ def main() -> None:
     caps = Captures()
     zyg = Zygote(caps)  # before the tests are read (and before json): no process forked from it has them
     forbid_inspection()
+    load_compare()
     import json
 
     spec, tests = read_spec()

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from hrmcode.execute import sandbox
+from hrmcode.execute import compare, sandbox
 from hrmcode.execute.runner import fate, toolchain_cache_dir
 from hrmcode.execute.sandbox import Layers, Limits, ProcResult
 from hrmcode.languages import LANGUAGES
@@ -148,11 +148,15 @@ class GradeConfig:
 
 
 @functools.cache
-def _driver_pyc() -> bytes:
-    """The driver compiled once (a .pyc the jail's interpreter, the same version as this one, runs as its
-    script): a script given as source is parsed and compiled at every start, ~30 ms here."""
-    code = compile(DRIVER.read_text(encoding="utf-8"), "lcb_driver.py", "exec", dont_inherit=True)
+def _pyc(path: Path) -> bytes:
+    """A module compiled once (a .pyc the jail's interpreter, the same version as this one, runs or
+    loads): a script given as source is parsed and compiled at every start, ~30 ms here."""
+    code = compile(path.read_text(encoding="utf-8"), path.name, "exec", dont_inherit=True)
     return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)  # flags, mtime, size: unchecked
+
+
+def _driver_pyc() -> bytes:
+    return _pyc(DRIVER)
 
 
 def _sample_budget(cfg: dict[str, Any], n_tests: int) -> float:
@@ -237,6 +241,8 @@ def _run_driver(ctx: _Ctx, workdir: Path, jobs: list[GradeJob], problems: dict[s
     """Run the driver over the batch in one jail: the driver and the stdin inputs in ``workdir``, the rest
     (expected outputs above all) on the driver's stdin, which no graded program can read."""
     (workdir / "lcb_driver.pyc").write_bytes(_driver_pyc())
+    # The output rules (hrmcode/execute/compare.py): the same code as the built-in runner's.
+    (workdir / "hrm_compare.pyc").write_bytes(_pyc(Path(compare.__file__)))
     stdin = _driver_stdin(workdir, jobs, problems, dcfg)
     total = sum(_sample_budget(dcfg, problems[j.problem].n_tests) for j in jobs) + 15
     limits = Limits(wall_s=total, cpu_s=total, memory_mb=ctx.cfg.memory_mb, pids=256,
@@ -372,6 +378,7 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
         log.info("faithful grading exists for Python only: %d samples in other languages are graded robust",
                  len(other))
     dcfg = cfg.driver_config(mode=cfg.mode, sweep=sweep)
+    tol = cfg.float_tol if cfg.mode == "robust" else None  # faithful: upstream's rule, in every language
     out: dict[int, Graded] = {}
     done = 0
     total = len(jobs)
@@ -390,4 +397,6 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
     for j in jobs:
         if j.key not in out:  # never expected; a missing grade must still be a failure, not a gap
             out[j.key] = Graded(["harness_error"], problems[j.problem].n_tests, detail={"error": "not graded"})
+        if problems[j.problem].kind == "stdin":  # the rule the outputs were compared by, named
+            out[j.key].detail.setdefault("compare", compare.rule_name("lcb", tol))
     return out

@@ -1,4 +1,18 @@
-"""Comparing a program's answer with the expected one."""
+"""Comparing a program's answer with the expected one: one module for every rule, each named.
+
+Values (typed function tests): :func:`values_equal`. Standard output, by the rule a task or a
+benchmark names (and its result records as ``compare``):
+
+* ``exact`` — the built-in and custom stdin tasks: lines equal up to trailing whitespace, trailing
+  empty lines forgiven;
+* ``numeric`` — the same lines, whitespace-separated tokens, numbers equal within 1e-6;
+* ``lcb`` — LiveCodeBench's (lcb_runner's) rule: both texts stripped, lines stripped, each line equal
+  as text or as a list of Decimals; with a tolerance (the grader's robust mode, ``lcb, tol=…``),
+  numbers may also differ by an absolute or relative ``tol``.
+
+Standard library only: the LiveCodeBench grader's driver loads this file inside the jail (see
+hrmcode/evaluate/lcb_grade.py), so both graders compare with the same code.
+"""
 
 from __future__ import annotations
 
@@ -43,8 +57,10 @@ def _token_equal(a: str, b: str) -> bool:
 
 
 def compare_stdout(got: str, expected: str, mode: str = "exact") -> bool:
-    """Line-by-line comparison. ``exact``: lines equal up to trailing whitespace. ``numeric``: lines
-    split into whitespace-separated tokens, numbers equal within 1e-6 (relative or absolute)."""
+    """Line-by-line comparison by the rule named ``mode`` (module docstring): ``exact``, ``numeric``
+    or ``lcb``."""
+    if mode == "lcb":
+        return upstream_lines_match(got, expected)
     g, e = _lines(got), _lines(expected)
     if len(g) != len(e):
         return False
@@ -56,4 +72,69 @@ def compare_stdout(got: str, expected: str, mode: str = "exact") -> bool:
             if len(gt) != len(et) or not all(_token_equal(a, b) for a, b in zip(gt, et, strict=True)):
                 return False
         return True
-    raise ValueError(f"unknown compare mode {mode!r}: expected exact or numeric (task.meta.compare)")
+    raise ValueError(f"unknown compare mode {mode!r}: expected exact, numeric or lcb (task.meta.compare)")
+
+
+# ---- LiveCodeBench (lcb_runner's rule) ------------------------------------------------------------
+
+
+def stripped_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().split("\n")]
+
+
+def decimals(line: str) -> list[Any] | None:
+    from decimal import Decimal  # (imported at the first non-textual match: the driver starts lean)
+
+    try:
+        return [Decimal(tok) for tok in line.split()]
+    except Exception:
+        return None
+
+
+def upstream_lines_match(pred: str, expected: str) -> bool:
+    """lcb_runner's rule: same number of stripped lines; each equal as text or as Decimal lists."""
+    a, b = stripped_lines(pred), stripped_lines(expected)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=False):
+        if x == y:
+            continue
+        dx, dy = decimals(x), decimals(y)
+        if dx is None or dy is None or dx != dy:
+            return False
+    return True
+
+
+def _float(tok: str) -> float | None:
+    try:
+        v = float(tok)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def robust_lines_match(pred: str, expected: str, tol: float | None) -> bool:
+    """The upstream rule, plus (with ``tol``) numbers equal within an absolute or relative ``tol``."""
+    if upstream_lines_match(pred, expected):
+        return True
+    if tol is None:
+        return False
+    a, b = stripped_lines(pred), stripped_lines(expected)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=False):
+        tx, ty = x.split(), y.split()
+        if len(tx) != len(ty):
+            return False
+        for s, t in zip(tx, ty, strict=False):
+            if s == t:
+                continue
+            fs, ft = _float(s), _float(t)
+            if fs is None or ft is None or not math.isclose(fs, ft, rel_tol=tol, abs_tol=tol):
+                return False
+    return True
+
+
+def rule_name(rule: str, tol: float | None = None) -> str:
+    """How a result names the rule it was compared by (``lcb, tol=1e-06``)."""
+    return rule if tol is None else f"{rule}, tol={tol:g}"
