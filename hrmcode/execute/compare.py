@@ -17,6 +17,7 @@ hrmcode/evaluate/lcb_grade.py), so both graders compare with the same code.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 REL_TOL = 1e-6
@@ -56,6 +57,17 @@ def _token_equal(a: str, b: str) -> bool:
     return math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
+def _tokens_match(a: list[str], b: list[str], equal: Callable[[str, str], bool]) -> bool:
+    """Lines pairwise: the same number of whitespace-separated tokens, each pair ``equal``."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        tx, ty = x.split(), y.split()
+        if len(tx) != len(ty) or not all(equal(s, t) for s, t in zip(tx, ty, strict=True)):
+            return False
+    return True
+
+
 def compare_stdout(got: str, expected: str, mode: str = "exact") -> bool:
     """Line-by-line comparison by the rule named ``mode`` (module docstring): ``exact``, ``numeric``
     or ``lcb``."""
@@ -67,11 +79,7 @@ def compare_stdout(got: str, expected: str, mode: str = "exact") -> bool:
     if mode == "exact":
         return g == e
     if mode == "numeric":
-        for gl, el in zip(g, e, strict=True):
-            gt, et = gl.split(), el.split()
-            if len(gt) != len(et) or not all(_token_equal(a, b) for a, b in zip(gt, et, strict=True)):
-                return False
-        return True
+        return _tokens_match(g, e, _token_equal)
     raise ValueError(f"unknown compare mode {mode!r}: expected exact, numeric or lcb (task.meta.compare)")
 
 
@@ -119,20 +127,12 @@ def robust_lines_match(pred: str, expected: str, tol: float | None) -> bool:
         return True
     if tol is None:
         return False
-    a, b = stripped_lines(pred), stripped_lines(expected)
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=False):
-        tx, ty = x.split(), y.split()
-        if len(tx) != len(ty):
-            return False
-        for s, t in zip(tx, ty, strict=False):
-            if s == t:
-                continue
-            fs, ft = _float(s), _float(t)
-            if fs is None or ft is None or not math.isclose(fs, ft, rel_tol=tol, abs_tol=tol):
-                return False
-    return True
+
+    def close(s: str, t: str) -> bool:
+        fs, ft = _float(s), _float(t)
+        return s == t or (fs is not None and ft is not None and math.isclose(fs, ft, rel_tol=tol, abs_tol=tol))
+
+    return _tokens_match(stripped_lines(pred), stripped_lines(expected), close)
 
 
 def rule_name(rule: str, tol: float | None = None) -> str:
