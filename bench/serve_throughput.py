@@ -14,7 +14,7 @@ for ``--train-steps`` steps on a fresh built-in suite (DIR/../data) first: the s
 on how well it is trained, and later runs of the bench reuse it.
 
     .venv/bin/python bench/serve_throughput.py --run runs/bench-serve [--clients 8] [--per-client 2] \
-        [--max-tokens 64] [--threads 2] [--json out.json]
+        [--max-tokens 32] [--threads 1] [--batch-window-ms 50] [--json out.json]
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ def free_port() -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, required=True, help="a trained run (trained here first if missing)")
-    ap.add_argument("--train-steps", type=int, default=4)
+    ap.add_argument("--train-steps", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--per-client", type=int, default=2, help="requests each client sends, one after another")
-    ap.add_argument("--max-tokens", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=2, help="torch threads, here and in the server")
+    ap.add_argument("--max-tokens", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads, here and in the server (more than the "
+                    "free cores makes OpenMP threads wait on each other: 6.6x slower at 2 threads under load 11)")
+    ap.add_argument("--batch-window-ms", type=float, default=50.0, help="the server's --batch-window-ms")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -103,9 +105,10 @@ def main() -> None:
     tokens = sum(c.completion_tokens for c in direct.values())
 
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "hrmcode", "serve", str(run_dir), "--port", str(port),
-                             "--max-batch", str(n)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--max-batch", str(n), "--threads", str(args.threads),
+                             "--batch-window-ms", str(args.batch_window_ms)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -152,7 +155,7 @@ def main() -> None:
     same = [t for t, _ in seq] == texts == [conc[i][0] for i in range(n)] == [batched[i].text for i in range(n)]
     result = {
         "requests": n, "clients": args.clients, "max_tokens": args.max_tokens, "completion_tokens": tokens,
-        "threads": args.threads, "params": sum(p.numel() for p in run.model.parameters()),
+        "threads": args.threads, "batch_window_ms": args.batch_window_ms, "params": sum(p.numel() for p in run.model.parameters()),
         "arch": run.cfg.model.arch, "same_texts_in_every_mode": same,
         "direct_one_at_a_time_tok_s": tokens / direct_s, "direct_all_at_once_tok_s": tokens / batched_s,
         "serve_one_at_a_time_tok_s": sum(k for _, k in seq) / seq_s,

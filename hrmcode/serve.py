@@ -299,7 +299,7 @@ class EngineRequest:
 class Engine:
     """The loaded run and its worker thread."""
 
-    def __init__(self, run: LoadedRun, *, max_batch: int = 32, batch_window_s: float = 0.005) -> None:
+    def __init__(self, run: LoadedRun, *, max_batch: int = 32, batch_window_s: float = 0.05) -> None:
         if max_batch < 1:
             raise ValueError(f"--max-batch must be ≥ 1, got {max_batch}")
         self.run = run
@@ -420,7 +420,7 @@ class Server:
     """The Starlette app over an :class:`Engine`."""
 
     def __init__(self, run: LoadedRun, *, name: str | None = None, default_language: str = "python",
-                 max_batch: int = 32, batch_window_s: float = 0.005) -> None:
+                 max_batch: int = 32, batch_window_s: float = 0.05) -> None:
         if default_language not in LANGUAGES:
             raise ValueError(f"--language {default_language!r}: expected one of {', '.join(LANGUAGES)}")
         self.run = run
@@ -605,7 +605,7 @@ class Server:
 
 
 def serve(run: LoadedRun, *, host: str = "127.0.0.1", port: int = 8000, name: str | None = None,
-          default_language: str = "python", max_batch: int = 32, batch_window_s: float = 0.005,
+          default_language: str = "python", max_batch: int = 32, batch_window_s: float = 0.05,
           log_level: str = "info") -> None:
     """Serve ``run`` until interrupted."""
     server = Server(run, name=name, default_language=default_language, max_batch=max_batch,
