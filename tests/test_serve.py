@@ -191,3 +191,33 @@ def test_a_quantized_run_serves_like_any_other(served, tmp_path):
     finally:
         app_.stop()
         server.close()
+
+
+def test_a_canvas_run_serves_its_whole_canvas_and_the_baseline_refuses_act_options(tmp_path):
+    from train_fixtures import make_tasks, tiny_config
+
+    from hrmcode.backends.hrm import InferenceOptions, overridden_config
+    from hrmcode.train.trainer import train
+
+    cfg = tiny_config(steps=2, eval_every=2, ckpt_every=2, model={"mode": "canvas"})
+    train(cfg, tmp_path / "canvas", tasks=make_tasks(), progress=False)
+    server = Server(load_run(tmp_path / "canvas"))
+    app_ = ThreadedApp(server.app)
+    try:
+        with OpenAI(base_url=app_.base_url, api_key="x", max_retries=0) as c:
+            r = c.completions.create(model="run", prompt="Write f0: return the number x plus 1.", max_tokens=10,
+                                     temperature=0)
+            want = _direct(tmp_path / "canvas", ["Write f0: return the number x plus 1."], "python", 10)[0]
+            assert r.choices[0].text == want.text and r.usage.completion_tokens == want.completion_tokens
+            s = c.completions.create(model="run", prompt="Write f0: return the number x plus 1.", max_tokens=10,
+                                     temperature=0, stream=True)
+            assert "".join(ch.choices[0].text for ch in s) == want.text
+            with pytest.raises(openai.BadRequestError, match="per_token needs a causal model"):
+                c.completions.create(model="run", prompt="x", max_tokens=2, extra_body={"act": "per_token"})
+    finally:
+        app_.stop()
+        server.close()
+    baseline = cfg.model.model_copy(update={"arch": "baseline"})
+    with pytest.raises(ValueError, match="the baseline model has no ACT"):
+        overridden_config(baseline, InferenceOptions(max_segments=2))
+    assert overridden_config(baseline, InferenceOptions()) is baseline
