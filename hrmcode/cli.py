@@ -22,6 +22,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
+    from hrmcode.backends import BackendSpec
     from hrmcode.runs import LoadedRun
 
 
@@ -167,7 +168,23 @@ def data_stats(
 def eval_cmd(
     tasks: str = typer.Option(None, "--tasks", help="tasks.jsonl (Task records) — with --samples: evaluate any model's outputs"),
     samples: str = typer.Option(None, "--samples", help="samples.jsonl (Sample records: task_id, language, solution)"),
-    run: str = typer.Option(None, "--run", help="a trained run directory: generate with our model, then evaluate"),
+    run: str = typer.Option(None, "--run", help="a trained run directory: generate with our model, then evaluate "
+                                                "(= --backend hrm --model DIR)"),
+    backend: str = typer.Option(None, "--backend", help="generate with: hrm (our run) | openai (an OpenAI-compatible "
+                                                        "server) | hf (a local Hugging Face model)"),
+    model: str = typer.Option(None, "--model", help="hrm: run directory; openai: the served model's name; "
+                                                    "hf: model directory (never downloaded)"),
+    base_url: str = typer.Option(None, "--base-url", help="openai: the server, e.g. http://127.0.0.1:8000/v1"),
+    api: str = typer.Option("auto", "--api", help="openai: auto | chat | completions | native; hf: auto | chat | "
+                                                  "completions (which prompts: the benchmark's chat or completion form)"),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable with the key"),
+    concurrency: int = typer.Option(8, "--concurrency", help="openai: requests in flight at once"),
+    max_retries: int = typer.Option(5, "--max-retries", help="openai: retries (with backoff) on 429/5xx/timeouts"),
+    request_timeout: float = typer.Option(600.0, "--request-timeout", help="openai: seconds per request"),
+    batch_size: int = typer.Option(None, "--batch-size", help="hrm/hf: prompts per batch (default 32 / 8)"),
+    device: str = typer.Option("cpu", "--device", help="hrm/hf: cpu, cuda, mps"),
+    gen_cache: str = typer.Option(None, "--gen-cache", help="generations JSONL for resuming and reuse "
+                                                            "(default OUT/generations.jsonl)"),
     benchmark: str = typer.Option(None, "--benchmark", help="builtin | livecodebench | humaneval | polyglot"),
     data: str = typer.Option(None, "--data", help="benchmark data: builtin suite dir, LiveCodeBench shards, Polyglot checkout"),
     out: str = typer.Option(..., "--out", help="directory for results.jsonl, summary.json, report.md"),
@@ -187,6 +204,8 @@ def eval_cmd(
     act_threshold: float = typer.Option(None, "--act-threshold",
                                         help="halt when the q-head's probability of being right exceeds this "
                                              "(correctness Q target and per-token exit; default: the run's, 0.5)"),
+    max_segments: int = typer.Option(None, "--max-segments", help="HRM: at most this many ACT segments "
+                                                                  "(default: the run's halt_max_steps)"),
     grading: str = typer.Option("robust", "--grading", help="livecodebench: faithful | robust"),
     release: str = typer.Option(None, "--release", help="livecodebench: release_vN | vN | vA_vB"),
     start_date: str = typer.Option(None, "--start-date", help="livecodebench: YYYY-MM-DD (inclusive)"),
@@ -209,6 +228,8 @@ def eval_cmd(
     hrmcode eval --benchmark livecodebench --data lcb/ --samples s.jsonl --release release_v6 --out DIR
     hrmcode eval --benchmark humaneval --run runs/tiny --out DIR
     hrmcode eval --benchmark polyglot --data polyglot-benchmark --reference --out DIR
+    hrmcode eval --benchmark humaneval --backend openai --model qwen --base-url http://127.0.0.1:8000/v1 --out DIR
+    hrmcode eval --benchmark livecodebench --data lcb/ --backend hf --model /models/coder --n 1 --out DIR
     """
     from hrmcode.evaluate.run import parse_ks
     from hrmcode.records import LANGUAGES, RecordError
@@ -221,16 +242,23 @@ def eval_cmd(
     bad = [x for x in langs or [] if x not in LANGUAGES]
     if bad:
         raise fail(f"--languages: unknown {bad}; expected some of {', '.join(LANGUAGES)}")
-    bench = benchmark or ("builtin" if run else None)
+    try:
+        spec = _backend_spec(run, backend, model, base_url, api, api_key_env, concurrency, max_retries, request_timeout,
+                             batch_size, device, act_inference, act_threshold, max_segments)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    bench = benchmark or ("builtin" if spec else None)
     if bench is None:
         if not (tasks and samples):
             raise fail("give --tasks and --samples (any model's outputs), or --run DIR [--benchmark NAME]")
         return _eval_files(tasks, samples, out, ks, skip_bad, isolated, workers, cache, no_progress)
     if bench not in ("builtin", "livecodebench", "humaneval", "polyglot"):
         raise fail(f"--benchmark: unknown {bench!r}; expected builtin, livecodebench, humaneval or polyglot")
-    sources = sum(bool(x) for x in (samples, run, reference))
+    sources = sum(bool(x) for x in (samples, spec, reference))
     if sources != 1:
-        raise fail("give exactly one of --samples FILE, --run DIR" + (" or --reference" if bench == "polyglot" else ""))
+        raise fail("give exactly one of --samples FILE, --run DIR (or --backend/--model)"
+                   + (" or --reference" if bench == "polyglot" else ""))
+    from hrmcode.backends import BackendError, open_backend
     from hrmcode.evaluate.dispatch import EvalRequest, run_benchmark
     from hrmcode.generate import SamplingConfig
 
@@ -240,13 +268,46 @@ def eval_cmd(
             reference=reference, splits=_csv(split), max_tasks=max_tasks, max_depth=max_depth,
             sampling=SamplingConfig(max_new_tokens, temperature, top_p, seed), grading=grading, release=release,
             start_date=start_date, end_date=end_date, platforms=list(platform), difficulties=list(difficulty),
-            float_tol=float_tol, skip_bad=skip_bad, workers=workers or None)
-        loaded = _load_run_for_eval(run, act_inference, act_threshold) if run else None
-        with StageProgress(console, disabled=no_progress) as on_progress:
-            summary = run_benchmark(req, loaded, progress=on_progress)
-    except (RecordError, FileNotFoundError, ValueError) as e:
+            float_tol=float_tol, skip_bad=skip_bad, workers=workers or None, gen_cache=gen_cache)
+        gen = open_backend(spec) if spec else None
+        try:
+            with StageProgress(console, disabled=no_progress) as on_progress:
+                summary = run_benchmark(req, gen, progress=on_progress)
+        finally:
+            if gen is not None:
+                gen.close()
+    except (RecordError, FileNotFoundError, ValueError, BackendError) as e:
         raise fail(str(e)) from None
     _print_summary(summary, out)
+
+
+def _backend_spec(run: str | None, backend: str | None, model: str | None, base_url: str | None, api: str,
+                  api_key_env: str, concurrency: int, max_retries: int, timeout: float, batch_size: int | None,
+                  device: str, act: str | None, act_threshold: float | None,
+                  max_segments: int | None) -> BackendSpec | None:
+    """The model the eval flags name (None: no generation); errors name the flag."""
+    from hrmcode.backends import BACKENDS, BackendSpec, InferenceOptions
+
+    if run and model and run != model:
+        raise ValueError("--run and --model name different models; --run DIR is short for --backend hrm --model DIR")
+    if run and backend not in (None, "hrm"):
+        raise ValueError(f"--run DIR is our run (--backend hrm), not --backend {backend}; use --model")
+    model = model or run
+    if backend is None and model is None:
+        if base_url:
+            raise ValueError("--base-url needs --backend openai --model NAME")
+        return None
+    kind = backend or "hrm"
+    if kind not in BACKENDS:
+        raise ValueError(f"--backend {kind!r}: expected one of {', '.join(BACKENDS)}")
+    if not model:
+        raise ValueError(f"--model: which model --backend {kind} should use (a run directory, a served model's "
+                         "name or a local model directory)")
+    if kind == "hf" and (act or act_threshold is not None or max_segments is not None):
+        raise ValueError("--act/--act-threshold/--max-segments are HRM options; --backend hf has none")
+    return BackendSpec(kind, model, base_url=base_url, api=api, api_key_env=api_key_env, concurrency=concurrency,
+                       max_retries=max_retries, timeout=timeout, batch_size=batch_size, device=device,
+                       options=InferenceOptions(act=act, act_threshold=act_threshold, max_segments=max_segments))
 
 
 def _csv(text: str) -> list[str]:
@@ -469,6 +530,47 @@ def generate_cmd(
         typer.echo(o["code"], nl=False)
         console.print(f"[dim]segments {o['segments']}, {o['token_segments']:.2f} per token"
                       f"{'' if o['finished'] else ', cut at max_new_tokens'}[/]")
+
+
+@app.command("serve")
+def serve_cmd(
+    run: str = typer.Argument(..., help="a trained run directory (fp32 or quantized)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8000, "--port", help="port to listen on"),
+    name: str = typer.Option(None, "--name", help="the model name clients ask for (default: the run's name)"),
+    language: str = typer.Option("python", "--language", help="language of requests that name none"),
+    max_batch: int = typer.Option(32, "--max-batch", help="most rows decoded together"),
+    batch_window_ms: float = typer.Option(50.0, "--batch-window-ms", help="how long the first request waits "
+                                          "for company (5 ms caught half of 8 clients on a loaded CPU)"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, mps"),
+    threads: int = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
+    act_inference: str = typer.Option(None, "--act", help="default ACT at inference: max | per_sequence | per_token"),
+) -> None:
+    """Serve a run behind an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, streaming).
+
+    \b
+    hrmcode serve runs/tiny --port 8000
+    aider --model openai/tiny --openai-api-base http://127.0.0.1:8000/v1 --openai-api-key none --edit-format whole
+    """
+    from hrmcode.runs import RunError, load_run
+    from hrmcode.serve import serve
+
+    if not 0 <= port <= 65535:
+        raise fail(f"--port {port}: expected 0..65535")
+    if threads is not None:
+        if threads < 1:
+            raise fail(f"--threads must be ≥ 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        loaded = load_run(run, device=device, act_inference=act_inference)
+        console.print(f"serving {name or loaded.name} ({loaded.weights} weights, step {loaded.step}) at "
+                      f"http://{host}:{port}/v1", highlight=False)
+        serve(loaded, host=host, port=port, name=name, default_language=language, max_batch=max_batch,
+              batch_window_s=batch_window_ms / 1000)
+    except (RunError, ValueError) as e:
+        raise fail(str(e)) from None
 
 
 @app.command("compare")

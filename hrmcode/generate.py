@@ -10,7 +10,7 @@ The compute counter (segments actually run) comes back with the tokens.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -89,8 +89,12 @@ def _recompute_logits(model: CodeModel, prompts: Batch, generated: list[Tensor])
 @torch.inference_mode()
 def generate(model: CodeModel, prompts: Sequence[Sequence[int]], *, eos_id: int, pad_id: int,
              mask_id: int | None = None, sampling: SamplingConfig | None = None,
-             use_cache: bool = True) -> Generation:
-    """Generate code for a batch of prompts (each ``<lang> prompt… <code>`` ids)."""
+             use_cache: bool = True, on_token: Callable[[Tensor], None] | None = None) -> Generation:
+    """Generate code for a batch of prompts (each ``<lang> prompt… <code>`` ids).
+
+    ``on_token`` (causal mode) receives each step's ids (B,) as they are sampled — rows that already
+    ended get ``pad_id`` — so a caller can stream text before the batch finishes.
+    """
     sampling = sampling or SamplingConfig()
     dev = _device(model)
     gen = _generator(sampling.seed, dev) if sampling.temperature > 0 else None
@@ -118,6 +122,8 @@ def generate(model: CodeModel, prompts: Sequence[Sequence[int]], *, eos_id: int,
         tok = sample_next(logits, sampling.temperature, sampling.top_p, gen)
         tok = torch.where(done, torch.full_like(tok, pad_id), tok)
         out.append(tok)
+        if on_token is not None:
+            on_token(tok)
         done |= tok == eos_id
         if bool(done.all()) or i == max_new - 1:
             break

@@ -1,8 +1,9 @@
 """One entry point for `hrmcode eval --benchmark …`: which driver, which source of code.
 
-Sources: a samples file (any model's outputs), our model (a loaded run, generating), or for
-Polyglot the exercises' reference solutions. The CLI fills an :class:`EvalRequest`; this module
-turns it into the right driver call, so the CLI stays a thin layer.
+Sources: a samples file (any model's outputs), a model behind a backend (our run, an
+OpenAI-compatible server, a local Hugging Face model: generating with the benchmark's prompts,
+resumably), or for Polyglot the exercises' reference solutions. The CLI fills an
+:class:`EvalRequest`; this module turns it into the right driver call, so the CLI stays a thin layer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hrmcode.backends.base import Backend
+from hrmcode.backends.hrm import HrmBackend
+from hrmcode.data.batching import load_tasks
+from hrmcode.evaluate.backend_eval import (
+    default_cache,
+    humaneval_with_backend,
+    livecodebench_with_backend,
+    polyglot_with_backend,
+)
+from hrmcode.evaluate.benchmarks import eval_humaneval, eval_livecodebench
+from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
+from hrmcode.evaluate.polyglot import eval_polyglot
+from hrmcode.evaluate.run import evaluate_files
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import LANGUAGES
 from hrmcode.runs import LoadedRun
@@ -43,32 +57,36 @@ class EvalRequest:
     float_tol: float | None = None
     skip_bad: bool = False
     workers: int | None = None
+    gen_cache: str | None = None  # generations JSONL (default OUT/generations.jsonl)
 
 
-def run_benchmark(req: EvalRequest, run: LoadedRun | None, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Evaluate as ``req`` says; ``run`` is our model when the code is to be generated."""
+def run_benchmark(req: EvalRequest, model: LoadedRun | Backend | None, *,
+                  progress: Progress | None = None) -> dict[str, Any]:
+    """Evaluate as ``req`` says; ``model`` generates the code (a LoadedRun is our run, batched)."""
+    backend = HrmBackend(model) if isinstance(model, LoadedRun) else model
     if req.benchmark == "builtin":
-        return _builtin(req, run, progress)
+        return _builtin(req, backend, progress)
     if req.benchmark in ("livecodebench", "humaneval"):
-        return _lcb_humaneval(req, run, progress)
+        return _lcb_humaneval(req, backend, progress)
     if req.benchmark == "polyglot":
-        return _polyglot(req, run, progress)
+        return _polyglot(req, backend, progress)
     raise ValueError(f"--benchmark: unknown {req.benchmark!r}; expected builtin, livecodebench, humaneval or polyglot")
 
 
-def _builtin(req: EvalRequest, run: LoadedRun | None, progress: Progress | None) -> dict[str, Any]:
-    from hrmcode.data.batching import load_tasks
-    from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
-    from hrmcode.evaluate.run import evaluate_files
-
-    if run is None:  # any model's outputs on the built-in suite
+def _builtin(req: EvalRequest, backend: Backend | None, progress: Progress | None) -> dict[str, Any]:
+    if backend is None:  # any model's outputs on the built-in suite
         path = req.tasks or (Path(req.data) / "tasks.jsonl" if req.data else None)
         if path is None or req.samples is None:
             raise ValueError("--data: the built-in suite directory (or --tasks tasks.jsonl) is needed with --samples")
         return evaluate_files(path, req.samples, req.out, k=req.ks, skip_bad=req.skip_bad, workers=req.workers,
                               progress=progress)
     # The demo keeps the suite beside its runs (runs/demo/{data,hrm,baseline}).
-    data_dir = Path(req.data) if req.data else run.run_dir.parent / "data"
+    if req.data:
+        data_dir = Path(req.data)
+    elif isinstance(backend, HrmBackend):
+        data_dir = backend.run.run_dir.parent / "data"
+    else:
+        raise ValueError("--data: the built-in suite directory is needed (build one with `hrmcode data build`)")
     if not (data_dir / "tasks.jsonl").exists():
         raise ValueError(f"--data: {data_dir / 'tasks.jsonl'} not found; build the suite with "
                          "`hrmcode data build --suite builtin --out DIR` and pass --data DIR")
@@ -78,69 +96,39 @@ def _builtin(req: EvalRequest, run: LoadedRun | None, progress: Progress | None)
         depth = f" of depth ≤ {req.max_depth}" if req.max_depth is not None else ""
         raise ValueError(f"--split: no tasks{depth} in {req.splits} under {data_dir}")
     plan = GenerationPlan(languages=tuple(req.languages or LANGUAGES), n=req.n, sampling=req.sampling)
-    return evaluate_run(run, chosen, req.out, plan, ks=req.ks, splits=req.splits, progress=progress,
-                        exec_kwargs={"workers": req.workers})
+    return evaluate_run(backend, chosen, req.out, plan, ks=req.ks, splits=req.splits, progress=progress,
+                        exec_kwargs={"workers": req.workers}, gen_cache=default_cache(req.out, req.gen_cache))
 
 
-def _lcb_humaneval(req: EvalRequest, run: LoadedRun | None, progress: Progress | None) -> dict[str, Any]:
-    from hrmcode.evaluate.benchmarks import eval_humaneval, eval_livecodebench
-    from hrmcode.evaluate.model_eval import text_generator
-
-    common: dict[str, Any] = dict(samples=req.samples, generate=text_generator(run, req.sampling) if run else None,
-                                  k=tuple(req.ks), n=req.n, skip_bad=req.skip_bad, workers=req.workers,
-                                  progress=progress)
-    if run is not None:  # our model was trained on hrmcode's prompt text and writes bare code
-        common["extract"] = "none"
+def _lcb_humaneval(req: EvalRequest, backend: Backend | None, progress: Progress | None) -> dict[str, Any]:
+    grade: dict[str, Any] = dict(k=tuple(req.ks), skip_bad=req.skip_bad, workers=req.workers)
     if req.benchmark == "humaneval":
-        return eval_humaneval(req.out, data=req.data, **common)
+        if backend is not None:
+            return humaneval_with_backend(backend, req.out, data=req.data, sampling=req.sampling, n=req.n,
+                                          gen_cache=req.gen_cache, progress=progress, **grade)
+        return eval_humaneval(req.out, data=req.data, samples=req.samples, n=req.n, progress=progress, **grade)
     if not req.data:
         raise ValueError("--data: the LiveCodeBench JSONL shards (a directory or files) are needed")
-    if run is not None:
-        common["prompt_style"] = "hrmcode"
-    return eval_livecodebench(req.data, req.out, release=req.release, start_date=req.start_date,
-                              end_date=req.end_date, platforms=tuple(req.platforms),
-                              difficulties=tuple(req.difficulties), grading=req.grading, float_tol=req.float_tol,
-                              languages=tuple(req.languages or ("python",)), **common)
+    window: dict[str, Any] = dict(release=req.release, start_date=req.start_date, end_date=req.end_date,
+                                  platforms=tuple(req.platforms), difficulties=tuple(req.difficulties))
+    grade.update(grading=req.grading, float_tol=req.float_tol)
+    languages = tuple(req.languages or ("python",))
+    if backend is not None:
+        return livecodebench_with_backend(backend, req.data, req.out, sampling=req.sampling, n=req.n,
+                                          languages=languages, gen_cache=req.gen_cache, progress=progress,
+                                          **window, **grade)
+    return eval_livecodebench(req.data, req.out, samples=req.samples, n=req.n, languages=languages, progress=progress,
+                              **window, **grade)
 
 
-def _polyglot(req: EvalRequest, run: LoadedRun | None, progress: Progress | None) -> dict[str, Any]:
-    from hrmcode.evaluate.polyglot import eval_polyglot
-
+def _polyglot(req: EvalRequest, backend: Backend | None, progress: Progress | None) -> dict[str, Any]:
     if not req.data:
         raise ValueError("--data: a local checkout of the Polyglot benchmark is needed (see docs/polyglot.md)")
-    source: Any
-    if req.reference:
-        source = "reference"
-    elif req.samples:
-        source = req.samples
-    else:
-        assert run is not None
-        source = polyglot_editor(run, req.sampling)
-    return eval_polyglot(req.data, req.out, source=source, languages=req.languages, workers=req.workers,
-                         progress=progress, skip_bad=req.skip_bad)
-
-
-_EXT_LANGUAGE = {".py": "python", ".js": "javascript", ".java": "java", ".cpp": "cpp", ".h": "cpp", ".go": "go",
-                 ".rs": "rust"}
-
-
-def polyglot_editor(run: LoadedRun, sampling: SamplingConfig) -> Callable[[str, dict[str, str]], str]:
-    """Our model as a Polyglot editor: it writes one file (the first editable source file) whole.
-
-    The language comes from that file's extension; the reply is the file name and one fenced
-    block, upstream's whole-file format.
-    """
-    from hrmcode.evaluate.model_eval import text_generator
-
-    gen = text_generator(run, sampling, batch_size=1)
-
-    def edit(prompt: str, files: dict[str, str]) -> str:
-        target = next((f for f in files if Path(f).suffix in _EXT_LANGUAGE and Path(f).suffix != ".h"),
-                      next(iter(files), None))
-        if target is None:
-            return ""
-        language = _EXT_LANGUAGE.get(Path(target).suffix, "python")
-        code = gen([prompt], language, 1)[0][0]
-        return f"{target}\n```{language}\n{code.rstrip()}\n```\n"
-
-    return edit
+    common: dict[str, Any] = dict(languages=req.languages, workers=req.workers, skip_bad=req.skip_bad)
+    if backend is not None:
+        return polyglot_with_backend(backend, req.data, req.out, sampling=req.sampling, gen_cache=req.gen_cache,
+                                     progress=progress, **common)
+    source = "reference" if req.reference else req.samples
+    if source is None:
+        raise ValueError("give exactly one of --samples FILE, --model/--run DIR or --reference")
+    return eval_polyglot(req.data, req.out, source=source, progress=progress, **common)

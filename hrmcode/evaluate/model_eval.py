@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from hrmcode.backends.base import Backend, Job
+from hrmcode.backends.cache import GenerationCache, GenerationStats, run_jobs
+from hrmcode.backends.hrm import HrmBackend
 from hrmcode.evaluate.metrics import (
     bootstrap_ci,
     item_scores,
@@ -26,11 +29,11 @@ from hrmcode.evaluate.metrics import (
     per_language,
     verdict_histogram,
 )
+from hrmcode.evaluate.protocols import builtin_prompt, builtin_solution, extract_code  # noqa: F401 (re-exported)
 from hrmcode.evaluate.report import eval_markdown
 from hrmcode.evaluate.summary import signature_adherence
 from hrmcode.execute import evaluate_samples, sandbox_layers
-from hrmcode.generate import SamplingConfig, generate
-from hrmcode.prompts import prompt_text
+from hrmcode.generate import SamplingConfig
 from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json, atomic_write_text, write_jsonl
 from hrmcode.runs import LoadedRun
 
@@ -38,17 +41,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_GAP_ALARM = 0.20  # the risk register: cross-language gap above 20 points of pass@1
 
-_FENCE = re.compile(r"^\s*```")
 _SYNTAX = re.compile(r"SyntaxError|IndentationError|TabError")
-
-
-def extract_code(text: str) -> str:
-    """The model's code: the body of the last fenced block if the text has fences, else the text."""
-    lines = text.splitlines()
-    fences = [i for i, line in enumerate(lines) if _FENCE.match(line)]
-    if len(fences) >= 2:
-        return "\n".join(lines[fences[-2] + 1 : fences[-1]]).strip("\n") + "\n"
-    return text.strip("\n") + "\n"
 
 
 @dataclass(frozen=True)
@@ -59,58 +52,38 @@ class GenerationPlan:
     batch_size: int = 32
 
 
-def generate_samples(run: LoadedRun, tasks: Sequence[Task], plan: GenerationPlan, *,
-                     progress: Callable[[int, int], None] | None = None) -> list[Sample]:
-    """``plan.n`` samples per (task, language); each Sample records the compute its generation used.
+def generate_builtin(model: LoadedRun | Backend, tasks: Sequence[Task], plan: GenerationPlan, *,
+                     cache: GenerationCache | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[list[Sample], GenerationStats]:
+    """``plan.n`` samples per (task, language) from any backend (a LoadedRun is our model, batched).
 
-    Rows are batched by prompt length (less padding); the order of the returned samples is task
-    order, then language, then sample index, whatever the batching. Sample ``i`` of a row uses the
-    seed ``sampling.seed + i`` so that n samples are n independent draws, reproducibly.
+    The order of the returned samples is task order, then language, then sample index, whatever
+    the batching. Sample ``i`` uses the seed ``sampling.seed + i``, so n samples are n independent
+    draws, reproducibly. Each Sample records what its generation used (tokens, ACT segments);
+    ``cache`` makes the generation resumable (see :mod:`hrmcode.backends.cache`).
     """
-    tok, cfg = run.tokenizer, run.cfg.model
-    max_segments = cfg.act.halt_max_steps if cfg.arch == "hrm" else 1
-    jobs: list[tuple[int, Task, str, list[int], int]] = []  # (output position, task, language, ids, attempt)
-    out: list[Sample | None] = []
-    for task in tasks:
-        for lang in plan.languages:
-            ids = tok.prompt_ids(lang, prompt_text(task, lang))
-            for i in range(plan.n):
-                pos = len(out)
-                out.append(None)
-                if len(ids) >= cfg.max_seq_len:
-                    # Nothing can be generated: an empty solution, which the harness fails honestly.
-                    out[pos] = Sample(task_id=task.task_id, language=lang, solution="", attempt=i,
-                                      model=run.name, prompt_tokens=len(ids), skipped="prompt too long",
-                                      generated_tokens=0, finished=False, segments=0, token_segments=0.0,
-                                      max_segments=max_segments)
-                else:
-                    jobs.append((pos, task, lang, ids, i))
-    done = len(out) - len(jobs)
-    if progress:
-        progress(done, len(out))
-    by_sample_index: dict[int, list[tuple[int, Task, str, list[int], int]]] = defaultdict(list)
-    for job in jobs:
-        by_sample_index[job[4]].append(job)
-    for attempt, group in sorted(by_sample_index.items()):
-        group.sort(key=lambda j: len(j[3]))
-        sampling = SamplingConfig(plan.sampling.max_new_tokens, plan.sampling.temperature, plan.sampling.top_p,
-                                  plan.sampling.seed + attempt)
-        for start in range(0, len(group), plan.batch_size):
-            chunk = group[start : start + plan.batch_size]
-            gen = generate(run.model, [j[3] for j in chunk], eos_id=tok.eos_id, pad_id=tok.pad_id,
-                           mask_id=tok.mask_id, sampling=sampling)
-            for row, (pos, task, lang, ids, _) in enumerate(chunk):
-                text = tok.decode(gen.tokens[row])
-                out[pos] = Sample(
-                    task_id=task.task_id, language=lang, solution=extract_code(text), attempt=attempt,
-                    model=run.name, prompt_tokens=len(ids), generated_tokens=len(gen.tokens[row]),
-                    finished=gen.finished[row], segments=gen.prefill_segments[row],
-                    token_segments=gen.token_segments[row], max_segments=max_segments,
-                )
-            done += len(chunk)
-            if progress:
-                progress(done, len(out))
-    return [s for s in out if s is not None]
+    backend = model if isinstance(model, Backend) else HrmBackend(model, batch_size=plan.batch_size)
+    jobs = [Job(builtin_prompt(task, lang), i, {"task_id": task.task_id, "language": lang})
+            for task in tasks for lang in plan.languages for i in range(plan.n)]
+    comps, stats = run_jobs(backend, jobs, plan.sampling, cache or GenerationCache(None), progress=progress)
+    by_id = {t.task_id: t for t in tasks}
+    samples = []
+    for job, c in zip(jobs, comps, strict=True):
+        task, lang = by_id[job.meta["task_id"]], job.meta["language"]
+        extra = {k: v for k, v in c.extra.items() if k in ("segments", "token_segments", "max_segments", "skipped")}
+        if c.error is not None and "skipped" not in extra:
+            extra["error"] = c.error
+        samples.append(Sample(task_id=task.task_id, language=lang,
+                              solution=builtin_solution(c.text, backend.style, task, lang) if c.error is None else "",
+                              attempt=job.sample_index, model=backend.name, prompt_tokens=c.prompt_tokens,
+                              generated_tokens=c.completion_tokens, finished=c.finished, **extra))
+    return samples, stats
+
+
+def generate_samples(run: LoadedRun | Backend, tasks: Sequence[Task], plan: GenerationPlan, *,
+                     progress: Callable[[int, int], None] | None = None) -> list[Sample]:
+    """:func:`generate_builtin` without a cache, the samples only."""
+    return generate_builtin(run, tasks, plan, progress=progress)[0]
 
 
 # ---- summaries ----------------------------------------------------------------------------------
@@ -218,59 +191,45 @@ def select_tasks(tasks: Sequence[Task], splits: Sequence[str], *, max_per_split:
 # ---- the whole path for a trained run -----------------------------------------------------------
 
 
-def evaluate_run(run: LoadedRun, tasks: Sequence[Task], out_dir: Any, plan: GenerationPlan, *,
+def evaluate_run(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, plan: GenerationPlan, *,
                  ks: Sequence[int] = (1,), benchmark: str = "builtin", splits: Sequence[str] = (),
                  progress: Callable[[str, int, int], None] | None = None,
-                 exec_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Generate, execute in the sandbox, summarize; writes samples.jsonl, results.jsonl, summary.json,
-    report.md into ``out_dir`` and returns the summary."""
+                 exec_kwargs: dict[str, Any] | None = None, gen_cache: Any = None) -> dict[str, Any]:
+    """Generate (our run or any backend), execute in the sandbox, summarize; writes samples.jsonl,
+    results.jsonl, summary.json, report.md into ``out_dir`` and returns the summary.
+
+    ``gen_cache``: a generations JSONL file that makes the generation resumable (None: in memory).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    samples = generate_samples(run, tasks, plan,
-                               progress=(lambda d, t: progress("generate", d, t)) if progress else None)
+    backend = run if isinstance(run, Backend) else HrmBackend(run, batch_size=plan.batch_size)
+    samples, stats = generate_builtin(backend, tasks, plan, cache=GenerationCache(gen_cache),
+                                      progress=(lambda d, t: progress("generate", d, t)) if progress else None)
     write_jsonl(out / "samples.jsonl", samples)
     results = evaluate_samples(tasks, samples, progress=(lambda d, t: progress("execute", d, t)) if progress else None,
                                **(exec_kwargs or {}))
     write_jsonl(out / "results.jsonl", results)
     summary = summarize(tasks, samples, results, [k for k in ks if k <= plan.n], seed=plan.sampling.seed)
     summary.update({
-        "model": run.name, "run_dir": str(run.run_dir), "checkpoint": str(run.checkpoint), "step": run.step,
-        "weights": run.weights, "benchmark": benchmark, "splits": list(splits), "n": plan.n,
-        "languages": list(plan.languages), "act_inference": run.cfg.model.act.inference,
-        "arch": run.cfg.model.arch, "mode": run.cfg.model.mode,
+        **backend.describe(), "benchmark": benchmark, "splits": list(splits), "n": plan.n,
+        "languages": list(plan.languages),
         "sampling": {"temperature": plan.sampling.temperature, "top_p": plan.sampling.top_p,
                      "seed": plan.sampling.seed, "max_new_tokens": plan.sampling.max_new_tokens},
+        "generation": stats.to_json(),
         "sandbox": sandbox_layers(),
     })
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", eval_markdown(summary, f"Evaluation of {run.name} on {benchmark}"))
+    atomic_write_text(out / "report.md", eval_markdown(summary, f"Evaluation of {backend.name} on {benchmark}")
+                      + "\n" + generation_markdown(summary["generation"]))
     return summary
 
 
-def text_generator(run: LoadedRun, sampling: SamplingConfig, *,
-                   batch_size: int = 32) -> Callable[[list[str], str, int], list[list[str]]]:
-    """Our model as a plain text generator ``gen(prompts, language, n) -> n outputs per prompt``.
+def generation_markdown(gen: dict[str, Any]) -> str:
+    """The report section on generation: the model, tokens used and time per sample."""
+    def cell(v: Any) -> str:
+        return "–" if v is None else str(v)
 
-    This is the interface the LiveCodeBench / HumanEval / Polyglot drivers take, so they can drive
-    any model; prompts longer than the model's context give an empty output (which fails).
-    """
-    tok, cfg = run.tokenizer, run.cfg.model
-
-    def gen(prompts: list[str], language: str, n: int) -> list[list[str]]:
-        ids = [tok.prompt_ids(language, p) for p in prompts]
-        out: list[list[str]] = [[] for _ in prompts]
-        order = sorted((i for i in range(len(ids)) if len(ids[i]) < cfg.max_seq_len), key=lambda i: len(ids[i]))
-        for attempt in range(n):
-            sc = SamplingConfig(sampling.max_new_tokens, sampling.temperature, sampling.top_p, sampling.seed + attempt)
-            texts = [""] * len(ids)
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                g = generate(run.model, [ids[i] for i in chunk], eos_id=tok.eos_id, pad_id=tok.pad_id,
-                             mask_id=tok.mask_id, sampling=sc)
-                for row, i in enumerate(chunk):
-                    texts[i] = tok.decode(g.tokens[row])
-            for i, t in enumerate(texts):
-                out[i].append(t)
-        return out
-
-    return gen
+    cols = ("backend", "model", "style", "samples", "from_cache", "errors", "prompt_tokens", "completion_tokens",
+            "seconds_per_sample", "completion_tokens_per_s")
+    return "\n".join(["## Generation", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
+                      "| " + " | ".join(cell(gen.get(c)) for c in cols) + " |", ""])

@@ -19,7 +19,11 @@ Library entry point (the CLI is a thin layer over it)::
   helpers) and returns its raw reply. On the second try ``prompt_text`` is the whole conversation
   as one text: the first message, then upstream's follow-up (the cleaned test output and the
   request to fix it), so a stateless model still has the instructions. Calls are serialized
-  (one model, many exercise threads).
+  (one model, many exercise threads);
+* a conversational editor (:class:`Conversational`, e.g. a backend from :mod:`hrmcode.backends`
+  via :class:`hrmcode.evaluate.protocols.PolyglotEditor`) — ``converse(conversation, files)`` gets
+  upstream's turns so far as chat messages (user, then assistant reply and user follow-up for each
+  failed try), as aider sends them; with ``concurrent = True`` several exercises may ask at once.
 
 The whole-file format (aider's ``whole`` edit format): each file the reply changes is the file's
 path on its own line followed by a fenced block with the complete new content::
@@ -43,6 +47,7 @@ syntax_errors, test_timeouts, seconds_per_case…, also per language) and report
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -54,7 +59,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from hrmcode.data.polyglot import Exercise, load_exercises
 from hrmcode.evaluate.polyglot_toolchains import Toolchain, reenable_skipped, relpath_ok, toolchains
@@ -77,6 +82,17 @@ from hrmcode.records import (
 log = logging.getLogger(__name__)
 
 EditFn = Callable[[str, dict[str, str]], str]
+Message = dict[str, str]  # {"role": "user" | "assistant", "content": text}
+
+
+@runtime_checkable
+class Conversational(Protocol):
+    """The hook for chat models: the conversation so far → the raw reply to the last user turn."""
+
+    concurrent: bool
+
+    def converse(self, conversation: list[Message], files: dict[str, str]) -> str: ...
+
 TIMED_OUT_TEXT = "Tests timed out!"  # what upstream feeds back after a timeout
 REPLY_KEEP = 4000  # characters of a model reply kept in results.jsonl
 
@@ -191,7 +207,8 @@ def clean_output(text: str, exercise_name: str, workdirs: Sequence[str] = ()) ->
 class _Source:
     kind = "samples"
 
-    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str],
+              conversation: Sequence[Message] = ()) -> tuple[Parsed | None, str, bool]:
         """(parsed edits or None when this try has nothing, the raw reply, whether the model errored)."""
         raise NotImplementedError
 
@@ -199,7 +216,8 @@ class _Source:
 class _Reference(_Source):
     kind = "reference"
 
-    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str],
+              conversation: Sequence[Message] = ()) -> tuple[Parsed | None, str, bool]:
         if attempt > 1:
             return None, "", False
         return Parsed(edits=ex.reference_files()), "", False
@@ -211,7 +229,8 @@ class _Samples(_Source):
     def __init__(self, records: dict[tuple[str, int], Sample]):
         self.records = records
 
-    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str],
+              conversation: Sequence[Message] = ()) -> tuple[Parsed | None, str, bool]:
         rec = self.records.get((ex.task_id, attempt))
         if rec is None:
             return None, "", False
@@ -224,14 +243,19 @@ class _Samples(_Source):
 class _Model(_Source):
     kind = "model"
 
-    def __init__(self, fn: EditFn):
+    def __init__(self, fn: EditFn | Conversational):
         self.fn = fn
-        self.lock = threading.Lock()
+        self.converse = fn.converse if isinstance(fn, Conversational) else None
+        self.lock = contextlib.nullcontext() if getattr(fn, "concurrent", False) else threading.Lock()
 
-    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str]) -> tuple[Parsed | None, str, bool]:
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str],
+              conversation: Sequence[Message] = ()) -> tuple[Parsed | None, str, bool]:
         try:
             with self.lock:
-                reply = self.fn(prompt, dict(files))
+                if self.converse is not None:
+                    reply = self.converse([dict(m) for m in conversation], dict(files))
+                else:
+                    reply = self.fn(prompt, dict(files))  # type: ignore[operator]
         except Exception:  # an API/model failure is upstream's error_outputs, not a harness crash
             log.exception("polyglot: the model failed on %s (try %d)", ex.task_id, attempt)
             return Parsed(), "", True
@@ -330,9 +354,10 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
         files = ex.stub_files()
         first = ex.prompt()
         prompt = first
+        conversation: list[Message] = [{"role": "user", "content": first}]
         for attempt in range(1, tries + 1):
             ts = time.monotonic()
-            parsed, reply, errored = source.edits(ex, attempt, prompt, files)
+            parsed, reply, errored = source.edits(ex, attempt, prompt, files, conversation)
             if parsed is None:  # the samples file (or the oracle) has no further try
                 break
             refused = apply_edits(work, parsed.edits)
@@ -367,6 +392,7 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
                 break
             # A stateless callable still needs the instructions: the conversation so far as one text.
             prompt = first + "\n" + ex.followup(text) if source.kind == "model" else ex.followup(text)
+            conversation += [{"role": "assistant", "content": reply}, {"role": "user", "content": ex.followup(text)}]
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)
     passed_try = next((r.attempt for r in records if r.passed), None)
@@ -445,7 +471,7 @@ def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
 
 
 def eval_polyglot(
-    data: str | Path, out_dir: str | Path, *, source: str | Path | EditFn, languages: Sequence[str] | None = None,
+    data: str | Path, out_dir: str | Path, *, source: str | Path | EditFn | Conversational, languages: Sequence[str] | None = None,
     exercises: Sequence[str] = (), tries: int = 2, timeout: float = 180.0, workers: int | None = None,
     progress: Callable[[int, int], None] | None = None, cache_dir: Path | None = None, skip_bad: bool = False,
 ) -> dict[str, Any]:
@@ -464,7 +490,7 @@ def eval_polyglot(
     exs, rep = load_exercises(data, languages, names=exercises, skip_bad=skip_bad)
     skipped_samples: list[str] = []
     src: _Source
-    if callable(source):
+    if callable(source) or isinstance(source, Conversational):
         src, label = _Model(source), "model"
     elif str(source) == "reference":
         src, label = _Reference(), "reference"

@@ -1,0 +1,66 @@
+"""Each benchmark's prompts in their three forms and how code is read back from each kind of reply."""
+
+from __future__ import annotations
+
+from hrmcode.evaluate.protocols import (
+    POLYGLOT_SYSTEM,
+    builtin_prompt,
+    builtin_solution,
+    flatten,
+    polyglot_prompt,
+    polyglot_reply,
+    signature_head,
+)
+from hrmcode.prompts import prompt_text
+from hrmcode.records import Task
+
+TASK = Task(task_id="t", prompt="Write add_one: return n plus 1.", starter_code={
+    "python": "def add_one(n: int) -> int:\n    pass\n",
+    "javascript": "/**\n * @param {number} n\n * @returns {number}\n */\nfunction addOne(n) {\n}\n",
+    "rust": "fn add_one(n: i64) -> i64 {\n    todo!()\n}\n",
+    "java": "public static long addOne(long n) {\n}\n",
+})
+
+
+def test_builtin_prompt_in_three_forms():
+    p = builtin_prompt(TASK, "rust")
+    assert p.native == prompt_text(TASK, "rust")  # what our runs were trained on
+    system, user = p.messages
+    assert system["content"].startswith("You are an expert Rust programmer.")
+    assert "```rust\nfn add_one(n: i64) -> i64 {\n    todo!()\n}\n```" in user["content"]
+    assert p.completion == "// Language: Rust\n// Write add_one: return n plus 1.\nfn add_one(n: i64) -> i64 {\n"
+    assert p.stop == ("\n}",)
+    assert "static method" in builtin_prompt(TASK, "java").messages[1]["content"]
+    assert builtin_prompt(TASK, "python").completion.startswith("# Language: Python\n# Write add_one")
+
+
+def test_signature_head_stops_where_the_body_opens():
+    assert signature_head(TASK.starter_code["python"]) == "def add_one(n: int) -> int:\n"
+    assert signature_head(TASK.starter_code["javascript"]).endswith(" */\nfunction addOne(n) {\n")
+
+
+def test_solutions_from_each_kind_of_reply():
+    assert builtin_solution("    return n + 1", "completion", TASK, "python") == \
+        "def add_one(n: int) -> int:\n    return n + 1\n"
+    assert builtin_solution("    n + 1", "completion", TASK, "rust") == "fn add_one(n: i64) -> i64 {\n    n + 1\n}\n"
+    chat = "Here it is:\n```rust\nfn add_one(n: i64) -> i64 {\n    n + 1\n}\n```\nDone."
+    assert builtin_solution(chat, "chat", TASK, "rust") == "fn add_one(n: i64) -> i64 {\n    n + 1\n}\n"
+    assert builtin_solution("def add_one(n):\n    return n + 1", "native", TASK, "python") == \
+        "def add_one(n):\n    return n + 1\n"
+
+
+def test_polyglot_files_go_with_the_last_user_turn_and_native_gets_the_user_turns():
+    files = {"digit_sum.h": "#pragma once\n", "digit_sum.cpp": "int x;\n"}
+    convo = [{"role": "user", "content": "Instructions."}, {"role": "assistant", "content": "reply one"},
+             {"role": "user", "content": "FAILED: test 3\n####\n\nSee the testing errors above."}]
+    p = polyglot_prompt(convo, files)
+    assert p.language == "cpp" and p.messages[0] == {"role": "system", "content": POLYGLOT_SYSTEM}
+    assert p.messages[1]["content"] == "Instructions." and p.messages[2]["content"] == "reply one"
+    last = p.messages[3]["content"]
+    assert "digit_sum.h\n```cpp\n#pragma once\n```" in last and "digit_sum.cpp\n```cpp\nint x;\n```" in last
+    assert last.endswith("FAILED: test 3\n####\n\nSee the testing errors above.")
+    assert p.native == "Instructions.\nFAILED: test 3\n####\n\nSee the testing errors above."
+    assert p.completion == flatten(p.messages) and p.completion.endswith("### Assistant:\n")
+    # a native (one-file) model's bare code lands in the source file, not the header
+    assert polyglot_reply("int x = 1;", "native", files) == "digit_sum.cpp\n```cpp\nint x = 1;\n```\n"
+    assert polyglot_reply("as is", "chat", files) == "as is"
