@@ -22,9 +22,7 @@ descriptors through /proc, nor trace it. With a single key, it ends the way the 
 process ended (same exit status or signal), so an isolated run reports the candidate's own fate.
 """
 
-import contextlib
 import ctypes
-import json
 import os
 import signal
 import sys
@@ -66,8 +64,7 @@ def _kill_leftovers(pidns):
     """Kill every process but this one (and the namespace's init), then reap what is ours."""
     for _ in range(1000):
         for pid in [-1] if pidns else _children():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+            _signal(pid, signal.SIGKILL)
         try:
             while True:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -76,6 +73,14 @@ def _kill_leftovers(pidns):
         except ChildProcessError:
             return  # no child left: everything the candidate started is gone
         os.sched_yield()
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except OSError:  # gone already, or nothing left to signal
+        return False
+    return True
 
 
 def _children():
@@ -160,9 +165,9 @@ def _mirror(status):
     """End this process the way the candidate's ended."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        with contextlib.suppress(OSError, ValueError):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):  # these have no handler to reset
             signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
+        _signal(os.getpid(), sig)
         os._exit(128 + sig)
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
@@ -215,8 +220,8 @@ def main(args):
             _empty(scratch)
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        _emit(token, json.dumps({"x": key, "c": code, "g": sig, "cpu": round(ru.ru_utime + ru.ru_stime, 4),
-                                 "rss": round(ru.ru_maxrss / 1024, 1)}))
+        c, g = "null" if code is None else code, "null" if sig is None else sig
+        _emit(token, f'{{"x":{key},"c":{c},"g":{g},"cpu":{ru.ru_utime + ru.ru_stime:.4f},"rss":{ru.ru_maxrss / 1024:.1f}}}')
     if len(keys) == 1:
         _mirror(status)
     os._exit(0)
