@@ -549,7 +549,7 @@ def serve_cmd(
     """Serve a run behind an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, streaming).
 
     \b
-    hrmcode serve runs/tiny --port 8000
+    hrmcode serve runs/tiny --port 8000 --name tiny
     aider --model openai/tiny --openai-api-base http://127.0.0.1:8000/v1 --openai-api-key none --edit-format whole
     """
     from hrmcode.runs import RunError, load_run
