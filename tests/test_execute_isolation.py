@@ -7,7 +7,8 @@ every key), so each test first shows the attack is live in the forger's own proc
 process (the old batches) the same tampering reached every later candidate; with one process per
 candidate, and code that would run before main built alone, every victim keeps its isolated verdict.
 For the defenses that decide from the build (code before main, extra top-level classes), the same
-batch is also run with the defense switched off, to show that it is what keeps the victims' verdicts.
+batch is also run with the defense switched off (``-m slow``), to show that it is what keeps the
+victims' verdicts.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ PRE_MAIN = {"cpp": CPP_INIT_FORGER, "go": GO_INIT_FORGER, "java": JAVA_SHADOW_FO
 
 
 @pytest.mark.parametrize("lang", sorted(PRE_MAIN))
-def test_a_candidate_whose_code_runs_outside_its_own_process_is_built_alone(lang: str, monkeypatch) -> None:
+def test_a_candidate_whose_code_runs_outside_its_own_process_is_built_alone(lang: str) -> None:
     forger = PRE_MAIN[lang]
     assert LANGUAGES[lang].batchable(forger)  # nothing in its source gives it away: the build does
     results = _run(lang, forger, n_victims=2)
@@ -229,9 +230,14 @@ def test_a_candidate_whose_code_runs_outside_its_own_process_is_built_alone(lang
     victims = [results[0], results[2]]
     assert [v.verdict for v in victims] == ["wrong_answer"] * 2, [v.model_dump() for v in victims]
     assert {v.model_dump().get("mode") for v in victims} == {"batched"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", sorted(PRE_MAIN))
+def test_without_that_check_the_code_before_main_would_change_the_victims(lang: str, monkeypatch) -> None:
     # The same batch, the build's verdict ignored: the forger's code runs in its batch-mates' processes.
     monkeypatch.setattr(type(LANGUAGES[lang]), "invasive_keys", lambda self, workdir, units: set())
-    tampered = _run(lang, forger, n_victims=2)
+    tampered = _run(lang, PRE_MAIN[lang], n_victims=2)
     assert [tampered[0].verdict, tampered[2].verdict] == ["pass", "pass"], [r.model_dump() for r in tampered]
 
 
