@@ -67,6 +67,11 @@ class ACTConfig(StrictModel):
 #        initial states, one-step gradient, ACT with Q-learning over deep-supervision segments.
 # Measured (docs/training.md, bench/recipe_parity.py): the lm recipe learns per step as fast as the
 # same-size transformer on code; the hrm recipe in causal mode learned at about half the speed.
+def recipe_of(model: dict[str, Any]) -> str:
+    """The recipe a raw model section asks for: its own, else lm for causal and hrm for canvas."""
+    return model.get("recipe") or ("hrm" if model.get("mode") == "canvas" else "lm")
+
+
 RECIPES: dict[str, dict[str, Any]] = {
     "lm": {"norm": "pre", "z_init": "random", "grad_mode": "truncated:5", "grad_warmup_from": 2,
            "act": {"enabled": False, "halt_max_steps": 1, "q_detach": True}},
@@ -112,7 +117,7 @@ class ModelConfig(StrictModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        recipe = data.get("recipe") or ("hrm" if data.get("mode") == "canvas" else "lm")
+        recipe = recipe_of(data)
         if recipe not in RECIPES:
             return data  # the field validator names the allowed values
         data["recipe"] = recipe
@@ -297,7 +302,7 @@ def _expand_preset(name: str, model: dict[str, Any], source: str) -> dict[str, A
         raise ConfigError(f"{source}: invalid config\n  model.preset: unknown preset {name!r}"
                           f" (expected one of {', '.join(PRESETS)})")
     data = {**PRESETS[name], **model}
-    recipe = model.get("recipe") or ("hrm" if model.get("mode") == "canvas" else "lm")
+    recipe = recipe_of(model)
     if recipe == "hrm":
         act = model.get("act", {})
         data["act"] = {"halt_max_steps": PRESET_HALT_MAX_STEPS[name], **(act if isinstance(act, dict) else {})}
