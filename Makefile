@@ -8,6 +8,9 @@ DEBIAN_PKGS := bubblewrap
 # Aider Polyglot's offline toolchains: JUnit console + AssertJ (java), cmake + Boost date_time (cpp),
 # the crates three Rust exercises declare (cargo reads Debian's registry offline).
 DEBIAN_PKGS += junit5 libassertj-core-java cmake libboost-date-time-dev librust-time-dev librust-anyhow-dev librust-rand-dev
+# More crates and jars the references declare: decimal (num-bigint, num-traits: older releases of the same
+# series, used as substitutes), grep (thiserror), rest-api (org.json: Debian's is Android's re-implementation).
+DEBIAN_PKGS += librust-num-bigint-dev librust-num-traits-dev librust-thiserror-dev libandroid-json-org-java
 # The Polyglot JavaScript test stack: one pinned npm install (jest 29 + babel) shared by every exercise.
 POLYGLOT_JS := $(VENV)/polyglot-js
 POLYGLOT_JS_SPEC := hrmcode/evaluate/polyglot_js

@@ -214,6 +214,12 @@ def eval_cmd(
     difficulty: list[str] = typer.Option([], "--difficulty", help="livecodebench: easy | medium | hard"),
     float_tol: float = typer.Option(None, "--float-tol", help="livecodebench robust: numeric tolerance"),
     reference: bool = typer.Option(False, "--reference", help="polyglot: run the exercises' own reference solutions"),
+    stubs: bool = typer.Option(False, "--stubs", help="polyglot: run the unedited stubs (each must fail its tests)"),
+    exclude_unavailable: bool = typer.Option(False, "--exclude-unavailable",
+                                             help="polyglot: leave exercises whose toolchain or libraries are not "
+                                                  "offline here out of the pass rates (always reported apart)"),
+    deps: list[str] = typer.Option([], "--deps", help="polyglot: a directory of jars and/or vendored crates for "
+                                                      "libraries Debian lacks (repeatable)"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="skip bad records (counted and reported) instead of failing"),
     isolated: bool = typer.Option(False, "--isolated", help="one build and process per sample (no batching)"),
     workers: int = typer.Option(0, "--workers", help="parallel jobs (0: the number of usable cores)"),
@@ -230,6 +236,7 @@ def eval_cmd(
     hrmcode eval --benchmark polyglot --data polyglot-benchmark --reference --out DIR
     hrmcode eval --benchmark humaneval --backend openai --model qwen --base-url http://127.0.0.1:8000/v1 --out DIR
     hrmcode eval --benchmark livecodebench --data lcb/ --backend hf --model /models/coder --n 1 --out DIR
+    hrmcode eval --benchmark polyglot --data polyglot-benchmark --stubs --out DIR
     """
     from hrmcode.evaluate.run import parse_ks
     from hrmcode.records import LANGUAGES, RecordError
@@ -254,10 +261,12 @@ def eval_cmd(
         return _eval_files(tasks, samples, out, ks, skip_bad, isolated, workers, cache, no_progress)
     if bench not in ("builtin", "livecodebench", "humaneval", "polyglot"):
         raise fail(f"--benchmark: unknown {bench!r}; expected builtin, livecodebench, humaneval or polyglot")
-    sources = sum(bool(x) for x in (samples, spec, reference))
+    if bench != "polyglot" and (reference or stubs or exclude_unavailable or deps):
+        raise fail("--reference, --stubs, --exclude-unavailable and --deps are for --benchmark polyglot")
+    sources = sum(bool(x) for x in (samples, spec, reference, stubs))
     if sources != 1:
         raise fail("give exactly one of --samples FILE, --run DIR (or --backend/--model)"
-                   + (" or --reference" if bench == "polyglot" else ""))
+                   + (", --reference or --stubs" if bench == "polyglot" else ""))
     from hrmcode.backends import BackendError, open_backend
     from hrmcode.evaluate.dispatch import EvalRequest, run_benchmark
     from hrmcode.generate import SamplingConfig
@@ -268,7 +277,8 @@ def eval_cmd(
             reference=reference, splits=_csv(split), max_tasks=max_tasks, max_depth=max_depth,
             sampling=SamplingConfig(max_new_tokens, temperature, top_p, seed), grading=grading, release=release,
             start_date=start_date, end_date=end_date, platforms=list(platform), difficulties=list(difficulty),
-            float_tol=float_tol, skip_bad=skip_bad, workers=workers or None, gen_cache=gen_cache)
+            float_tol=float_tol, skip_bad=skip_bad, workers=workers or None, gen_cache=gen_cache, stubs=stubs,
+            exclude_unavailable=exclude_unavailable, deps=list(deps))
         gen = open_backend(spec) if spec else None
         try:
             with StageProgress(console, disabled=no_progress) as on_progress:
@@ -366,6 +376,15 @@ def _print_summary(summary: dict[str, Any], out: str) -> None:
     Console().print(table)
     for a in summary.get("alarms") or []:
         console.print(f"[bold red]alarm[/] {a.get('monitor')}: {a.get('message')}", highlight=False)
+    if summary.get("benchmark") == "polyglot":
+        o, tries = summary["outcomes"]["all"], summary["tries"]
+        rate = summary["polyglot"].get(f"pass_rate_{tries}")
+        basis = ", unavailable excluded" if summary.get("exclude_unavailable") else ""
+        console.print(f"polyglot: {o['pass']} pass, {o['fail']} fail, {o['unavailable']} unavailable of "
+                      f"{o['exercises']} in {summary['timing']['elapsed_s']:.0f} s (pass_rate_{tries} {rate} %{basis})",
+                      highlight=False)
+        for tid, why in (summary.get("unavailable") or {}).items():
+            console.print(f"  [yellow]unavailable[/] {tid}: {why}", highlight=False)
     console.print(f"report: {out}/report.md")
 
 # ---- train (issue 5) ----------------------------------------------------------------------------

@@ -73,6 +73,8 @@ class Verdict(StrEnum):
     OUTPUT_LIMIT = "output_limit"
     SANDBOX_VIOLATION = "sandbox_violation"
     HARNESS_ERROR = "harness_error"
+    # Not run: a toolchain or a declared library is missing offline (Polyglot); counted apart.
+    UNAVAILABLE = "unavailable"
 
 
 class Record(BaseModel):

@@ -59,7 +59,7 @@ def test_eval_writes_results_and_the_exact_summary(tmp_path):
     timing = summary.pop("timing")
     assert timing["elapsed_s"] > 0
     zero = {"pass": 0, "wrong_answer": 0, "compile_error": 0, "runtime_error": 0, "timeout": 0, "memory_limit": 0,
-            "output_limit": 0, "sandbox_violation": 0, "harness_error": 0}
+            "output_limit": 0, "sandbox_violation": 0, "harness_error": 0, "unavailable": 0}
     modes = summary.pop("execution_modes")
     assert sum(modes.values()) == 7 and set(modes) <= {"batched", "isolated"}
     skipped = summary.pop("skipped")

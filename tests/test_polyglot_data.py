@@ -50,7 +50,9 @@ def test_languages_and_names_select_exercises():
     with pytest.raises(ValueError, match="--languages: 'kotlin'"):
         load_exercises(FIXTURES, ["kotlin"])
     with pytest.raises(FileNotFoundError, match="no <lang>/exercises/practice"):
-        load_exercises(FIXTURES / "python")
+        load_exercises(FIXTURES / "python" / "exercises")
+    # One language's directory is a track checkout of that language.
+    assert [e.task_id for e in load_exercises(FIXTURES / "python")[0]] == ["python/digit-sum"]
 
 
 def test_the_prompt_is_the_docs_concatenated_then_upstreams_addendum():
@@ -95,7 +97,7 @@ def test_a_rust_cargo_example_replaces_cargo_toml(tmp_path):
 @pytest.mark.parametrize(("mutate", "message"), [
     (lambda cfg: cfg["files"].pop("test"), "python/digit-sum: .meta/config.json: files.test: missing"),
     (lambda cfg: cfg["files"].update(solution=[]), "files.solution: empty"),
-    (lambda cfg: cfg["files"].update(solution="digit_sum.py"), "files.solution: expected a list"),
+    (lambda cfg: cfg["files"].update(solution=5), "files.solution: expected a list of relative paths (or one path)"),
     (lambda cfg: cfg["files"].update(example=["nope.py"]), "files.example: 'nope.py' does not exist"),
     (lambda cfg: cfg["files"].update(editor=["../x.py"]), "files.editor: '../x.py' leaves the exercise"),
     (lambda cfg: cfg.pop("files"), "python/digit-sum: .meta/config.json: files: missing"),
@@ -110,6 +112,76 @@ def test_config_errors_name_the_exercise_and_the_field(tmp_path, mutate, message
     assert message in str(err.value)
     exs, rep = load_exercises(tmp_path, skip_bad=True)
     assert exs == [] and len(rep.skipped) == 1 and message in rep.skipped[0]
+
+
+def _track(tmp_path: Path) -> Path:
+    """An Exercism track checkout (python's layout) built from the fixture: a practice exercise whose
+    config leaves fields to the track's defaults and writes one as a plain string, and a concept one."""
+    root = tmp_path / "exercism-python"
+    practice = root / "exercises" / "practice" / "digit-sum"
+    shutil.copytree(FIXTURES / "python" / "exercises" / "practice" / "digit-sum", practice)
+    (practice / ".meta" / "config.json").write_text(json.dumps({"files": {"solution": "digit_sum.py"}}))
+    concept = root / "exercises" / "concept" / "digit-tally"
+    shutil.copytree(FIXTURES / "python" / "exercises" / "practice" / "digit-sum", concept)
+    (concept / ".meta" / "example.py").rename(concept / ".meta" / "exemplar.py")
+    (concept / ".meta" / "config.json").write_text(json.dumps({"files": {
+        "solution": ["digit_sum.py"], "test": ["digit_sum_test.py"], "exemplar": [".meta/exemplar.py"],
+        "editor": "digit_cases.py"}}))
+    (root / "config.json").write_text(json.dumps({"slug": "python", "files": {
+        "solution": ["%{snake_slug}.py"], "test": ["%{snake_slug}_test.py"], "example": [".meta/example.py"],
+        "exemplar": [".meta/exemplar.py"]}}))
+    return root
+
+
+def test_an_exercism_track_checkout_loads_with_its_defaults_and_concept_exercises(tmp_path):
+    root = _track(tmp_path)
+    exs, rep = load_exercises(root)
+    assert rep.skipped == []
+    by = {e.name: e for e in exs}
+    assert [e.task_id for e in exs] == ["python/digit-sum", "python/digit-tally"]
+    ds = by["digit-sum"]
+    # The exercise names its solution as a string; test and example come from the track's defaults.
+    assert (ds.kind, ds.solution, ds.test, ds.example) == ("practice", ("digit_sum.py",), ("digit_sum_test.py",),
+                                                          (".meta/example.py",))
+    tally = by["digit-tally"]
+    assert (tally.kind, tally.example, tally.editor) == ("concept", (".meta/exemplar.py",), ("digit_cases.py",))
+    assert tally.reference_files() == {"digit_sum.py": tally.read(".meta/exemplar.py")}
+    # The language comes from the track's config.json (not the directory's name); others select nothing.
+    assert load_exercises(root, ["python"], names=["digit-tally"])[0][0].task_id == "python/digit-tally"
+    with pytest.raises(FileNotFoundError, match="no <lang>/exercises/practice"):
+        load_exercises(root, ["go"])
+    (root / "config.json").write_text(json.dumps({"slug": "kotlin"}))
+    with pytest.raises(ValueError, match="an Exercism track checkout of 'kotlin'"):
+        load_exercises(root)
+
+
+def test_track_defaults_fill_placeholders_and_javascript_references_import_their_siblings(tmp_path):
+    root = tmp_path / "javascript"
+    ex = root / "exercises" / "practice" / "lens-person"
+    (ex / ".meta").mkdir(parents=True)
+    (ex / ".docs").mkdir()
+    (ex / ".docs" / "instructions.md").write_text("Lenses.\n")
+    for name in ("lens-person.js", "lens-person.spec.js", "person.js"):
+        (ex / name).write_text("export const x = 1;\n")
+    (ex / ".meta" / "proof.ci.js").write_text("import { Person } from '../person';\nimport x from \"../person.js\";\n"
+                                              "export const y = require( '../person');\n")
+    (ex / ".meta" / "config.json").write_text(json.dumps({"files": {"editor": ["person.js"]}}))
+    (root / "config.json").write_text(json.dumps({"files": {
+        "solution": ["%{kebab_slug}.js"], "test": ["%{kebab_slug}.spec.js"], "example": [".meta/proof.ci.js"]}}))
+    (e,), _ = load_exercises(root)
+    assert (e.task_id, e.solution, e.test, e.editor) == ("javascript/lens-person", ("lens-person.js",),
+                                                        ("lens-person.spec.js",), ("person.js",))
+    assert e.reference_files() == {"lens-person.js": "import { Person } from './person';\nimport x from \"./person.js\";\n"
+                                                     "export const y = require( './person');\n"}
+
+
+def test_a_rust_cargo_example_is_part_of_the_reference_even_when_unlisted(tmp_path):
+    dst = tmp_path / "rust" / "exercises" / "practice" / "digit-sum"
+    shutil.copytree(FIXTURES / "rust" / "exercises" / "practice" / "digit-sum", dst)
+    (dst / ".meta" / "Cargo-example.toml").write_text("[package]\nname = \"digit_sum\"\n")
+    ex = load_exercise(dst, "rust")
+    assert ex.example == (".meta/example.rs", ".meta/Cargo-example.toml")
+    assert ex.reference_files()["Cargo.toml"] == "[package]\nname = \"digit_sum\"\n"
 
 
 def test_bad_json_and_missing_instructions_are_named(tmp_path):

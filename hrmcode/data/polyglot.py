@@ -1,12 +1,26 @@
-"""Aider Polyglot: the exercise tree of a local checkout → Exercise records.
+"""Aider Polyglot and Exercism tracks: the exercise tree of a local checkout → Exercise records.
 
-The layout (Aider-AI/polyglot-benchmark, see ``shared/specs/polyglot.md``) is
-``<root>/<lang>/exercises/practice/<exercise>/`` for lang in cpp, go, java, javascript, python,
-rust. Each exercise names its files in ``.meta/config.json`` → ``files``: ``solution`` (what the
-model edits), ``test``, ``example`` (the reference solution), ``editor`` (read-only helpers) and
-``invalidator``. The instructions are ``.docs/introduction.md`` + ``.docs/instructions.md`` +
-``.docs/instructions.append.md`` concatenated as upstream does (plain concatenation, missing
-optional parts skipped). hrmcode never ships the benchmark: the user points at a checkout.
+Two layouts are accepted (see docs/polyglot.md):
+
+* the Polyglot benchmark (Aider-AI/polyglot-benchmark, ``shared/specs/polyglot.md``):
+  ``<root>/<lang>/exercises/practice/<exercise>/`` for lang in cpp, go, java, javascript,
+  python, rust;
+* one Exercism track checkout (``git clone https://github.com/exercism/python``):
+  ``<root>/exercises/{practice,concept}/<exercise>/``, the language read from the track's
+  ``config.json`` (``slug``), else from the directory's name. The Polyglot layout may hold
+  ``concept`` exercises too.
+
+Each exercise names its files in ``.meta/config.json`` → ``files`` (a list, or one path as a
+string): ``solution`` (what the model edits), ``test``, ``example`` (the reference solution;
+concept exercises: ``exemplar``), ``editor`` (read-only helpers the tests import) and
+``invalidator``. A field the exercise leaves out comes from the track's ``config.json`` →
+``files``, whose ``%{kebab_slug}``, ``%{snake_slug}``, ``%{camel_slug}`` and ``%{pascal_slug}``
+placeholders are the exercise's name. The instructions are ``.docs/introduction.md`` +
+``.docs/instructions.md`` + ``.docs/instructions.append.md`` concatenated as upstream does (plain
+concatenation, missing optional parts skipped). As the tracks' own CI does, a Rust
+``.meta/Cargo-example.toml`` is the reference's ``Cargo.toml`` and a JavaScript reference's
+``from '../x'`` imports (written from ``.meta/``) become ``from './x'``. hrmcode never ships the
+benchmark: the user points at a checkout.
 
 Every error names the exercise (``<lang>/<exercise>``), the file and the field.
 """
@@ -15,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,7 +42,10 @@ POLYGLOT_LANGUAGES: tuple[str, ...] = ("cpp", "go", "java", "javascript", "pytho
 # Upstream never shows these to the model nor lists them in the prompt (they are build files).
 BUILD_FILES = frozenset({"Cargo.toml", "CMakeLists.txt"})
 DOC_PARTS = (".docs/introduction.md", ".docs/instructions.md", ".docs/instructions.append.md")
-FILE_FIELDS = ("solution", "test", "example", "editor", "invalidator")
+FILE_FIELDS = ("solution", "test", "example", "exemplar", "editor", "invalidator")
+EXERCISE_KINDS = ("practice", "concept")
+CARGO_EXAMPLE = ".meta/Cargo-example.toml"  # the Rust track's reference Cargo.toml (its CI copies it)
+_JS_PARENT_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])\.\./""")
 
 # Upstream's prompts (aider/benchmark/prompts.py), reproduced as text: they are the benchmark's data.
 INSTRUCTIONS_ADDENDUM = """
@@ -62,6 +80,7 @@ class Exercise:
     example: tuple[str, ...]
     editor: tuple[str, ...] = ()
     invalidator: tuple[str, ...] = ()
+    kind: str = "practice"  # practice | concept (Exercism's two exercise directories)
 
     @property
     def task_id(self) -> str:
@@ -102,7 +121,9 @@ class Exercise:
         An example file lands on the solution file with the same base name, else on the only solution
         file with the same extension (``.meta/example.py`` → ``name.py``; rust's
         ``.meta/Cargo-example.toml`` → ``Cargo.toml``), else beside the first solution file of that
-        extension under its own name (Java's extra reference classes).
+        extension under its own name (Java's extra reference classes). JavaScript references import
+        their siblings as ``'../x'`` (they live in ``.meta/``): rewritten to ``'./x'``, as the
+        JavaScript track's CI does.
         """
         out: dict[str, str] = {}
         for ex in self.example:
@@ -119,7 +140,10 @@ class Exercise:
             else:
                 raise PolyglotFormatError(f"polyglot {self.task_id}: .meta/config.json: files.example: {ex!r} "
                                           "matches no solution file (by name or extension)")
-            out[dest] = self.read(ex)
+            text = self.read(ex)
+            if self.language == "javascript" and p.suffix in (".js", ".mjs", ".cjs", ".ts"):
+                text = _JS_PARENT_IMPORT.sub(r"\1\2./", text)
+            out[dest] = text
         return out
 
     def to_task(self) -> Task:
@@ -138,8 +162,10 @@ def _file_list(raw: object, ex_id: str, fieldname: str, exdir: Path, *, required
         if required:
             raise PolyglotFormatError(f"{where}: missing")
         return ()
+    if isinstance(raw, str) and raw:
+        raw = [raw]  # Exercism allows one path as a plain string
     if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
-        raise PolyglotFormatError(f"{where}: expected a list of relative paths, got {raw!r}")
+        raise PolyglotFormatError(f"{where}: expected a list of relative paths (or one path), got {raw!r}")
     if required and not raw:
         raise PolyglotFormatError(f"{where}: empty")
     out = []
@@ -153,8 +179,31 @@ def _file_list(raw: object, ex_id: str, fieldname: str, exdir: Path, *, required
     return tuple(out)
 
 
-def load_exercise(exdir: str | Path, language: str) -> Exercise:
-    """One exercise directory; raises :class:`PolyglotFormatError` naming the exercise and field."""
+def _slug_forms(name: str) -> dict[str, str]:
+    words = [w for w in name.split("-") if w]
+    pascal = "".join(w[:1].upper() + w[1:] for w in words)
+    return {"%{kebab_slug}": name, "%{snake_slug}": name.replace("-", "_"), "%{pascal_slug}": pascal,
+            "%{camel_slug}": pascal[:1].lower() + pascal[1:]}
+
+
+def _expand(raw: object, name: str) -> object:
+    """A track default's placeholders (``%{snake_slug}``…) filled in with the exercise's name."""
+    if isinstance(raw, str):
+        for k, v in _slug_forms(name).items():
+            raw = raw.replace(k, v)
+        return raw
+    if isinstance(raw, list):
+        return [_expand(x, name) for x in raw]
+    return raw
+
+
+def load_exercise(exdir: str | Path, language: str, *, defaults: dict[str, object] | None = None,
+                  kind: str = "practice") -> Exercise:
+    """One exercise directory; raises :class:`PolyglotFormatError` naming the exercise and field.
+
+    ``defaults`` are the track's ``config.json`` → ``files`` (used for fields the exercise leaves
+    out); ``kind`` is ``practice`` or ``concept`` (a concept exercise's reference is ``exemplar``).
+    """
     exdir = Path(exdir)
     ex_id = f"{language}/{exdir.name}"
     cfg_path = exdir / ".meta" / "config.json"
@@ -165,13 +214,55 @@ def load_exercise(exdir: str | Path, language: str) -> Exercise:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PolyglotFormatError(f"polyglot {ex_id}: .meta/config.json: <json>: {e}") from None
     files = cfg.get("files") if isinstance(cfg, dict) else None
+    if files is None and defaults:
+        files = {}
     if not isinstance(files, dict):
         raise PolyglotFormatError(f"polyglot {ex_id}: .meta/config.json: files: missing or not an object")
+    files = {**{k: _expand(v, exdir.name) for k, v in (defaults or {}).items() if k not in files}, **files}
     if not (exdir / ".docs" / "instructions.md").is_file():
         raise PolyglotFormatError(f"polyglot {ex_id}: .docs/instructions.md: missing")
-    lists = {f: _file_list(files.get(f), ex_id, f, exdir, required=f in ("solution", "test", "example"))
-             for f in FILE_FIELDS}
-    return Exercise(language=language, name=exdir.name, path=exdir, **lists)
+    # The reference: practice exercises name it `example`, concept exercises `exemplar`.
+    ref_field = "exemplar" if kind == "concept" or (files.get("example") is None and files.get("exemplar")) \
+        else "example"
+    lists = {f: _file_list(files.get(f), ex_id, f, exdir, required=f in ("solution", "test", ref_field))
+             for f in ("solution", "test", ref_field, "editor", "invalidator")}
+    example = lists.pop(ref_field)
+    if language == "rust" and (exdir / CARGO_EXAMPLE).is_file() and CARGO_EXAMPLE not in example:
+        example = (*example, CARGO_EXAMPLE)
+    return Exercise(language=language, name=exdir.name, path=exdir, example=example, kind=kind, **lists)
+
+
+def _track_defaults(track: Path) -> dict[str, object]:
+    """The track's ``config.json`` → ``files`` (defaults with placeholders), or nothing."""
+    cfg_path = track / "config.json"
+    if not cfg_path.is_file():
+        return {}
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PolyglotFormatError(f"polyglot {cfg_path}: <json>: {e}") from None
+    files = cfg.get("files") if isinstance(cfg, dict) else None
+    return files if isinstance(files, dict) else {}
+
+
+def track_dirs(root: str | Path, languages: Sequence[str]) -> dict[str, Path]:
+    """Where each language's ``exercises/`` lives: ``root/<lang>`` (Polyglot), or ``root`` itself when
+    it is one Exercism track checkout (its ``config.json`` slug, else its name, says the language)."""
+    root = Path(root)
+    if (root / "exercises").is_dir():
+        slug = ""
+        try:
+            cfg = json.loads((root / "config.json").read_text(encoding="utf-8"))
+            if isinstance(cfg, dict):
+                slug = str(cfg.get("slug") or "").lower()
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            pass
+        lang = slug or root.resolve().name.lower()
+        if lang not in POLYGLOT_LANGUAGES:
+            raise ValueError(f"--data {root}: an Exercism track checkout of {lang!r}, not one of "
+                             f"{', '.join(POLYGLOT_LANGUAGES)}")
+        return {lang: root} if lang in languages else {}
+    return {lang: root / lang for lang in languages if (root / lang / "exercises").is_dir()}
 
 
 @dataclass
@@ -183,7 +274,8 @@ class LoadReport:
 
 def load_exercises(root: str | Path, languages: Sequence[str] | None = None, *, names: Sequence[str] = (),
                    skip_bad: bool = False) -> tuple[list[Exercise], LoadReport]:
-    """Every exercise under ``root/<lang>/exercises/practice/`` for ``languages`` (default: all six).
+    """Every exercise of the checkout ``root`` for ``languages`` (default: all six): Polyglot's
+    ``root/<lang>/exercises/{practice,concept}/`` or one track's ``root/exercises/…``.
 
     ``names`` keeps only those exercises (``name`` or ``lang/name``). Returns the exercises sorted by
     (language, name) and the report of skipped ones.
@@ -195,30 +287,48 @@ def load_exercises(root: str | Path, languages: Sequence[str] | None = None, *, 
             raise ValueError(f"--languages: {lang!r} is not a Polyglot language ({', '.join(POLYGLOT_LANGUAGES)})")
     if not root.is_dir():
         raise FileNotFoundError(f"--data {root}: not a directory (clone Aider-AI/polyglot-benchmark there)")
-    found_any = False
+    tracks = track_dirs(root, langs)
+    single = (root / "exercises").is_dir()  # one track: the other languages are simply not there
     exercises: list[Exercise] = []
     report = LoadReport([])
     wanted = set(names)
     for lang in langs:
-        practice = root / lang / "exercises" / "practice"
-        if not practice.is_dir():
-            log.warning("polyglot: %s has no %s exercises (%s missing)", root, lang, practice)
+        track = tracks.get(lang)
+        kinds = [k for k in EXERCISE_KINDS if track is not None and (track / "exercises" / k).is_dir()]
+        if not kinds:
+            if not single or languages:
+                log.warning("polyglot: %s has no %s exercises (no %s/exercises/practice)", root, lang, lang)
             continue
-        found_any = True
-        for exdir in sorted(p for p in practice.iterdir() if p.is_dir()):
-            if wanted and exdir.name not in wanted and f"{lang}/{exdir.name}" not in wanted:
-                continue
-            try:
-                exercises.append(load_exercise(exdir, lang))
-            except PolyglotFormatError as e:
-                if not skip_bad:
-                    raise
-                report.skipped.append(str(e))
-    if not found_any:
+        try:
+            defaults = _track_defaults(track)  # type: ignore[arg-type]
+        except PolyglotFormatError as e:
+            if not skip_bad:
+                raise
+            report.skipped.append(str(e))
+            defaults = {}
+        seen: dict[str, str] = {}
+        for kind in kinds:
+            for exdir in sorted(p for p in (track / "exercises" / kind).iterdir()  # type: ignore[operator]
+                                if p.is_dir() and not p.name.startswith(".")):
+                if wanted and exdir.name not in wanted and f"{lang}/{exdir.name}" not in wanted:
+                    continue
+                try:
+                    if exdir.name in seen:
+                        raise PolyglotFormatError(f"polyglot {lang}/{exdir.name}: exercises/{kind}: the name is "
+                                                  f"also an exercise in exercises/{seen[exdir.name]}")
+                    exercises.append(load_exercise(exdir, lang, defaults=defaults, kind=kind))
+                    seen[exdir.name] = kind
+                except PolyglotFormatError as e:
+                    if not skip_bad:
+                        raise
+                    report.skipped.append(str(e))
+    if not any(tracks.get(lang) and any((tracks[lang] / "exercises" / k).is_dir() for k in EXERCISE_KINDS)
+               for lang in langs):
         raise FileNotFoundError(f"--data {root}: no <lang>/exercises/practice directories for "
-                                f"{', '.join(langs)} (is it a polyglot-benchmark checkout?)")
+                                f"{', '.join(langs)} (is it a polyglot-benchmark or Exercism track checkout?)")
+    exercises.sort(key=lambda e: (e.language, e.name))
     return exercises, report
 
 
-__all__ = ["INSTRUCTIONS_ADDENDUM", "POLYGLOT_LANGUAGES", "TEST_FAILURES", "Exercise", "LoadReport",
-           "PolyglotFormatError", "load_exercise", "load_exercises"]
+__all__ = ["EXERCISE_KINDS", "INSTRUCTIONS_ADDENDUM", "POLYGLOT_LANGUAGES", "TEST_FAILURES", "Exercise", "LoadReport",
+           "PolyglotFormatError", "load_exercise", "load_exercises", "track_dirs"]

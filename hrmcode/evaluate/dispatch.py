@@ -58,6 +58,9 @@ class EvalRequest:
     skip_bad: bool = False
     workers: int | None = None
     gen_cache: str | None = None  # generations JSONL (default OUT/generations.jsonl)
+    stubs: bool = False  # polyglot: run the unedited stubs (the check that the tests run)
+    exclude_unavailable: bool = False  # polyglot: unavailable exercises leave the pass rates
+    deps: list[str] = field(default_factory=list)  # polyglot: directories of jars / vendored crates
 
 
 def run_benchmark(req: EvalRequest, model: LoadedRun | Backend | None, *,
@@ -124,11 +127,12 @@ def _lcb_humaneval(req: EvalRequest, backend: Backend | None, progress: Progress
 def _polyglot(req: EvalRequest, backend: Backend | None, progress: Progress | None) -> dict[str, Any]:
     if not req.data:
         raise ValueError("--data: a local checkout of the Polyglot benchmark is needed (see docs/polyglot.md)")
-    common: dict[str, Any] = dict(languages=req.languages, workers=req.workers, skip_bad=req.skip_bad)
+    common: dict[str, Any] = dict(languages=req.languages, workers=req.workers, skip_bad=req.skip_bad,
+                                  deps=req.deps, exclude_unavailable=req.exclude_unavailable)
     if backend is not None:
         return polyglot_with_backend(backend, req.data, req.out, sampling=req.sampling, gen_cache=req.gen_cache,
                                      progress=progress, **common)
-    source = "reference" if req.reference else req.samples
+    source = "reference" if req.reference else "stubs" if req.stubs else req.samples
     if source is None:
-        raise ValueError("give exactly one of --samples FILE, --model/--run DIR or --reference")
+        raise ValueError("give exactly one of --samples FILE, --model/--run DIR, --reference or --stubs")
     return eval_polyglot(req.data, req.out, source=source, progress=progress, **common)

@@ -3,12 +3,15 @@
 Library entry point (the CLI is a thin layer over it)::
 
     eval_polyglot(data, out_dir, *, source, languages=None, exercises=(), tries=2, timeout=180.0,
-                  workers=None, progress=None, cache_dir=None, skip_bad=False) -> summary dict
+                  workers=None, progress=None, cache_dir=None, skip_bad=False, deps=(),
+                  exclude_unavailable=False) -> summary dict
 
 ``source`` is where the edits come from:
 
 * ``"reference"`` — the exercises' own reference solutions (``files.example``): the oracle check;
   one try (a deterministic oracle gains nothing from a second);
+* ``"stubs"`` — the unedited stubs, one try: the check that the tests run at all (every stub
+  must fail; one that passes is listed: its tests did not run, or the exercise is satisfied as given);
 * a path to a samples JSONL file — any model's outputs, one record per exercise and try:
   ``{"task_id": "<lang>/<exercise>", "language": "<lang>", "attempt": 1|2, "solution": REPLY}``
   where REPLY is the model's raw reply in the whole-file format below; instead of ``solution``
@@ -38,17 +41,25 @@ with no usable block, or an unclosed fence, is *malformed* (upstream's well-form
 
 Per exercise (each on a fresh copy, in parallel): apply the try's edits; re-copy the test and
 editor files from the pristine tree (a model cannot tamper with them); re-enable skipped tests;
-run the language's test command in the sandbox (:mod:`hrmcode.evaluate.polyglot_toolchains`)
-with a ``timeout`` (upstream: 180 s); pass = exit status 0. A failing try's cleaned output is
-fed back for the next try. ``out_dir`` receives results.jsonl (one Result per exercise, every try
-in ``tries``), summary.json (upstream's metrics: pass_rate_1/2, percent_cases_well_formed,
-syntax_errors, test_timeouts, seconds_per_case…, also per language) and report.md.
+resolve the libraries the exercise declares against what is offline (:mod:`.polyglot_deps`);
+build, then run the language's test command in the sandbox
+(:mod:`hrmcode.evaluate.polyglot_toolchains`) with a ``timeout`` per step (upstream: 180 s);
+pass = exit status 0. Verdicts: ``pass``; ``wrong_answer`` (the tests ran and failed);
+``compile_error`` (the build failed: its log is what the model sees next); ``timeout``;
+``unavailable`` (a toolchain or a declared library is not offline here: named, reported apart,
+left out of the pass rates with ``exclude_unavailable``); the sandbox's other verdicts. A failing
+try's cleaned output is fed back for the next try. ``out_dir`` receives results.jsonl (one Result
+per exercise, every try in ``tries``), summary.json (upstream's metrics: pass_rate_1/2,
+percent_cases_well_formed, syntax_errors, test_timeouts, seconds_per_case…, also per language,
+plus compile_errors, the unavailable exercises and the slowest ten) and report.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -56,13 +67,19 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
 from hrmcode.data.polyglot import Exercise, load_exercises
-from hrmcode.evaluate.polyglot_toolchains import Toolchain, reenable_skipped, relpath_ok, toolchains
+from hrmcode.evaluate.polyglot_deps import DECLARATION_FILES, OfflineDeps, explain_build_failure
+from hrmcode.evaluate.polyglot_toolchains import (
+    Toolchain,
+    Toolchains,
+    polyglot_limits,
+    reenable_skipped,
+    relpath_ok,
+)
 from hrmcode.evaluate.summary import build_summary, render_report
 from hrmcode.execute import sandbox_layers
 from hrmcode.execute.runner import Ctx, ExecConfig, default_cache_dir, evaluate_project, trim
@@ -96,16 +113,19 @@ class Conversational(Protocol):
 TIMED_OUT_TEXT = "Tests timed out!"  # what upstream feeds back after a timeout
 REPLY_KEEP = 4000  # characters of a model reply kept in results.jsonl
 
-# References that cannot pass offline on Debian 12 (spec: shared/specs/polyglot.md); reported apart.
-KNOWN_REFERENCE_FAILURES: dict[str, str] = {
-    "java/mazy-mice": "its tests need a newer AssertJ than Debian's 3.14",
-    "java/hangman": "needs RxJava 2, which Debian does not package",
-    "java/rest-api": "needs org.json, which Debian does not package",
-}
+SLOWEST = 10  # exercises listed in the report's slowest table
+# Expected seconds per exercise before a first run (scheduling only: longest first; later runs use
+# the durations the last run recorded in the cache directory).
+_EXPECTED_S = {"java": 5.0, "cpp": 3.0, "javascript": 2.0, "rust": 1.5, "go": 1.0, "python": 0.6}
 
 DEVIATIONS = (
-    "java: javac + the JUnit console launcher + AssertJ from Debian instead of ./gradlew test (Gradle "
-    "downloads itself at test time)",
+    "java: javac + the JUnit console launcher instead of ./gradlew test (Gradle downloads itself at test "
+    "time); the libraries build.gradle declares come from --deps directories or Debian, possibly at another "
+    "version (each substitute is listed per exercise)",
+    "rust: crates come from Debian's registry (and --deps directories); a caret requirement only an older "
+    "release of its semver series meets offline is rewritten to that release in the copy (listed per exercise)",
+    "every exercise is built, then tested (two sandboxed steps, each with the timeout): a build failure is a "
+    "compile_error and its log is what the model sees; upstream runs one command",
     "java: a bare @Disabled is removed too (upstream's regex only removes @Disabled(...))",
     "javascript: xit(, xdescribe( and .skip( are re-enabled besides upstream's xtest(; jest runs without "
     "upstream's `./*` path patterns (the same test files)",
@@ -212,6 +232,10 @@ class _Source:
         """(parsed edits or None when this try has nothing, the raw reply, whether the model errored)."""
         raise NotImplementedError
 
+    def declared(self, ex: Exercise) -> dict[str, str]:
+        """The exercise's own build files (what decides which libraries it needs): the stub's."""
+        return {f: ex.read(f) for f in DECLARATION_FILES if (ex.path / f).is_file()}
+
 
 class _Reference(_Source):
     kind = "reference"
@@ -221,6 +245,18 @@ class _Reference(_Source):
         if attempt > 1:
             return None, "", False
         return Parsed(edits=ex.reference_files()), "", False
+
+    def declared(self, ex: Exercise) -> dict[str, str]:
+        ref = ex.reference_files()
+        return {**super().declared(ex), **{f: t for f, t in ref.items() if f in DECLARATION_FILES}}
+
+
+class _Stubs(_Source):
+    kind = "stubs"
+
+    def edits(self, ex: Exercise, attempt: int, prompt: str, files: dict[str, str],
+              conversation: Sequence[Message] = ()) -> tuple[Parsed | None, str, bool]:
+        return (Parsed(), "", False) if attempt == 1 else (None, "", False)
 
 
 class _Samples(_Source):
@@ -338,10 +374,18 @@ class TryRecord:
     edited: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     reply: str | None = None
+    unavailable: str | None = None  # the missing toolchain or library, when verdict is unavailable
+    substitutes: list[str] = field(default_factory=list)  # libraries used at another version than declared
+    build_log: str | None = None  # the build step's output when it succeeded (``output`` is the tests')
 
     def to_json(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if v is not None}
-        return d
+        return {k: v for k, v in self.__dict__.items() if (v is not None and v != []) or k in ("edited", "problems")}
+
+
+def _java_classes(ex: Exercise, work: Path) -> list[str]:
+    """Class names the candidate's Java files define (a heuristic must not blame a library for them)."""
+    return [PurePosixPath(f).stem for f in ex.solution if f.endswith(".java")] + [
+        p.stem for p in work.glob("src/main/java/**/*.java")]
 
 
 def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, tries: int, timeout: float) -> Result:
@@ -354,6 +398,7 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
         files = ex.stub_files()
         first = ex.prompt()
         prompt = first
+        declared = source.declared(ex)
         conversation: list[Message] = [{"role": "user", "content": first}]
         for attempt in range(1, tries + 1):
             ts = time.monotonic()
@@ -364,31 +409,54 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
             problems = parsed.problems + [f"refused to write {r} (outside the exercise)" for r in refused]
             files = {f: (work / f).read_text(encoding="utf-8") for f in ex.editable if (work / f).is_file()}
             if tc.missing:
-                records.append(TryRecord(attempt, False, Verdict.HARNESS_ERROR.value, time.monotonic() - ts, 0.0,
-                                         tc.missing, problems=problems))
+                records.append(TryRecord(attempt, False, Verdict.UNAVAILABLE.value, time.monotonic() - ts, 0.0,
+                                         tc.missing, problems=problems, unavailable=tc.missing))
                 break
             prepare_run(ex, work)
+            needs = tc.needs(ex, declared, work)
+            if needs.unavailable:
+                why = "; ".join(needs.unavailable)
+                records.append(TryRecord(attempt, False, Verdict.UNAVAILABLE.value, time.monotonic() - ts, 0.0,
+                                         f"not run: {why}", problems=problems, unavailable=why,
+                                         substitutes=needs.substitutes))
+                break
+            # The build files as the exercise declares them, before any rewrite (what a candidate left alone).
+            untouched = [f for f, text in declared.items() if (work / f).is_file() and (work / f).read_text(
+                encoding="utf-8") == text] + [*ex.test, *ex.editor]
+            for rel, text in needs.rewrites.items():
+                (work / rel).write_text(text, encoding="utf-8")
             main = ex.solution[0]
+            build = tc.build_argv(ex)
             # The jail gets the exercise as /w/<name>: upstream's CMakeLists names files after its directory.
             task = Task(task_id=ex.task_id, source="polyglot", kind="project", prompt="",
                         meta={"project": {"dir": str(work.parent), "solution_path": f"{ex.name}/{main}",
-                                          "test": tc.argv(ex.name), "timeout_s": timeout}})
+                                          **({"build": build} if build else {}),
+                                          "test": tc.argv(ex.name), "timeout_s": timeout, "env": needs.env}})
             out = evaluate_project(ctx, tc, task, (work / main).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+            verdict = out.verdict.value
             timed_out = out.verdict is Verdict.TIMEOUT
-            raw = str(out.detail.get("test_output", ""))
+            raw = str(out.detail.get("test_output") or out.detail.get("compile_log") or "")
             text = TIMED_OUT_TEXT if timed_out else clean_output(raw, ex.name, [str(work)])
-            if out.verdict is Verdict.HARNESS_ERROR or (out.verdict is not Verdict.PASS and out.detail.get("error")
-                                                        and not raw):
+            if out.verdict is not Verdict.PASS and out.detail.get("error") and not raw:
                 text = text or str(out.detail.get("error", ""))
+            unavailable = None
+            if out.verdict is Verdict.COMPILE_ERROR:
+                unavailable = explain_build_failure(ex.language, raw, needs, untouched,
+                                                    _java_classes(ex, work) if ex.language == "java" else ())
+                if unavailable:
+                    verdict = Verdict.UNAVAILABLE.value
             lines = text.splitlines()
             records.append(TryRecord(
-                attempt, out.verdict is Verdict.PASS, out.verdict.value, time.monotonic() - ts,
+                attempt, out.verdict is Verdict.PASS, verdict, time.monotonic() - ts,
                 float(out.detail.get("time_s", 0.0)), trim(text), malformed=parsed.malformed, model_error=errored,
                 timed_out=timed_out, syntax_errors=sum(ln.startswith("SyntaxError") for ln in lines),
                 indentation_errors=sum(ln.startswith("IndentationError") for ln in lines),
                 edited=sorted(parsed.edits), problems=problems,
-                reply=reply[:REPLY_KEEP] if source.kind != "reference" else None))
-            if out.verdict is Verdict.PASS:
+                reply=reply[:REPLY_KEEP] if source.kind in ("model", "samples") else None,
+                unavailable=unavailable, substitutes=needs.substitutes,
+                build_log=trim(clean_output(str(out.detail["build_output"]), ex.name, [str(work)]))
+                if out.detail.get("build_output") else None))
+            if out.verdict is Verdict.PASS or unavailable:
                 break
             # A stateless callable still needs the instructions: the conversation so far as one text.
             prompt = first + "\n" + ex.followup(text) if source.kind == "model" else ex.followup(text)
@@ -398,22 +466,38 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
     passed_try = next((r.attempt for r in records if r.passed), None)
     last = records[-1] if records else None
     verdict = last.verdict if last else Verdict.HARNESS_ERROR.value
+    extra: dict[str, Any] = {}
+    if not records:
+        extra["error"] = "no edits for this exercise"
+    if last is not None and last.unavailable:
+        extra["unavailable"] = last.unavailable
     return Result(task_id=ex.task_id, language=ex.language, sample_index=0, passed=passed_try is not None,
                   verdict=verdict, tests_passed=int(passed_try is not None), tests_total=1, mode="isolated",
                   passed_try=passed_try, seconds=round(time.monotonic() - t0, 3),
-                  tries=[r.to_json() for r in records], **({"error": "no edits for this exercise"} if not records
-                                                          else {}))
+                  tries=[r.to_json() for r in records], **extra)
 
 
 # ---- metrics ------------------------------------------------------------------------------------
 
 
-def polyglot_metrics(results: Sequence[Result], tries: int) -> dict[str, Any]:
-    """Upstream's headline numbers over completed exercises (percentages as upstream reports them)."""
+def _is_unavailable(r: Result) -> bool:
+    return r.verdict is Verdict.UNAVAILABLE
+
+
+def polyglot_metrics(results: Sequence[Result], tries: int, *, exclude_unavailable: bool = False) -> dict[str, Any]:
+    """Upstream's headline numbers over completed exercises (percentages as upstream reports them).
+
+    Unavailable exercises count as failures unless ``exclude_unavailable`` (then they leave the
+    denominators); they are always counted apart (``unavailable``). ``compile_errors`` counts the
+    tries whose build failed (any language; upstream's ``syntax_errors`` counts Python's
+    ``SyntaxError`` lines, kept as upstream computes it).
+    """
     done = [r for r in results if (r.model_extra or {}).get("tries")]
-    n = len(done)
-    ex = [(r.model_extra or {}) for r in done]
-    out: dict[str, Any] = {"completed_tests": n, "total_tests": len(results)}
+    unavailable = [r for r in done if _is_unavailable(r)]
+    counted = [r for r in done if not (exclude_unavailable and _is_unavailable(r))]
+    n = len(counted)
+    ex = [(r.model_extra or {}) for r in counted]
+    out: dict[str, Any] = {"completed_tests": n, "total_tests": len(results), "unavailable": len(unavailable)}
     for k in range(1, tries + 1):
         num = sum(1 for e in ex if e.get("passed_try") is not None and e["passed_try"] <= k)
         out[f"pass_num_{k}"] = num
@@ -427,6 +511,7 @@ def polyglot_metrics(results: Sequence[Result], tries: int) -> dict[str, Any]:
         "exhausted_context_windows": 0,
         "syntax_errors": sum(sum(t.get("syntax_errors", 0) for t in e["tries"]) for e in ex),
         "indentation_errors": sum(sum(t.get("indentation_errors", 0) for t in e["tries"]) for e in ex),
+        "compile_errors": sum(sum(t.get("verdict") == Verdict.COMPILE_ERROR.value for t in e["tries"]) for e in ex),
         "test_timeouts": sum(sum(bool(t.get("timed_out")) for t in e["tries"]) for e in ex),
         "seconds_per_case": round(sum(e.get("seconds", 0.0) for e in ex) / n, 3) if n else None,
         "test_seconds_per_case": round(sum(sum(t.get("test_seconds", 0.0) for t in e["tries"]) for e in ex) / n, 3)
@@ -435,36 +520,126 @@ def polyglot_metrics(results: Sequence[Result], tries: int) -> dict[str, Any]:
     return out
 
 
+def _outcomes(results: Sequence[Result]) -> dict[str, int]:
+    """pass / fail / unavailable counts (fail: any other final verdict)."""
+    unavailable = sum(_is_unavailable(r) for r in results)
+    passed = sum(r.passed for r in results)
+    return {"exercises": len(results), "pass": passed, "fail": len(results) - passed - unavailable,
+            "unavailable": unavailable}
+
+
 def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
     tries = summary["tries"]
     head = render_report(summary, title="Aider Polyglot").rstrip()
-    cols = [f"pass_rate_{k}" for k in range(1, tries + 1)] + ["percent_cases_well_formed", "syntax_errors",
-                                                              "test_timeouts", "seconds_per_case"]
+    cols = [f"pass_rate_{k}" for k in range(1, tries + 1)] + ["percent_cases_well_formed", "compile_errors",
+                                                              "syntax_errors", "test_timeouts", "seconds_per_case"]
+    basis = ("unavailable exercises left out (--exclude-unavailable)" if summary["exclude_unavailable"]
+             else "unavailable exercises count as failures (--exclude-unavailable leaves them out)")
     lines = [head, "", "## Polyglot (upstream's metrics)", "",
-             f"Source: **{summary['source']}**; tries: {tries}; timeout {summary['timeout_s']} s per test run. "
-             "pass@1 above is the final outcome (= pass_rate_" + str(tries) + " / 100).", "",
-             "| language | exercises | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+             f"Source: **{summary['source']}**; tries: {tries}; timeout {summary['timeout_s']} s per step "
+             f"(build, test). Rates over completed exercises, {basis}. pass@1 above is the final outcome "
+             f"(= pass_rate_{tries} / 100).", "",
+             "| language | exercises | pass | fail | unavailable | " + " | ".join(cols) + " |",
+             "|---|---:|---:|---:|---:|" + "---:|" * len(cols)]
     rows = [*summary["polyglot_per_language"].items(), ("**all**", summary["polyglot"])]
     for lang, m in rows:
+        o = summary["outcomes"]["all" if lang == "**all**" else lang]
         cells = " | ".join("–" if m.get(c) is None else str(m.get(c)) for c in cols)
-        lines.append(f"| {lang} | {m['completed_tests']} | {cells} |")
+        lines.append(f"| {lang} | {o['exercises']} | {o['pass']} | {o['fail']} | {o['unavailable']} | {cells} |")
+    if summary["unavailable"]:
+        lines += ["", "### Unavailable offline (reported apart)", ""]
+        lines += [f"- {tid}: {why}" for tid, why in summary["unavailable"].items()]
+    if summary["substitutes"]:
+        lines += ["", "### Libraries used at another version than declared", ""]
+        lines += [f"- {sub}: {n} exercise{'s' if n != 1 else ''}" for sub, n in summary["substitutes"].items()]
     ref = summary.get("reference_failures")
     if ref is not None:
         lines += ["", "### Reference check", ""]
-        if not ref["unexpected"] and not ref["expected"]:
-            lines.append("Every reference solution passed.")
-        for tid in ref["unexpected"]:
-            lines.append(f"- **unexpected failure** {tid}")
-        for tid, why in ref["expected"].items():
-            lines.append(f"- known offline failure {tid}: {why}")
-    failing = [r for r in results if not r.passed][:10]
-    if failing:
+        lines.append("Every available reference solution passed." if not ref else
+                     "**References that failed:** " + ", ".join(f"{t} ({v})" for t, v in ref.items()))
+    stub = summary.get("stub_check")
+    if stub is not None:
+        lines += ["", "### Stub check", "",
+                  f"{stub['failed']} of {stub['ran']} unedited stubs fail their tests "
+                  f"({stub['unavailable']} unavailable)." + ("" if not stub["passed"] else
+                                                           " **Stubs that pass** (their tests did not run, or "
+                                                           "the stub already solves them): " + ", ".join(stub["passed"]))]
+        lines += ["", "| verdict | stubs |", "|---|---:|"] + [f"| {v} | {n} |" for v, n in stub["verdicts"].items()]
+    slow = summary["timing"].get("slowest") or []
+    if slow:
+        lines += ["", f"### Slowest {len(slow)} exercises (seconds, wall, build + test)", "",
+                  "| exercise | seconds | verdict |", "|---|---:|---|"]
+        lines += [f"| {s['task_id']} | {s['seconds']} | {s['verdict']} |" for s in slow]
+    failing = [r for r in results if not r.passed and not _is_unavailable(r)][:10]
+    if failing and summary["source"] != "stubs":
         lines += ["", "### First failures", ""]
         for r in failing:
             t = ((r.model_extra or {}).get("tries") or [{}])[-1]
             lines += [f"#### {r.task_id} ({r.verdict.value})", "", "```", str(t.get("output", ""))[:1500], "```", ""]
     lines += ["", "### Deviations from upstream", ""] + [f"- {d}" for d in summary["deviations"]]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# ---- scheduling ---------------------------------------------------------------------------------
+
+
+def _durations_path(cache: Path) -> Path:
+    return cache / "polyglot-durations.json"
+
+
+def _load_durations(cache: Path) -> dict[str, float]:
+    try:
+        data = json.loads(_durations_path(cache).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))} if isinstance(data, dict) else {}
+
+
+def _save_durations(cache: Path, old: dict[str, float], results: Sequence[Result]) -> None:
+    new = {**old, **{r.task_id: float((r.model_extra or {}).get("seconds") or 0.0) for r in results
+                     if (r.model_extra or {}).get("tries")}}
+    atomic_write_json(_durations_path(cache), dict(sorted(new.items())))
+
+
+def _run_all(exs: Sequence[Exercise], tcs: Toolchains, src: _Source, ctx: Ctx, *, tries: int, timeout: float,
+             workers: int, expected: dict[str, float],
+             progress: Callable[[int, int], None] | None) -> dict[str, Result]:
+    """Run every exercise on ``workers`` threads, longest expected first among those whose
+    toolchain is ready (Go and C++ wait for their warm-ups; the other languages run meanwhile)."""
+    pending = sorted(exs, key=lambda e: (-expected.get(e.task_id, _EXPECTED_S.get(e.language, 1.0)), e.task_id))
+    results: dict[str, Result] = {}
+    cond = threading.Condition()
+
+    def take() -> Exercise | None:
+        with cond:
+            while pending:
+                job = next((e for e in pending if tcs.is_warm(e.language)), None)
+                if job is not None:
+                    pending.remove(job)
+                    return job
+                cond.wait(timeout=0.2)
+            return None
+
+    def worker() -> None:
+        while (e := take()) is not None:
+            try:
+                r = run_exercise(e, src, ctx, tcs.get(e.language), tries=tries, timeout=timeout)
+            except Exception as err:  # a harness bug on one exercise must not lose the others
+                log.exception("polyglot: harness error on %s", e.task_id)
+                r = Result(task_id=e.task_id, language=e.language, sample_index=0, passed=False,
+                           verdict=Verdict.HARNESS_ERROR, tests_passed=0, tests_total=1, error=repr(err), tries=[])
+            with cond:
+                results[e.task_id] = r
+                done = len(results)
+            if progress:
+                progress(done, len(exs))
+
+    threads = [threading.Thread(target=worker, name=f"polyglot-{i}", daemon=True) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
 
 
 # ---- the entry point ----------------------------------------------------------------------------
@@ -474,26 +649,32 @@ def eval_polyglot(
     data: str | Path, out_dir: str | Path, *, source: str | Path | EditFn | Conversational, languages: Sequence[str] | None = None,
     exercises: Sequence[str] = (), tries: int = 2, timeout: float = 180.0, workers: int | None = None,
     progress: Callable[[int, int], None] | None = None, cache_dir: Path | None = None, skip_bad: bool = False,
+    deps: Sequence[str | Path] = (), exclude_unavailable: bool = False,
 ) -> dict[str, Any]:
     """Run Polyglot exercises of the checkout ``data`` with edits from ``source`` (see the module doc).
 
-    ``source``: ``"reference"``, a samples JSONL path, or a model callable ``edit(prompt, files) -> str``.
-    ``languages`` (default all six) and ``exercises`` (names or ``lang/name``) select exercises;
-    ``tries`` (upstream: 2), ``timeout`` seconds per test run (upstream: 180); ``workers``
-    exercises at once (default: usable cores); ``cache_dir`` holds the warm toolchain caches
-    (default ``~/.cache/hrmcode/exec/toolchains``). Returns the summary (also in summary.json).
+    ``source``: ``"reference"``, ``"stubs"``, a samples JSONL path, or a model callable
+    ``edit(prompt, files) -> str``. ``languages`` (default all six) and ``exercises`` (names or
+    ``lang/name``) select exercises; ``tries`` (upstream: 2), ``timeout`` seconds per build and per
+    test run (upstream: 180 for the one run); ``workers`` exercises at once (default: usable
+    cores); ``cache_dir`` holds the warm toolchain caches and the last run's durations (default
+    ``~/.cache/hrmcode/exec``); ``deps`` are directories of jars and crates for libraries Debian
+    lacks; ``exclude_unavailable`` leaves unavailable exercises out of the pass rates. Returns the
+    summary (also in summary.json).
     """
     if tries < 1:
         raise ValueError(f"--tries: expected at least 1, got {tries}")
     if timeout <= 0:
         raise ValueError(f"--timeout: expected seconds > 0, got {timeout}")
+    offline = OfflineDeps(deps)
     exs, rep = load_exercises(data, languages, names=exercises, skip_bad=skip_bad)
     skipped_samples: list[str] = []
     src: _Source
     if callable(source) or isinstance(source, Conversational):
         src, label = _Model(source), "model"
-    elif str(source) == "reference":
-        src, label = _Reference(), "reference"
+    elif str(source) in ("reference", "stubs"):
+        src, label = (_Reference() if str(source) == "reference" else _Stubs()), str(source)
+        tries = 1  # a deterministic source gains nothing from a second try
     else:
         recs, skipped_samples = read_samples(source, skip_bad=skip_bad)
         known = {e.task_id for e in exs}
@@ -504,60 +685,70 @@ def eval_polyglot(
         src, label = _Samples(recs), f"samples {source}"
         exs = [e for e in exs if (e.task_id, 1) in recs]
     layers = detect_layers()
-    cfg = ExecConfig()
-    toolchain_cache = (cache_dir or default_cache_dir()) / "toolchains"
+    cfg = polyglot_limits(ExecConfig())  # upstream-like stack and process caps (cpp/bank-account's 1000 threads)
+    cache = cache_dir or default_cache_dir()
+    toolchain_cache = cache / "toolchains"
     toolchain_cache.mkdir(parents=True, exist_ok=True)
-    workers = max(1, workers or len(__import__("os").sched_getaffinity(0)))
+    workers = max(1, workers or len(os.sched_getaffinity(0)))
     tmp_root = Path(tempfile.mkdtemp(prefix="hrmcode-polyglot-"))
     t0 = time.monotonic()
-    results: dict[str, Result] = {}
+    expected = _load_durations(cache)
     try:
-        tcs = toolchains(exs, toolchain_cache, layers, cfg, tmp_root)
-        warm_s = time.monotonic() - t0
+        tcs = Toolchains(exs, toolchain_cache, layers, cfg, tmp_root, offline)
         ctx = Ctx(cfg, layers, toolchain_cache, tmp_root)
-        # Long poles first (compiled languages), so the pool ends together.
-        order = sorted(exs, key=lambda e: ({"cpp": 0, "rust": 1, "java": 2, "go": 3}.get(e.language, 4), e.task_id))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futs = {pool.submit(run_exercise, e, src, ctx, tcs[e.language], tries=tries, timeout=timeout): e
-                    for e in order}
-            for fut in as_completed(futs):
-                e = futs[fut]
-                try:
-                    results[e.task_id] = fut.result()
-                except Exception as err:  # a harness bug on one exercise must not lose the others
-                    log.exception("polyglot: harness error on %s", e.task_id)
-                    results[e.task_id] = Result(task_id=e.task_id, language=e.language, sample_index=0, passed=False,
-                                                verdict=Verdict.HARNESS_ERROR, tests_passed=0, tests_total=1,
-                                                error=repr(err), tries=[])
-                if progress:
-                    progress(len(results), len(exs))
+        results = _run_all(exs, tcs, src, ctx, tries=tries, timeout=timeout, workers=workers, expected=expected,
+                           progress=progress)
+        missing = {lang: tc.missing for lang, tc in tcs.wait_all().items() if tc.missing}
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     elapsed = time.monotonic() - t0
     final = [results[e.task_id] for e in exs]
+    _save_durations(cache, expected, final)
     by_lang: dict[str, list[Result]] = defaultdict(list)
     for r in final:
         by_lang[r.language].append(r)
-    metrics = polyglot_metrics(final, tries)
+    metrics = polyglot_metrics(final, tries, exclude_unavailable=exclude_unavailable)
+    unavailable = {r.task_id: str((r.model_extra or {}).get("unavailable", "")) for r in final if _is_unavailable(r)}
+    substitutes: dict[str, int] = defaultdict(int)
+    for r in final:
+        for sub in {s for t in (r.model_extra or {}).get("tries", []) for s in t.get("substitutes", [])}:
+            substitutes[sub] += 1
+    slowest = sorted(final, key=lambda r: -float((r.model_extra or {}).get("seconds") or 0.0))[:SLOWEST]
     extra: dict[str, Any] = {
         "benchmark": "polyglot", "data": str(data), "source": label, "tries": tries, "timeout_s": timeout,
+        "exclude_unavailable": exclude_unavailable,
         **{k: metrics[k] for k in metrics if k.startswith(("pass_rate", "pass_num"))},
         "polyglot": metrics,
-        "polyglot_per_language": {lang: polyglot_metrics(rs, tries) for lang, rs in sorted(by_lang.items())},
-        "missing_toolchains": {lang: tc.missing for lang, tc in tcs.items() if tc.missing} if exs else {},
+        "polyglot_per_language": {lang: polyglot_metrics(rs, tries, exclude_unavailable=exclude_unavailable)
+                                  for lang, rs in sorted(by_lang.items())},
+        "outcomes": {"all": _outcomes(final), **{lang: _outcomes(rs) for lang, rs in sorted(by_lang.items())}},
+        "unavailable": unavailable,
+        "substitutes": dict(sorted(substitutes.items())),
+        "missing_toolchains": missing,
+        "deps": [str(d) for d in offline.dirs],
         "deviations": list(DEVIATIONS),
     }
     if label == "reference":
-        failed = [r.task_id for r in final if not r.passed]
-        extra["reference_failures"] = {
-            "expected": {t: KNOWN_REFERENCE_FAILURES[t] for t in failed if t in KNOWN_REFERENCE_FAILURES},
-            "unexpected": [t for t in failed if t not in KNOWN_REFERENCE_FAILURES]}
+        extra["reference_failures"] = {r.task_id: r.verdict.value for r in final
+                                       if not r.passed and not _is_unavailable(r)}
+    if label == "stubs":
+        ran = [r for r in final if not _is_unavailable(r)]
+        verdicts: dict[str, int] = defaultdict(int)
+        for r in ran:
+            verdicts[r.verdict.value] += 1
+        extra["stub_check"] = {"ran": len(ran), "failed": sum(not r.passed for r in ran),
+                               "unavailable": len(final) - len(ran),
+                               "passed": [r.task_id for r in ran if r.passed], "verdicts": dict(sorted(verdicts.items()))}
+    counted = [r for r in final if not (exclude_unavailable and _is_unavailable(r))]
     summary = build_summary(
-        final, ks=[1], sandbox=sandbox_layers(), n_tasks=len(final),
+        counted, ks=[1], sandbox=sandbox_layers(), n_tasks=len(counted),
         skipped={"tasks": len(rep.skipped), "samples": len(skipped_samples),
                  "reasons": [*rep.skipped, *skipped_samples][:200]},
-        timing={"elapsed_s": round(elapsed, 3), "warm_up_s": round(warm_s, 3), "workers": workers,
-                "exercises_per_minute": round(60 * len(final) / elapsed, 2) if elapsed > 0 else None},
+        timing={"elapsed_s": round(elapsed, 3), "warm_up_s": dict(tcs.warm_s), "workers": workers,
+                "exercises_per_minute": round(60 * len(final) / elapsed, 2) if elapsed > 0 else None,
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+                "slowest": [{"task_id": r.task_id, "seconds": (r.model_extra or {}).get("seconds"),
+                             "verdict": r.verdict.value} for r in slowest]},
         extra=extra)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -567,5 +758,5 @@ def eval_polyglot(
     return summary
 
 
-__all__ = ["DEVIATIONS", "KNOWN_REFERENCE_FAILURES", "EditFn", "Parsed", "apply_edits", "clean_output",
-           "eval_polyglot", "parse_whole_reply", "polyglot_metrics", "prepare_run", "read_samples", "run_exercise"]
+__all__ = ["DEVIATIONS", "EditFn", "Parsed", "apply_edits", "clean_output", "eval_polyglot", "parse_whole_reply",
+           "polyglot_metrics", "prepare_run", "read_samples", "run_exercise"]

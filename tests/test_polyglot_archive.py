@@ -1,0 +1,127 @@
+"""Polyglot on the real benchmark: the published archive beside the checkout (``../shared/benchmarks``,
+or ``HRMCODE_POLYGLOT_ARCHIVE``), extracted once per session. Skipped, saying why, without it.
+
+Default: two exercises per language, driven by a scripted model through upstream's two-try
+protocol — try 1 sends the unedited stub back (its tests must fail, and try 2's prompt must carry
+their real output), try 2 sends the reference (it must pass). Slow: all 225 references (every one
+passes or is unavailable, naming the missing library) and all 225 stubs (every one that runs fails).
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from hrmcode.data.polyglot import POLYGLOT_LANGUAGES, Exercise, load_exercises
+from hrmcode.evaluate.polyglot import eval_polyglot
+from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
+
+ARCHIVE_NAME = "polyglot-benchmark-7e0611e.tar.gz"
+ARCHIVE = Path(os.environ.get("HRMCODE_POLYGLOT_ARCHIVE")
+               or Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / ARCHIVE_NAME)
+MISSING = missing_toolchains(POLYGLOT_LANGUAGES)
+
+# Two per language: quick ones, whose stubs fail in different ways (a build failure, failing tests),
+# and cpp/bank-account, whose tests start 1000 threads (it aborted under a 64 MB thread stack).
+PICKS = {
+    "cpp": ("bank-account", "all-your-base"),  # stubs: a link error / a compile error
+    "go": ("bowling", "transpose"),  # panics / a missing function (a build failure)
+    "java": ("zipper", "bowling"),
+    "javascript": ("bowling", "list-ops"),
+    "python": ("bowling", "zipper"),
+    "rust": ("bowling", "doubly-linked-list"),  # todo!() panics / a module the stub leaves out
+}
+# What each language's real test output shows when the stub's tests ran and failed, or its build failed.
+FAILED_OUTPUT = {
+    "cpp": ("error", "FAILED"), "go": ("FAIL", "panic"), "java": ("tests failed", "error:"),
+    "javascript": ("Tests:", "failed"), "python": ("failed", "Error"), "rust": ("panicked", "error"),
+}
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not ARCHIVE.is_file():
+        pytest.skip(f"the Polyglot archive is not here ({ARCHIVE}); put {ARCHIVE_NAME} in ../shared/benchmarks "
+                    "beside the checkout or set HRMCODE_POLYGLOT_ARCHIVE")
+    root = tmp_path_factory.mktemp("polyglot-benchmark")
+    with tarfile.open(ARCHIVE) as tar:
+        tar.extractall(root, filter="data")
+    return root
+
+
+def _whole(files: dict[str, str]) -> str:
+    """A reply in aider's whole-file format: each file's name, then its content fenced."""
+    return "".join(f"{Path(name).name}\n```\n{text}{'' if text.endswith(chr(10)) else chr(10)}```\n\n"
+                   for name, text in files.items())
+
+
+@pytest.mark.timeout(900)
+def test_two_tries_on_real_exercises_stub_then_reference(checkout, tmp_path):
+    langs = [lang for lang in POLYGLOT_LANGUAGES if lang not in MISSING]
+    if not langs:
+        pytest.skip(f"no Polyglot toolchain here: {MISSING}")
+    names = [f"{lang}/{name}" for lang in langs for name in PICKS[lang]]
+    exs = {e.task_id: e for e in load_exercises(checkout, langs, names=names)[0]}
+    assert sorted(exs) == sorted(names)
+    seen: dict[str, list[str]] = {}
+
+    def by_prompt(prompt: str) -> Exercise:
+        return next(e for e in exs.values() if prompt.startswith(e.prompt()))
+
+    def model(prompt: str, files: dict[str, str]) -> str:
+        ex = by_prompt(prompt)
+        seen.setdefault(ex.task_id, []).append(prompt)
+        assert set(files) == set(ex.editable)  # the model sees the solution files only
+        if len(seen[ex.task_id]) == 1:
+            return _whole(ex.stub_files())  # try 1: the stub as given
+        ref = ex.reference_files()
+        return _whole({f: ref[f] for f in ex.editable if f in ref})
+
+    s = eval_polyglot(checkout, tmp_path, source=model, exercises=names, languages=langs, timeout=180, workers=2)
+    res = {r["task_id"]: r for r in map(__import__("json").loads, (tmp_path / "results.jsonl").read_text().splitlines())}
+    for tid, r in res.items():
+        lang = tid.split("/")[0]
+        t1, t2 = r["tries"]
+        assert not t1["passed"] and t1["verdict"] in ("wrong_answer", "compile_error", "runtime_error"), (tid, t1)
+        assert t2["passed"], (tid, t2["output"][-1500:])
+        # Try 2's prompt: the first message, then try 1's real (cleaned) output, then upstream's request.
+        first, second = seen[tid]
+        feedback = second[len(first):]
+        assert t1["output"] and t1["output"] in feedback, tid
+        assert any(word in t1["output"] for word in FAILED_OUTPUT[lang]), (tid, t1["output"][-800:])
+        assert "/w/" not in feedback and "See the testing errors above." in feedback
+    verdicts = {tid: r["tries"][0]["verdict"] for tid, r in res.items()}
+    if "python" in langs:
+        assert verdicts["python/bowling"] == "wrong_answer"
+    if "rust" in langs:  # the stub leaves out what the tests import: the build fails
+        assert verdicts["rust/doubly-linked-list"] == "compile_error"
+    if "go" in langs:
+        assert verdicts["go/transpose"] == "compile_error" and verdicts["go/bowling"] == "wrong_answer"
+    if "cpp" in langs:
+        assert "test cases:" in res["cpp/bank-account"]["tries"][1]["output"]  # the 1000 threads ran
+    n = len(names)
+    assert (s["pass_num_1"], s["pass_num_2"]) == (0, n)
+    assert s["polyglot"]["compile_errors"] == sum(v == "compile_error" for v in verdicts.values())
+    assert s["polyglot"]["unavailable"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_all_references_pass_or_name_what_is_missing_and_all_stubs_fail(checkout, tmp_path):
+    langs = [lang for lang in POLYGLOT_LANGUAGES if lang not in MISSING]
+    s = eval_polyglot(checkout, tmp_path / "ref", source="reference", languages=langs, timeout=180)
+    assert s["tasks"] == sum({"cpp": 26, "go": 39, "java": 47, "javascript": 49, "python": 34, "rust": 30}[x]
+                             for x in langs)
+    assert s["reference_failures"] == {}, s["reference_failures"]
+    for tid, why in s["unavailable"].items():  # each names the crate or the Maven coordinate missing
+        assert ("crate `" in why or "crate " in why) if tid.startswith("rust/") else ":" in why.split(" ")[0], why
+    assert s["outcomes"]["all"]["pass"] + len(s["unavailable"]) == s["tasks"]
+    assert len(s["timing"]["slowest"]) == 10
+    stubs = eval_polyglot(checkout, tmp_path / "stubs", source="stubs", languages=langs, timeout=180)
+    check = stubs["stub_check"]
+    assert check["passed"] == [] and check["failed"] == check["ran"] == stubs["tasks"] - check["unavailable"]
+    # A stub is unavailable only where its reference is too (the same missing library).
+    assert set(stubs["unavailable"]) <= set(s["unavailable"])
