@@ -79,6 +79,7 @@ from hrmcode.evaluate.polyglot_toolchains import (
     polyglot_limits,
     reenable_skipped,
     relpath_ok,
+    tests_ran,
 )
 from hrmcode.evaluate.summary import build_summary, render_report
 from hrmcode.execute import sandbox_layers
@@ -377,6 +378,7 @@ class TryRecord:
     unavailable: str | None = None  # the missing toolchain or library, when verdict is unavailable
     substitutes: list[str] = field(default_factory=list)  # libraries used at another version than declared
     build_log: str | None = None  # the build step's output when it succeeded (``output`` is the tests')
+    tests_ran: bool | None = None  # the runner's summary shows tests running (None: cannot tell)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if (v is not None and v != []) or k in ("edited", "problems")}
@@ -436,6 +438,7 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
             verdict = out.verdict.value
             timed_out = out.verdict is Verdict.TIMEOUT
             raw = str(out.detail.get("test_output") or out.detail.get("compile_log") or "")
+            # What the model sees next (the sandbox already kept the first and last 1000 characters).
             text = TIMED_OUT_TEXT if timed_out else clean_output(raw, ex.name, [str(work)])
             if out.verdict is not Verdict.PASS and out.detail.get("error") and not raw:
                 text = text or str(out.detail.get("error", ""))
@@ -448,14 +451,15 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
             lines = text.splitlines()
             records.append(TryRecord(
                 attempt, out.verdict is Verdict.PASS, verdict, time.monotonic() - ts,
-                float(out.detail.get("time_s", 0.0)), trim(text), malformed=parsed.malformed, model_error=errored,
+                float(out.detail.get("time_s", 0.0)), text, malformed=parsed.malformed, model_error=errored,
                 timed_out=timed_out, syntax_errors=sum(ln.startswith("SyntaxError") for ln in lines),
                 indentation_errors=sum(ln.startswith("IndentationError") for ln in lines),
                 edited=sorted(parsed.edits), problems=problems,
                 reply=reply[:REPLY_KEEP] if source.kind in ("model", "samples") else None,
                 unavailable=unavailable, substitutes=needs.substitutes,
                 build_log=trim(clean_output(str(out.detail["build_output"]), ex.name, [str(work)]))
-                if out.detail.get("build_output") else None))
+                if out.detail.get("build_output") else None,
+                tests_ran=tests_ran(ex.language, raw) if out.detail.get("test_output") is not None else None))
             if out.verdict is Verdict.PASS or unavailable:
                 break
             # A stateless callable still needs the instructions: the conversation so far as one text.
@@ -520,6 +524,11 @@ def polyglot_metrics(results: Sequence[Result], tries: int, *, exclude_unavailab
     return out
 
 
+def _last_try(r: Result) -> dict[str, Any]:
+    tries = (r.model_extra or {}).get("tries") or [{}]
+    return tries[-1]
+
+
 def _outcomes(results: Sequence[Result]) -> dict[str, int]:
     """pass / fail / unavailable counts (fail: any other final verdict)."""
     unavailable = sum(_is_unavailable(r) for r in results)
@@ -549,6 +558,9 @@ def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
     if summary["unavailable"]:
         lines += ["", "### Unavailable offline (reported apart)", ""]
         lines += [f"- {tid}: {why}" for tid, why in summary["unavailable"].items()]
+    if summary["passed_without_tests"]:
+        lines += ["", "Passed (exit status 0, upstream's rule) without any test running: "
+                  + ", ".join(summary["passed_without_tests"]) + "."]
     if summary["substitutes"]:
         lines += ["", "### Libraries used at another version than declared", ""]
         lines += [f"- {sub}: {n} exercise{'s' if n != 1 else ''}" for sub, n in summary["substitutes"].items()]
@@ -560,10 +572,14 @@ def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
     stub = summary.get("stub_check")
     if stub is not None:
         lines += ["", "### Stub check", "",
-                  f"{stub['failed']} of {stub['ran']} unedited stubs fail their tests "
-                  f"({stub['unavailable']} unavailable)." + ("" if not stub["passed"] else
-                                                           " **Stubs that pass** (their tests did not run, or "
-                                                           "the stub already solves them): " + ", ".join(stub["passed"]))]
+                  f"{stub['failed']} of {stub['ran']} unedited stubs fail their tests ({stub['unavailable']} "
+                  "unavailable)."]
+        if stub["tests_did_not_run"]:
+            lines.append("**Stubs that pass without any test running** (the check fails for them): "
+                         + ", ".join(stub["tests_did_not_run"]) + ".")
+        if stub["already_solved"]:
+            lines.append("Stubs that pass with their tests running (the exercise ships a working solution, "
+                         "e.g. a refactoring exercise): " + ", ".join(stub["already_solved"]) + ".")
         lines += ["", "| verdict | stubs |", "|---|---:|"] + [f"| {v} | {n} |" for v, n in stub["verdicts"].items()]
     slow = summary["timing"].get("slowest") or []
     if slow:
@@ -723,6 +739,8 @@ def eval_polyglot(
                                   for lang, rs in sorted(by_lang.items())},
         "outcomes": {"all": _outcomes(final), **{lang: _outcomes(rs) for lang, rs in sorted(by_lang.items())}},
         "unavailable": unavailable,
+        # Upstream's pass is exit status 0; these passed without the runner showing any test running.
+        "passed_without_tests": [r.task_id for r in final if r.passed and _last_try(r).get("tests_ran") is False],
         "substitutes": dict(sorted(substitutes.items())),
         "missing_toolchains": missing,
         "deps": [str(d) for d in offline.dirs],
@@ -736,9 +754,15 @@ def eval_polyglot(
         verdicts: dict[str, int] = defaultdict(int)
         for r in ran:
             verdicts[r.verdict.value] += 1
-        extra["stub_check"] = {"ran": len(ran), "failed": sum(not r.passed for r in ran),
-                               "unavailable": len(final) - len(ran),
-                               "passed": [r.task_id for r in ran if r.passed], "verdicts": dict(sorted(verdicts.items()))}
+        passed = [r for r in ran if r.passed]
+        extra["stub_check"] = {
+            "ran": len(ran), "failed": sum(not r.passed for r in ran), "unavailable": len(final) - len(ran),
+            "passed": [r.task_id for r in passed],
+            # A passing stub whose runner shows no test running: the tests did not run (the check fails).
+            "tests_did_not_run": [r.task_id for r in passed if _last_try(r).get("tests_ran") is not True],
+            # A passing stub whose tests did run: the exercise ships a working solution (refactoring ones).
+            "already_solved": [r.task_id for r in passed if _last_try(r).get("tests_ran") is True],
+            "verdicts": dict(sorted(verdicts.items()))}
     counted = [r for r in final if not (exclude_unavailable and _is_unavailable(r))]
     summary = build_summary(
         counted, ks=[1], sandbox=sandbox_layers(), n_tasks=len(counted),

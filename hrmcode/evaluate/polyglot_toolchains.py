@@ -774,6 +774,31 @@ def missing_toolchains(languages: Sequence[str]) -> dict[str, str]:
     return out
 
 
+_RAN = {
+    # (a count of tests that ran, summed over matches; a sign that none ran) per runner's own summary.
+    "python": (re.compile(r"\b(\d+) (?:passed|failed|error)"), re.compile(r"\bno tests ran\b")),
+    "go": (re.compile(r"^(?:ok|FAIL|---)\s", re.M), re.compile(r"\[no tests to run\]|\[no test files\]")),
+    "javascript": (re.compile(r"^Tests:.*?(\d+) total", re.M), re.compile(r"No tests found")),
+    "java": (re.compile(r"\[\s*(\d+) tests started\s*\]"), re.compile(r"\[\s*0 tests found\s*\]")),
+    "cpp": (re.compile(r"\((?:\d+ assertions? in )?(\d+) test cases?\)|^test cases:\s*(\d+)", re.M),
+            re.compile(r"No tests ran")),
+    "rust": (re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed", re.M), re.compile(r"(?!)")),
+}
+
+
+def tests_ran(language: str, output: str) -> bool | None:
+    """Whether the test output shows tests running (True), none at all (False), or cannot tell (None)
+    — from each runner's own summary line (pytest's counts, ``go test``'s ``[no tests to run]``,
+    jest's ``Tests:``, the JUnit launcher's ``tests started``, Catch2's test cases, libtest's results)."""
+    found, none = _RAN[language]
+    if none.search(output) and language != "rust":
+        return False
+    counts = [sum(int(g) for g in m.groups() if g) if m.groups() else 1 for m in found.finditer(output)]
+    if not counts:
+        return None
+    return sum(counts) > 0
+
+
 def relpath_ok(rel: str) -> bool:
     """A path an edit may write: relative, inside the exercise, not into .meta."""
     p = PurePosixPath(rel)
@@ -782,4 +807,4 @@ def relpath_ok(rel: str) -> bool:
 
 
 __all__ = ["CXX_LAUNCHER", "POLYGLOT_PIDS", "Toolchain", "Toolchains", "js_stack_dir", "missing_toolchains",
-           "polyglot_limits", "reenable_skipped", "relpath_ok", "toolchains"]
+           "polyglot_limits", "reenable_skipped", "relpath_ok", "tests_ran", "toolchains"]
