@@ -49,6 +49,26 @@ def test_polyglot_reference_through_the_cli(tmp_path):
     assert res.exit_code == 0, res.output
     s = _summary(tmp_path / "o")
     assert s["pass_rate_1"] == 100.0
+    assert "polyglot: 1 pass, 0 fail, 0 unavailable of 1" in res.output
+
+
+def test_polyglot_stubs_and_unavailable_options_through_the_cli(tmp_path):
+    res = runner.invoke(app, ["eval", "--benchmark", "polyglot", "--data", str(FIXTURES / "polyglot"), "--stubs",
+                              "--languages", "python", "--out", str(tmp_path / "s"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert _summary(tmp_path / "s")["stub_check"]["failed"] == 1
+    res = runner.invoke(app, ["eval", "--benchmark", "polyglot", "--data", str(FIXTURES / "polyglot"), "--reference",
+                              "--languages", "python", "--exclude-unavailable", "--deps", str(tmp_path / "none"),
+                              "--out", str(tmp_path / "r"), "--no-progress"])
+    assert res.exit_code == 2 and "--deps" in res.output and "not a directory" in res.output
+    res = runner.invoke(app, ["eval", "--benchmark", "polyglot", "--data", str(FIXTURES / "polyglot"), "--reference",
+                              "--languages", "python", "--exclude-unavailable", "--deps", str(tmp_path),
+                              "--out", str(tmp_path / "r"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    s = _summary(tmp_path / "r")
+    assert s["exclude_unavailable"] is True and s["deps"] == [str(tmp_path.resolve())]
+    res = runner.invoke(app, ["eval", "--benchmark", "livecodebench", "--stubs", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "are for --benchmark polyglot" in res.output
 
 
 def test_benchmark_errors_name_the_flag(tmp_path):
