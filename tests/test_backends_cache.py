@@ -84,6 +84,22 @@ def test_our_run_resumes_from_a_partial_cache_with_the_same_samples(tiny, tmp_pa
     assert (stats.from_cache, stats.generated) == (4, 6)
 
 
+def test_our_run_continues_a_prefilled_signature(tiny):
+    from hrmcode.data.batching import load_tasks
+    from hrmcode.runs import load_run
+
+    root, run_dir = tiny
+    task = next(t for t in load_tasks(root / "data" / "tasks.jsonl") if t.meta["split"] == "test")
+    backend = HrmBackend(load_run(run_dir), batch_size=2)
+    plain, filled = (Job(builtin_prompt(task, "python", prefill_signature=p), 0) for p in (False, True))
+    sampling = SamplingConfig(max_new_tokens=6, temperature=0.0)
+    (_, a), (_, b) = sorted(backend.generate([plain, filled], sampling))
+    line = filled.prompt.prefill
+    assert line.startswith("def ") and b.text.startswith(line)
+    assert b.prompt_tokens == a.prompt_tokens + len(backend.run.tokenizer.encode(line))
+    assert b.completion_tokens <= 6
+
+
 def _reply(body: dict) -> str:
     user = body["messages"][-1]["content"]
     tag = hashlib.sha256(user.encode()).hexdigest()[:8]

@@ -10,6 +10,7 @@ from hrmcode.evaluate.protocols import (
     polyglot_prompt,
     polyglot_reply,
     signature_head,
+    signature_line,
 )
 from hrmcode.prompts import prompt_text
 from hrmcode.records import Task
@@ -37,6 +38,35 @@ def test_builtin_prompt_in_three_forms():
 def test_signature_head_stops_where_the_body_opens():
     assert signature_head(TASK.starter_code["python"]) == "def add_one(n: int) -> int:\n"
     assert signature_head(TASK.starter_code["javascript"]).endswith(" */\nfunction addOne(n) {\n")
+
+
+def test_prefilled_signature_is_the_line_a_reference_starts_with():
+    assert builtin_prompt(TASK, "python").prefill == ""  # off unless asked
+    assert builtin_prompt(TASK, "python", prefill_signature=True).prefill == "def add_one(n: int) -> int:"
+    assert signature_line(TASK.starter_code["javascript"]) == "function addOne(n) {"  # no JSDoc: references have none
+    assert builtin_prompt(TASK, "java", prefill_signature=True).prefill == "public static long addOne(long n) {"
+    p = builtin_prompt(TASK, "rust", prefill_signature=True)
+    assert p.payload("native") == {"language": "rust", "prompt": p.native, "prefill": "fn add_one(n: i64) -> i64 {"}
+    assert "prefill" not in builtin_prompt(TASK, "rust").payload("native")  # old cache keys stay valid
+
+
+def test_prefill_tokens_are_a_prefix_of_every_reference_in_six_languages():
+    """What makes prefilling sound: the model was trained on the references' tokens, and the signature
+    line's tokens are exactly their first tokens (BPE never merges across the line's end)."""
+    from hrmcode.data.builtin.generate import generate
+    from hrmcode.train.trainer import train_tokenizer
+
+    tasks = generate(1, 150).tasks
+    tok = train_tokenizer(tasks, ("python", "javascript", "java", "cpp", "go", "rust"), 600)
+    checked = 0
+    for t in tasks:
+        for lang, ref in (t.reference or {}).items():
+            line = builtin_prompt(t, lang, prefill_signature=True).prefill
+            assert ref.startswith(line), (t.task_id, lang)
+            ids = tok.encode(line)
+            assert tok.encode(ref)[: len(ids)] == ids, (t.task_id, lang, line)
+            checked += 1
+    assert checked >= 6 * 140
 
 
 def test_solutions_from_each_kind_of_reply():

@@ -42,6 +42,8 @@ class Prompt:
     messages:   the benchmark's chat conversation (system / user / assistant turns).
     completion: the benchmark's plain-text prompt for a base model, continued as is.
     stop:       where a completion ends (completion style only; the text is cut at the first one).
+    prefill:    native style only: code the answer is made to start with (the task's signature line,
+                the way a completion prompt ends with it); the reply's text includes it.
     """
 
     language: str
@@ -49,11 +51,12 @@ class Prompt:
     messages: tuple[Message, ...]
     completion: str
     stop: tuple[str, ...] = ()
+    prefill: str = ""
 
     def payload(self, style: Style) -> dict[str, Any]:
         """What a backend of ``style`` sends: also what the cache key is made of."""
         if style == "native":
-            return {"language": self.language, "prompt": self.native}
+            return {"language": self.language, "prompt": self.native, **({"prefill": self.prefill} if self.prefill else {})}
         if style == "chat":
             return {"messages": [dict(m) for m in self.messages]}
         return {"prompt": self.completion, "stop": list(self.stop)}

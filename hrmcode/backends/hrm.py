@@ -141,7 +141,7 @@ class HrmBackend(Backend):
         max_segments = self.max_segments
         by_index: dict[int, list[tuple[int, list[int]]]] = defaultdict(list)
         for pos, job in enumerate(jobs):
-            ids = tok.prompt_ids(job.prompt.language, job.prompt.native)
+            ids = tok.prompt_ids(job.prompt.language, job.prompt.native) + tok.encode(job.prompt.prefill)
             if len(ids) >= cfg.max_seq_len:
                 if pos not in skip:  # nothing can be generated: an empty solution fails honestly
                     yield pos, Completion("", len(ids), 0, 0.0, False, PROMPT_TOO_LONG,
@@ -163,7 +163,7 @@ class HrmBackend(Backend):
                     share = (time.monotonic() - t0) / len(chunk)
                     for row, (pos, ids) in enumerate(chunk):
                         yield pos, Completion(
-                            tok.decode(gen.tokens[row]), len(ids), len(gen.tokens[row]), share, gen.finished[row],
+                            jobs[pos].prompt.prefill + tok.decode(gen.tokens[row]), len(ids), len(gen.tokens[row]), share, gen.finished[row],
                             None, {"segments": gen.prefill_segments[row], "token_segments": gen.token_segments[row],
                                    "max_segments": max_segments})
 

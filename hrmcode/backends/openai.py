@@ -130,6 +130,9 @@ class OpenAIBackend(Backend):
     def _request(self, job: Job, sampling: SamplingConfig) -> Completion:
         s = job.sampling(sampling)
         p = job.prompt
+        if p.prefill and self._style == "native":
+            raise BackendError("a prefilled signature (--prefill-signature) needs --backend hrm: the served "
+                               "completions API has no field for it")
         common: dict[str, Any] = {"model": self.model, "max_tokens": s.max_new_tokens, "temperature": s.temperature,
                                   "top_p": s.top_p, "seed": s.seed}
         t0 = time.monotonic()

@@ -50,6 +50,9 @@ class GenerationPlan:
     n: int = 1
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     batch_size: int = 32
+    # Our models' answers start from the task's signature line (the model writes the body; signature
+    # adherence is then given, not measured). See protocols.builtin_prompt.
+    prefill_signature: bool = False
 
 
 def generate_builtin(model: LoadedRun | Backend, tasks: Sequence[Task], plan: GenerationPlan, *,
@@ -63,7 +66,7 @@ def generate_builtin(model: LoadedRun | Backend, tasks: Sequence[Task], plan: Ge
     ``cache`` makes the generation resumable (see :mod:`hrmcode.backends.cache`).
     """
     backend = model if isinstance(model, Backend) else HrmBackend(model, batch_size=plan.batch_size)
-    jobs = [Job(builtin_prompt(task, lang), i, {"task_id": task.task_id, "language": lang})
+    jobs = [Job(builtin_prompt(task, lang, prefill_signature=plan.prefill_signature), i, {"task_id": task.task_id, "language": lang})
             for task in tasks for lang in plan.languages for i in range(plan.n)]
     comps, stats = run_jobs(backend, jobs, plan.sampling, cache or GenerationCache(None), progress=progress)
     by_id = {t.task_id: t for t in tasks}

@@ -91,7 +91,18 @@ def builtin_user(task: Task, language: str) -> str:
     return text + "### Answer: (use the provided format with backticks)\n\n"
 
 
-def builtin_prompt(task: Task, language: str) -> Prompt:
+def signature_line(starter: str) -> str:
+    """The line of the starter code that opens the body, without its newline: what a reference solution
+    starts with (``def f(x: int) -> int:``, ``function f(x) {``), so its tokens are a prefix of the
+    solution's (JSDoc and other comment lines above it are left out)."""
+    head = signature_head(starter).rstrip("\n")
+    return head.rsplit("\n", 1)[-1]
+
+
+def builtin_prompt(task: Task, language: str, *, prefill_signature: bool = False) -> Prompt:
+    """The built-in task in every style. ``prefill_signature``: our models' (native) answers start from
+    the starter's signature line, as a completion prompt does for base models — the model writes the
+    body, the name and parameters are given."""
     starter = (task.starter_code or {}).get(language, "")
     c = _comment(language)
     statement = "\n".join(f"{c} {line}".rstrip() for line in task.prompt.strip().splitlines())
@@ -100,7 +111,8 @@ def builtin_prompt(task: Task, language: str) -> Prompt:
     return Prompt(language=language, native=prompt_text(task, language),
                   messages=({"role": "system", "content": builtin_system(language)},
                             {"role": "user", "content": builtin_user(task, language)}),
-                  completion=f"{c} Language: {DISPLAY[language]}\n{statement}\n{head}", stop=stops)
+                  completion=f"{c} Language: {DISPLAY[language]}\n{statement}\n{head}", stop=stops,
+                  prefill=signature_line(starter) if prefill_signature and starter.strip() else "")
 
 
 def builtin_solution(text: str, style: Style, task: Task, language: str) -> str:
