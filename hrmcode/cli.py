@@ -66,7 +66,8 @@ def model_info_cmd(
     preset_name: str = typer.Option("tiny", "--preset", help="tiny | small | hrm-27m"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
-    """Total and non-embedding parameter counts of HRM and the same-size baseline for a preset."""
+    """Total and non-embedding parameter counts of HRM, the looped model and the same-size baseline for a
+    preset (--json adds per-token layer applications and the equal-compute baseline depth)."""
     from hrmcode.config import preset
     from hrmcode.model import model_info
 
@@ -81,9 +82,11 @@ def model_info_cmd(
     table = Table(title=f"model-info {preset_name} (d={cfg.hidden}, vocab {cfg.vocab_size})")
     for col in ("model", "layers", "total", "non-embedding"):
         table.add_column(col, justify="right")
-    hrm, base = info["hrm"], info["baseline"]
+    hrm, base, looped = info["hrm"], info["baseline"], info["looped"]
     table.add_row("HRM", f"H{cfg.h_layers}+L{cfg.l_layers} × cycles {cfg.h_cycles}/{cfg.l_cycles}",
                   f"{hrm['total'] / 1e6:.3f}M", f"{hrm['non_embedding'] / 1e6:.3f}M")
+    table.add_row("looped", f"{looped['layers']} × {looped['loops']} loops", f"{looped['total'] / 1e6:.3f}M",
+                  f"{looped['non_embedding'] / 1e6:.3f}M")
     table.add_row("baseline", str(base["layers"]), f"{base['total'] / 1e6:.3f}M",
                   f"{base['non_embedding'] / 1e6:.3f}M")
     Console().print(table)
@@ -200,12 +203,17 @@ def eval_cmd(
     top_p: float = typer.Option(1.0, "--top-p"),
     seed: int = typer.Option(0, "--seed", help="sampling seed"),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
-    act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token"),
+    act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token | "
+                                                          "converge (per-token exit when the next-token "
+                                                          "distribution stops changing)"),
     act_threshold: float = typer.Option(None, "--act-threshold",
                                         help="halt when the q-head's probability of being right exceeds this "
-                                             "(correctness Q target and per-token exit; default: the run's, 0.5)"),
+                                             "(correctness Q target and per-token exit; default: the run's, 0.5); "
+                                             "with --act converge: the KL threshold (default 1e-3)"),
     max_segments: int = typer.Option(None, "--max-segments", help="HRM: at most this many ACT segments "
                                                                   "(default: the run's halt_max_steps)"),
+    cycles: int = typer.Option(None, "--cycles", help="HRM/looped: H cycles per segment at inference, any depth "
+                                                      "(default: the run's h_cycles, its training mean)"),
     grading: str = typer.Option("robust", "--grading", help="livecodebench: faithful | robust"),
     release: str = typer.Option(None, "--release", help="livecodebench: release_vN | vN | vA_vB"),
     start_date: str = typer.Option(None, "--start-date", help="livecodebench: YYYY-MM-DD (inclusive)"),
@@ -251,7 +259,7 @@ def eval_cmd(
         raise fail(f"--languages: unknown {bad}; expected some of {', '.join(LANGUAGES)}")
     try:
         spec = _backend_spec(run, backend, model, base_url, api, api_key_env, concurrency, max_retries, request_timeout,
-                             batch_size, device, act_inference, act_threshold, max_segments)
+                             batch_size, device, act_inference, act_threshold, max_segments, cycles)
     except ValueError as e:
         raise fail(str(e)) from None
     bench = benchmark or ("builtin" if spec else None)
@@ -294,7 +302,7 @@ def eval_cmd(
 def _backend_spec(run: str | None, backend: str | None, model: str | None, base_url: str | None, api: str,
                   api_key_env: str, concurrency: int, max_retries: int, timeout: float, batch_size: int | None,
                   device: str, act: str | None, act_threshold: float | None,
-                  max_segments: int | None) -> BackendSpec | None:
+                  max_segments: int | None, cycles: int | None = None) -> BackendSpec | None:
     """The model the eval flags name (None: no generation); errors name the flag."""
     from hrmcode.backends import BACKENDS, BackendSpec, InferenceOptions
 
@@ -313,11 +321,12 @@ def _backend_spec(run: str | None, backend: str | None, model: str | None, base_
     if not model:
         raise ValueError(f"--model: which model --backend {kind} should use (a run directory, a served model's "
                          "name or a local model directory)")
-    if kind == "hf" and (act or act_threshold is not None or max_segments is not None):
-        raise ValueError("--act/--act-threshold/--max-segments are HRM options; --backend hf has none")
+    if kind == "hf" and (act or act_threshold is not None or max_segments is not None or cycles is not None):
+        raise ValueError("--act/--act-threshold/--max-segments/--cycles are HRM options; --backend hf has none")
     return BackendSpec(kind, model, base_url=base_url, api=api, api_key_env=api_key_env, concurrency=concurrency,
                        max_retries=max_retries, timeout=timeout, batch_size=batch_size, device=device,
-                       options=InferenceOptions(act=act, act_threshold=act_threshold, max_segments=max_segments))
+                       options=InferenceOptions(act=act, act_threshold=act_threshold, max_segments=max_segments,
+                                                h_cycles=cycles))
 
 
 def _csv(text: str) -> list[str]:
@@ -328,8 +337,8 @@ def _csv(text: str) -> list[str]:
 def _load_run_for_eval(run: str, act_inference: str | None, act_threshold: float | None = None) -> LoadedRun:
     from hrmcode.runs import RunError, load_run
 
-    if act_inference not in (None, "max", "per_sequence", "per_token"):
-        raise ValueError(f"--act: expected max, per_sequence or per_token, got {act_inference!r}")
+    if act_inference not in (None, "max", "per_sequence", "per_token", "converge"):
+        raise ValueError(f"--act: expected max, per_sequence, per_token or converge, got {act_inference!r}")
     try:
         return load_run(run, act_inference=act_inference, act_threshold=act_threshold)
     except RunError as e:
@@ -519,10 +528,17 @@ def generate_cmd(
     top_p: float = typer.Option(1.0, "--top-p"),
     seed: int = typer.Option(0, "--seed"),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
-    act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token"),
+    act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token | "
+                                                          "converge"),
+    act_threshold: float = typer.Option(None, "--act-threshold", help="the exit's threshold (a KL with "
+                                                                      "--act converge)"),
+    cycles: int = typer.Option(None, "--cycles", help="HRM/looped: H cycles per segment (default: the run's "
+                                                      "h_cycles, its training mean)"),
     as_json: bool = typer.Option(False, "--json", help="JSON with the code and the compute used"),
 ) -> None:
-    """Generate code for one prompt with a trained model; prints the code (and ACT segments used)."""
+    """Generate code for one prompt with a trained model; prints the code (and the compute used: ACT
+    segments, module calls per token)."""
+    from hrmcode.backends.hrm import InferenceOptions, call_counts, inference_overrides
     from hrmcode.evaluate.model_eval import extract_code
     from hrmcode.generate import SamplingConfig, generate
     from hrmcode.records import LANGUAGES
@@ -530,16 +546,20 @@ def generate_cmd(
     if lang not in LANGUAGES:
         raise fail(f"--lang: unknown {lang!r}; expected one of {', '.join(LANGUAGES)}")
     try:
-        loaded = _load_run_for_eval(run, act_inference)
+        loaded = _load_run_for_eval(run, act_inference, act_threshold)
         sampling = SamplingConfig(max_new_tokens, temperature, top_p, seed)
+        depth = InferenceOptions(h_cycles=cycles)
+        tok = loaded.tokenizer
+        ids = tok.prompt_ids(lang, prompt.strip())
+        with inference_overrides(loaded.model, depth):
+            gen = generate(loaded.model, [ids] * n, eos_id=tok.eos_id, pad_id=tok.pad_id, mask_id=tok.mask_id,
+                           sampling=sampling)
     except ValueError as e:
         raise fail(str(e)) from None
-    tok = loaded.tokenizer
-    ids = tok.prompt_ids(lang, prompt.strip())
-    gen = generate(loaded.model, [ids] * n, eos_id=tok.eos_id, pad_id=tok.pad_id, mask_id=tok.mask_id,
-                   sampling=sampling)
-    outs = [{"code": extract_code(tok.decode(t)), "finished": f, "segments": s, "token_segments": ts}
-            for t, f, s, ts in zip(gen.tokens, gen.finished, gen.prefill_segments, gen.token_segments, strict=True)]
+    outs = [{"code": extract_code(tok.decode(t)), "finished": f, "segments": s, "token_segments": ts,
+             **call_counts(gen, row)}
+            for row, (t, f, s, ts) in enumerate(zip(gen.tokens, gen.finished, gen.prefill_segments,
+                                                    gen.token_segments, strict=True))]
     if as_json:
         typer.echo(json.dumps(outs, indent=2))
         return
@@ -547,7 +567,8 @@ def generate_cmd(
         if n > 1:
             console.print(f"[bold]# sample {i}[/]")
         typer.echo(o["code"], nl=False)
-        console.print(f"[dim]segments {o['segments']}, {o['token_segments']:.2f} per token"
+        console.print(f"[dim]segments {o['segments']}, {o['token_segments']:.2f} per token; module calls "
+                      f"{o['token_calls']:.2f} per token of {o['max_token_calls']}"
                       f"{'' if o['finished'] else ', cut at max_new_tokens'}[/]")
 
 
@@ -563,7 +584,8 @@ def serve_cmd(
                                           "for company (5 ms caught half of 8 clients on a loaded CPU)"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, mps"),
     threads: int = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
-    act_inference: str = typer.Option(None, "--act", help="default ACT at inference: max | per_sequence | per_token"),
+    act_inference: str = typer.Option(None, "--act", help="default ACT at inference: max | per_sequence | per_token "
+                                                          "| converge"),
 ) -> None:
     """Serve a run behind an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, streaming).
 

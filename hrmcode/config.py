@@ -44,11 +44,18 @@ class ACTConfig(StrictModel):
     # there was as large as the LM loss and 63 % of steps hit the gradient clip.
     q_detach: bool = False
     # Inference: "max" always runs halt_max_steps (the original HRM); "per_sequence" decides from the
-    # prompt; "per_token" (causal mode only) lets each generated token halt on its own.
-    inference: Literal["max", "per_sequence", "per_token"] = "per_sequence"
+    # prompt; "per_token" (causal mode only) lets each generated token halt on its own q-head;
+    # "converge" (causal mode only, no q-head needed) stops iterating a generated token once its
+    # next-token distribution stops changing between H cycles (see converge_threshold).
+    inference: Literal["max", "per_sequence", "per_token", "converge"] = "per_sequence"
     # With the correctness Q target a sequence, and in per-token exit (either target) a token, halts
     # when the q-head's probability of being right exceeds this. Higher → fewer early exits.
     halt_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    # inference: converge — a generated token stops after an H cycle (an H update; one loop of a
+    # looped model) when KL(p_this ‖ p_previous) of its next-token distributions is below this (nats).
+    # The distribution before the first cycle is the one read from the initial state, so 0 runs every
+    # cycle and a huge value runs exactly one. Lower → more cycles, closer to always running the max.
+    converge_threshold: float = Field(1e-3, ge=0.0)
 
     @property
     def trains_q_head(self) -> bool:
@@ -80,8 +87,13 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
+CYCLES_SAMPLING = ("fixed", "uniform", "poisson")
+
+
 class ModelConfig(StrictModel):
-    arch: Literal["hrm", "baseline"] = "hrm"
+    # hrm: the H/L recurrence; baseline: a plain transformer; looped: one weight-shared module of
+    # h_layers + l_layers blocks iterated (no H/L split; hrmcode/model/looped.py).
+    arch: Literal["hrm", "baseline", "looped"] = "hrm"
     mode: Literal["causal", "canvas"] = "causal"
     # Which recipe fills the fields left unset (see RECIPES): lm for causal, hrm for canvas by default.
     recipe: Literal["lm", "hrm"] = "lm"
@@ -91,8 +103,16 @@ class ModelConfig(StrictModel):
     expansion: float = Field(4.0, gt=0)
     h_layers: int = Field(2, ge=1)
     l_layers: int = Field(2, ge=1)
-    h_cycles: int = Field(2, ge=1)
+    h_cycles: int = Field(2, ge=1, description="H cycles per segment (the training mean when sampled)")
     l_cycles: int = Field(2, ge=1)
+    # Sampled depth in training (hrmcode.model.hrm.sample_cycles): each optimizer step draws the H
+    # cycles of the whole batch. fixed = always h_cycles; uniform = an integer uniform on
+    # [2·h_cycles − hi, hi] with hi = min(cycles_max, 2·h_cycles − 1) (mean exactly h_cycles);
+    # poisson = 1 + Poisson(λ), λ log-normal with mean h_cycles − 1 and σ 0.5 (Huginn's heavy tail),
+    # clipped at cycles_max. The draw depends only on train.seed and the step (exact on resume).
+    cycles_sampling: Literal["fixed", "uniform", "poisson"] = "fixed"
+    # The most cycles a training step ever draws; None is filled with 2 × h_cycles on validation.
+    cycles_max: int | None = Field(None, ge=1)
     # The baseline's depth; None = h_layers + l_layers, which matches HRM's parameter count.
     baseline_layers: int | None = Field(None, ge=1)
     max_seq_len: int = Field(512, ge=8, description="prompt + code tokens (causal mode)")
@@ -132,6 +152,16 @@ class ModelConfig(StrictModel):
             data["act"] = {**defaults["act"], **act}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cycles_max_default(cls, data: Any) -> Any:
+        """cycles_max: None means twice the mean (h_cycles)."""
+        if isinstance(data, dict) and data.get("cycles_max") is None:
+            h = data.get("h_cycles", 2)
+            if isinstance(h, int) and not isinstance(h, bool):
+                data = {**data, "cycles_max": 2 * h}
+        return data
+
     @field_validator("grad_mode")
     @classmethod
     def _grad_mode(cls, v: str) -> str:
@@ -145,7 +175,15 @@ class ModelConfig(StrictModel):
             raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
         if (self.hidden // self.heads) % 2:
             raise ValueError(f"head size hidden/heads = {self.hidden // self.heads} must be even for RoPE")
+        if self.cycles_max is not None and self.cycles_max < self.h_cycles:
+            raise ValueError(f"cycles_max ({self.cycles_max}) must be ≥ h_cycles ({self.h_cycles}), the mean "
+                             "of the sampled training depth")
         return self
+
+    @property
+    def recurrent(self) -> bool:
+        """HRM and the looped model: a recurrence with cycles, ACT segments and the early exits."""
+        return self.arch != "baseline"
 
     @property
     def head_dim(self) -> int:
@@ -310,13 +348,14 @@ def _expand_preset(name: str, model: dict[str, Any], source: str) -> dict[str, A
 
 
 def with_act(cfg: RunConfig, *, inference: str | None = None, threshold: float | None = None) -> RunConfig:
-    """``cfg`` with ACT's inference policy and/or halting threshold replaced (validated)."""
+    """``cfg`` with ACT's inference policy and/or threshold replaced (validated). The threshold is
+    the exit's: ``act.converge_threshold`` (a KL) when the policy is converge, else ``act.halt_threshold``."""
     update: dict[str, Any] = {}
     if inference is not None:
         _check_trained_for(cfg.model, inference)
         update["inference"] = inference
     if threshold is not None:
-        update["halt_threshold"] = threshold
+        update[threshold_field(inference or cfg.model.act.inference)] = threshold
     if not update:
         return cfg
     data = cfg.model_dump()
@@ -327,9 +366,14 @@ def with_act(cfg: RunConfig, *, inference: str | None = None, threshold: float |
         raise ConfigError(_format_errors(e, "ACT override")) from None
 
 
+def threshold_field(inference: str) -> str:
+    """The ACTConfig field a threshold flag (``--act-threshold``) sets under an inference policy."""
+    return "converge_threshold" if inference == "converge" else "halt_threshold"
+
+
 def _check_trained_for(m: ModelConfig, inference: str) -> None:
     """Early exit follows the q-head, so it needs one that training taught: say so when it did not."""
-    if m.arch != "hrm" or inference == "max" or inference == m.act.inference:
+    if not m.recurrent or inference in ("max", "converge") or inference == m.act.inference:
         return
     if not m.act.trains_q_head:
         raise ConfigError(f"ACT override: act.inference={inference!r} needs a trained q-head, but this run never "

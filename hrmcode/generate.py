@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -44,6 +44,10 @@ class Generation:
     finished: list[bool]  # the row produced <eos>
     prefill_segments: list[int]  # causal: segments over the prompt; canvas: segments of the canvas
     token_segments: list[float]  # causal: mean segments per generated token; canvas: same as prefill
+    # Module calls (HRM: one L or H call; looped: one loop; baseline: the whole stack = 1), per position:
+    prefill_calls: list[int] = field(default_factory=list)  # over the prompt (canvas: the canvas)
+    token_calls: list[float] = field(default_factory=list)  # mean per generated token
+    max_token_calls: int = 0  # what a token runs at full depth (every segment and cycle, no exit)
 
 
 def sample_next(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator | None) -> Tensor:
@@ -131,15 +135,32 @@ def generate(model: CodeModel, prompts: Sequence[Sequence[int]], *, eos_id: int,
     ids = torch.stack(out, dim=1).tolist()
     rows = [_cut(r, eos_id, pad_id) for r in ids]
     if state is not None:
-        prefill = state.prefill_segments.tolist()
-        per_token = (state.token_segments.float() / max(state.tokens, 1)).tolist()
-        # the first token comes from the prefill: its depth is the prompt's
-        per_token = [p if state.tokens == 0 else t for p, t in zip(prefill, per_token, strict=True)]
+        prefill, per_token = _per_token(state.prefill_segments, state.token_segments, state.tokens)
+        prefill_calls, token_calls = _per_token(state.prefill_calls, state.token_calls, state.tokens)
+        full = state.full_calls
     else:
         _, seg = model.infer(batch)
         prefill = seg.tolist()
         per_token = [float(s) for s in prefill]
-    return Generation([r for r, _ in rows], [f for _, f in rows], prefill, per_token)
+        prefill_calls = [s * model.calls_per_segment() for s in prefill]
+        token_calls = [float(c) for c in prefill_calls]
+        full = _full_calls(model)
+    return Generation([r for r, _ in rows], [f for _, f in rows], prefill, per_token, prefill_calls, token_calls,
+                      full)
+
+
+def _per_token(prefill: Tensor, summed: Tensor, tokens: int) -> tuple[list[int], list[float]]:
+    """Per-row prompt counts and the mean over decoded tokens; the first token comes from the
+    prefill, so with no decode step its count is the prompt's."""
+    first = prefill.tolist()
+    mean = (summed.float() / max(tokens, 1)).tolist()
+    return first, [float(p) if tokens == 0 else t for p, t in zip(first, mean, strict=True)]
+
+
+def _full_calls(model: CodeModel) -> int:
+    """Module calls per position at full depth: every ACT segment at the configured cycles."""
+    segments = model.cfg.act.halt_max_steps if model.cfg.recurrent else 1
+    return segments * model.calls_per_segment()
 
 
 def _generate_canvas(model: CodeModel, prompts: Sequence[Sequence[int]], eos_id: int, pad_id: int,
@@ -154,4 +175,6 @@ def _generate_canvas(model: CodeModel, prompts: Sequence[Sequence[int]], eos_id:
     ids = sample_next(slots.reshape(B * N, V), sampling.temperature, sampling.top_p, gen).view(B, N)
     rows = [_cut(r, eos_id, pad_id) for r in ids.tolist()]
     seg = segments.tolist()
-    return Generation([r for r, _ in rows], [f for _, f in rows], seg, [float(s) for s in seg])
+    calls = [s * model.calls_per_segment() for s in seg]
+    return Generation([r for r, _ in rows], [f for _, f in rows], seg, [float(s) for s in seg], calls,
+                      [float(c) for c in calls], _full_calls(model))

@@ -123,7 +123,7 @@ def quant_report(run_dir: str | Path, out_dir: str | Path, *, specs: Sequence[Qu
         samples, _ = read_jsonl(eval_dir / "samples.jsonl", Sample)
         if spec is None:
             fp32_samples = samples
-        speed = measure_speed(_with_act(run.model, "max") if m.arch == "hrm" else run.model, speed_prompts,
+        speed = measure_speed(_with_act(run.model, "max") if m.recurrent else run.model, speed_prompts,
                               tok.pad_id, new_tokens=speed_new_tokens, reps=speed_reps)
         rows[name] = {
             "scheme": spec.scheme if spec else "fp32", "group_size": spec.group_size if spec else None,
@@ -145,7 +145,7 @@ def quant_report(run_dir: str | Path, out_dir: str | Path, *, specs: Sequence[Qu
     report = {
         "run_dir": str(run_dir), "checkpoint": str(fp32_run.checkpoint), "step": fp32_run.step,
         "tasks": len(tasks), "languages": list(languages), "seed": seed, "max_new_tokens": max_new_tokens,
-        "act_inference": m.act.inference if m.arch == "hrm" else None, "parameters": n_params,
+        "act_inference": m.act.inference if m.recurrent else None, "parameters": n_params,
         "machine": machine(), "speed_setup": {"batch": speed_batch, "new_tokens": speed_new_tokens,
                                              "reps": speed_reps, "act_inference": "max"},
         "variants": rows, "alarms": alarms,

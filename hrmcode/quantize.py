@@ -470,7 +470,7 @@ def teacher_forced_loss(model: nn.Module, examples: Sequence[Any], pad_id: int, 
     from hrmcode.model.common import lm_stats
 
     cfg = model.cfg  # type: ignore[attr-defined]
-    n_seg = cfg.act.halt_max_steps if cfg.arch == "hrm" else 1
+    n_seg = cfg.act.halt_max_steps if cfg.recurrent else 1
     length = batch_length(list(examples))
     model.eval()
     total, n = 0.0, 0

@@ -13,9 +13,10 @@ What the model sees. Our models map ``(language, statement)`` to code (``<lang> 
   language; else the server's ``--language``.
 
 hrmcode's request parameters (besides model, prompt/messages, max_tokens, temperature, top_p, n,
-seed, stop, stream): ``language``, and for HRM runs ``act`` (max | per_sequence | per_token),
-``act_threshold``, ``max_segments`` (ACT segments at most), ``h_cycles``, ``l_cycles``. Responses
-carry ``hrmcode.choices[i]`` with the ACT segments each choice ran. OpenAI's default temperature
+seed, stop, stream): ``language``, and for HRM and looped runs ``act`` (max | per_sequence |
+per_token | converge), ``act_threshold`` (the KL threshold under converge), ``max_segments`` (ACT
+segments at most), ``h_cycles`` (any depth), ``l_cycles``. Responses carry ``hrmcode.choices[i]``
+with the ACT segments and module calls (``prompt_calls``, ``token_calls``) each choice ran. OpenAI's default temperature
 (1.0) applies when none is given. A prompt that does not fit ``max_seq_len`` is answered 400
 ``context_length_exceeded``, as OpenAI does.
 
@@ -52,7 +53,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from hrmcode.backends.base import cut_at_stop
-from hrmcode.backends.hrm import InferenceOptions, inference_overrides, overridden_config
+from hrmcode.backends.hrm import InferenceOptions, call_counts, inference_overrides, overridden_config
 from hrmcode.generate import SamplingConfig, generate
 from hrmcode.records import LANGUAGES
 from hrmcode.runs import LoadedRun
@@ -99,7 +100,7 @@ class _Body(BaseModel):
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     language: str | None = None
-    act: Literal["max", "per_sequence", "per_token"] | None = None
+    act: Literal["max", "per_sequence", "per_token", "converge"] | None = None
     act_threshold: float | None = None
     max_segments: int | None = None
     h_cycles: int | None = None
@@ -390,7 +391,7 @@ class Engine:
                     s.push(t)
 
             with self._lock, inference_overrides(model, first.options):
-                max_segments = model.cfg.act.halt_max_steps if model.cfg.arch == "hrm" else 1
+                max_segments = model.cfg.act.halt_max_steps if model.cfg.recurrent else 1
                 gen = generate(model, [ids for _, _, ids in batch], eos_id=tok.eos_id, pad_id=tok.pad_id,
                                mask_id=tok.mask_id, sampling=sampling, on_token=on_token)
             if model.cfg.mode == "canvas":  # the whole canvas at once: push its tokens now
@@ -401,7 +402,7 @@ class Engine:
             self.rows += len(batch)
             for row, s in enumerate(streams):
                 s.close({"segments": gen.prefill_segments[row], "token_segments": gen.token_segments[row],
-                         "max_segments": max_segments, "batch_rows": len(batch)})
+                         "max_segments": max_segments, **call_counts(gen, row), "batch_rows": len(batch)})
 
 
 # ---- HTTP ---------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from hrmcode.backends.base import Backend, Completion, Job, Style
-from hrmcode.config import ModelConfig
-from hrmcode.generate import SamplingConfig, generate
+from hrmcode.config import ModelConfig, threshold_field
+from hrmcode.generate import Generation, SamplingConfig, generate
 from hrmcode.model import CodeModel
 from hrmcode.runs import LoadedRun
 
@@ -34,10 +34,11 @@ PROMPT_TOO_LONG = "prompt too long"
 class InferenceOptions:
     """Knobs a request may turn on an HRM run at inference (None = the run's own setting)."""
 
-    act: str | None = None  # max | per_sequence | per_token
+    act: str | None = None  # max | per_sequence | per_token | converge
+    # the exit's threshold: act.converge_threshold (a KL) under converge, else act.halt_threshold
     act_threshold: float | None = None
     max_segments: int | None = None  # act.halt_max_steps: the most segments a sequence runs
-    h_cycles: int | None = None
+    h_cycles: int | None = None  # any depth at inference (`--cycles N`), whatever the training mean
     l_cycles: int | None = None
 
     def given(self) -> dict[str, Any]:
@@ -49,15 +50,18 @@ def overridden_config(cfg: ModelConfig, opts: InferenceOptions) -> ModelConfig:
     given = opts.given()
     if not given:
         return cfg
-    if cfg.arch != "hrm":
+    if not cfg.recurrent:
         raise ValueError(f"{', '.join(sorted(given))}: the {cfg.arch} model has no ACT or recurrence to set")
     data = cfg.model_dump()
-    act_keys = {"act": "inference", "act_threshold": "halt_threshold", "max_segments": "halt_max_steps"}
+    act_keys = {"act": "inference", "act_threshold": threshold_field(opts.act or cfg.act.inference),
+                "max_segments": "halt_max_steps"}
     for key, value in given.items():
         if key in act_keys:
             data["act"][act_keys[key]] = value
         else:
             data[key] = value
+    if "h_cycles" in given:  # inference runs exactly this depth: the training distribution no longer applies
+        data.update(cycles_sampling="fixed", cycles_max=None)
     try:
         new = ModelConfig.model_validate(data)
     except ValidationError as e:
@@ -68,9 +72,16 @@ def overridden_config(cfg: ModelConfig, opts: InferenceOptions) -> ModelConfig:
             name = names.get(loc[-1], loc[-1]) if loc else "options"
             problems.append(f"{name}: {err['msg']}")
         raise ValueError("; ".join(problems)) from None
-    if new.act.inference == "per_token" and new.mode == "canvas":
-        raise ValueError("act: per_token needs a causal model (canvas models halt per sequence)")
+    if new.act.inference in ("per_token", "converge") and new.mode == "canvas":
+        raise ValueError(f"act: {new.act.inference} needs a causal model (canvas models halt per sequence)")
     return new
+
+
+def call_counts(gen: Generation, row: int) -> dict[str, Any]:
+    """A row's module-call counters as a sample's extra: ``prompt_calls`` (per prompt position),
+    ``token_calls`` (mean per generated token) and ``max_token_calls`` (per token at full depth)."""
+    return {"prompt_calls": gen.prefill_calls[row], "token_calls": gen.token_calls[row],
+            "max_token_calls": gen.max_token_calls}
 
 
 @contextlib.contextmanager
@@ -121,7 +132,7 @@ class HrmBackend(Backend):
     @property
     def max_segments(self) -> int:
         cfg = overridden_config(self.run.cfg.model, self.options)
-        return cfg.act.halt_max_steps if cfg.arch == "hrm" else 1
+        return cfg.act.halt_max_steps if cfg.recurrent else 1
 
     def identity(self) -> dict[str, Any]:
         cfg = overridden_config(self.run.cfg.model, self.options)
@@ -146,7 +157,7 @@ class HrmBackend(Backend):
                 if pos not in skip:  # nothing can be generated: an empty solution fails honestly
                     yield pos, Completion("", len(ids), 0, 0.0, False, PROMPT_TOO_LONG,
                                           {"segments": 0, "token_segments": 0.0, "max_segments": max_segments,
-                                           "skipped": PROMPT_TOO_LONG})
+                                           "prompt_calls": 0, "token_calls": 0.0, "skipped": PROMPT_TOO_LONG})
                 continue
             by_index[job.sample_index].append((pos, ids))
         with inference_overrides(self.run.model, self.options):
@@ -165,7 +176,8 @@ class HrmBackend(Backend):
                         yield pos, Completion(
                             jobs[pos].prompt.prefill + tok.decode(gen.tokens[row]), len(ids), len(gen.tokens[row]), share, gen.finished[row],
                             None, {"segments": gen.prefill_segments[row], "token_segments": gen.token_segments[row],
-                                   "max_segments": max_segments})
+                                   "max_segments": max_segments, **call_counts(gen, row)})
 
 
-__all__ = ["PROMPT_TOO_LONG", "HrmBackend", "InferenceOptions", "inference_overrides", "overridden_config"]
+__all__ = ["PROMPT_TOO_LONG", "HrmBackend", "InferenceOptions", "call_counts", "inference_overrides",
+           "overridden_config"]

@@ -115,7 +115,11 @@ def _group(results: Sequence[Result], key: Callable[[Result], Any], ks: Sequence
 
 
 def compute_stats(samples: Sequence[Sample]) -> dict[str, Any]:
-    """Segments actually run per sample vs the maximum: the compute ACT early exit saved."""
+    """Segments and module calls actually run per sample vs the maximum: the compute early exit saved.
+
+    Module calls (HRM: one L or H call; looped: one loop; baseline: 1) come from the samples' extras
+    ``prompt_calls`` / ``token_calls`` (mean per generated token) / ``max_token_calls`` (a token at
+    full depth); samples generated before they were recorded have none and are left out of them."""
     segs = [float(s.model_extra["segments"]) for s in samples if s.model_extra and "segments" in s.model_extra]
     tok_segs = [float(s.model_extra["token_segments"]) for s in samples
                 if s.model_extra and "token_segments" in s.model_extra]
@@ -137,6 +141,24 @@ def compute_stats(samples: Sequence[Sample]) -> dict[str, Any]:
         "mean_generated_tokens": float(np.mean([s.model_extra.get("generated_tokens", 0) for s in samples
                                                 if s.model_extra])),
         "unfinished": sum(1 for s in samples if s.model_extra and s.model_extra.get("finished") is False),
+        **_call_stats(samples),
+    }
+
+
+def _call_stats(samples: Sequence[Sample]) -> dict[str, Any]:
+    """Mean module calls per generated token and per prompt position, the full-depth count, and the
+    fraction of calls the exit saved (absent when no sample recorded calls)."""
+    extras = [s.model_extra for s in samples if s.model_extra and "token_calls" in s.model_extra
+              and not s.model_extra.get("skipped")]
+    if not extras:
+        return {}
+    tok = float(np.mean([float(e["token_calls"]) for e in extras]))
+    full = max(float(e.get("max_token_calls", 0)) for e in extras)
+    return {
+        "mean_token_calls": tok,
+        "max_token_calls": full,
+        "mean_prompt_calls": float(np.mean([float(e.get("prompt_calls", 0)) for e in extras])),
+        "calls_saved": (1 - tok / full) if full > 0 else None,
     }
 
 

@@ -73,6 +73,9 @@ def eval_markdown(summary: dict[str, Any], title: str) -> str:
                   f"- segments decided from the prompt, histogram: {comp['segments_histogram']}",
                   f"- mean generated tokens: {comp['mean_generated_tokens']:.1f}; "
                   f"unfinished (no <eos>): {comp['unfinished']}", ""]
+        if "mean_token_calls" in comp:
+            lines.insert(-1, f"- mean module calls per generated token: {comp['mean_token_calls']:.2f} of "
+                             f"{comp['max_token_calls']:.0f} at full depth (saved: {_pct(comp.get('calls_saved'))}%)")
     if summary.get("alarms"):
         lines += ["## Alarms", ""] + [f"- **{a['monitor']}**: {a['message']}" for a in summary["alarms"]] + [""]
     return "\n".join(lines)

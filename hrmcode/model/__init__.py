@@ -1,6 +1,8 @@
-"""HRM code models and the same-size baseline, behind one interface.
+"""HRM code models, the looped comparator and the same-size baseline, behind one interface.
 
     model = build_model(cfg)            # cfg: hrmcode.config.ModelConfig; HRMACT or BaselineTransformer
+                                        # (arch: hrm and arch: looped are both HRMACT, with an HRMCore or
+                                        # a LoopedCore: one weight-shared module, no H/L split)
 
 Batches (``hrmcode.model.batch``)
 ---------------------------------
@@ -48,6 +50,7 @@ Inference calls (no gradient; both architectures)
     logits, state = model.start_decode(batch, max_len=P + max_new)  # logits (B, V) for the 1st token
     logits = model.decode_step(state, next_ids)                     # next_ids (B,); logits (B, V)
     state.prefill_segments, state.token_segments                    # compute counter per row
+    state.prefill_calls, state.token_calls, state.full_calls        # module calls (per position)
     # canvas: batch = prompt_batch(prompts, tok.pad_id, n_slots=cfg.canvas_slots, mask_id=tok.mask_id)
     #         logits, segments = model.infer(batch); slots are logits[:, P:], read up to <eos>.
 
@@ -63,7 +66,15 @@ from hrmcode.config import ModelConfig
 from hrmcode.model.act import HRMACT, ACTCarry
 from hrmcode.model.batch import IGNORE, Batch, canvas_batch, causal_batch, prompt_batch
 from hrmcode.model.common import DecodeState, StepOutput
-from hrmcode.model.hrm import HRMCarry, HRMCore
+from hrmcode.model.hrm import (
+    HRMCarry,
+    HRMCore,
+    equal_compute_layers,
+    grad_calls,
+    layer_applications,
+    sample_cycles,
+)
+from hrmcode.model.looped import LoopedCore, looped_loops
 from hrmcode.model.transformer import BaselineTransformer
 
 CodeModel = HRMACT | BaselineTransformer
@@ -78,18 +89,25 @@ __all__ = [
     "DecodeState",
     "HRMCarry",
     "HRMCore",
+    "LoopedCore",
     "StepOutput",
     "build_model",
     "canvas_batch",
     "causal_batch",
     "count_parameters",
+    "equal_compute_layers",
+    "grad_calls",
+    "layer_applications",
+    "looped_loops",
     "model_info",
     "prompt_batch",
+    "sample_cycles",
 ]
 
 
 def build_model(cfg: ModelConfig, pad_id: int = 0) -> CodeModel:
-    """The model a config describes (``cfg.arch``): HRM with ACT, or the plain-transformer baseline."""
+    """The model a config describes (``cfg.arch``): HRM or the looped model (both with ACT), or the
+    plain-transformer baseline."""
     if cfg.arch == "baseline":
         return BaselineTransformer(cfg, pad_id)
     return HRMACT(cfg, pad_id)
@@ -104,16 +122,24 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
 
 
 def model_info(cfg: ModelConfig) -> dict[str, object]:
-    """Parameter counts of HRM and the baseline built from one config (what `hrmcode model-info` shows)."""
+    """Parameter counts and per-token compute of HRM, the looped model and the baseline built from one
+    config (what `hrmcode model-info` shows). ``layer_applications`` are block applications per token
+    of one segment; ``equal_compute_layers`` is the baseline depth with HRM's compute."""
     base_cfg = cfg.model_copy(update={"arch": "baseline"})
     # On the meta device: shapes only, no memory and no init time (hrm-27m builds instantly).
     with torch.device("meta"):
         hrm = count_parameters(build_model(cfg.model_copy(update={"arch": "hrm"})))
+        looped = count_parameters(build_model(cfg.model_copy(update={"arch": "looped"})))
         base = count_parameters(build_model(base_cfg))
+    loops = looped_loops(cfg)
     return {
         "hidden": cfg.hidden, "heads": cfg.heads, "vocab_size": cfg.vocab_size, "ffn_hidden": cfg.ffn_hidden,
         "hrm": {**hrm, "h_layers": cfg.h_layers, "l_layers": cfg.l_layers, "h_cycles": cfg.h_cycles,
-                "l_cycles": cfg.l_cycles, "halt_max_steps": cfg.act.halt_max_steps},
-        "baseline": {**base, "layers": base_cfg.n_baseline_layers},
+                "l_cycles": cfg.l_cycles, "halt_max_steps": cfg.act.halt_max_steps,
+                "layer_applications": layer_applications(cfg)},
+        "looped": {**looped, "layers": cfg.h_layers + cfg.l_layers, "loops": loops,
+                   "layer_applications": loops * (cfg.h_layers + cfg.l_layers)},
+        "baseline": {**base, "layers": base_cfg.n_baseline_layers, "layer_applications": base_cfg.n_baseline_layers},
         "baseline_vs_hrm_non_embedding": base["non_embedding"] / hrm["non_embedding"],
+        "equal_compute_layers": equal_compute_layers(cfg),
     }

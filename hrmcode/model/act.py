@@ -24,7 +24,13 @@ Inference (``act.inference``):
   per_token     causal only: the prompt runs every segment; each generated token stops on its own
                 q-head; for the segments it skips, its keys/values are those of its last segment
                 ("a halted token's last state serves later segments").
-The compute counter counts segments actually run per row (prompt and generated tokens separately).
+  converge      causal only, no q-head needed (Huginn's zero-shot exit): the prompt runs every
+                segment; after each depth unit (an H update; a loop of the looped model) a generated
+                token reads its next-token distribution p from z_H and stops when
+                KL(p ‖ p_previous) < act.converge_threshold, p_0 being read from the initial state;
+                each skipped call's keys/values are those of the same call of its last unit.
+The compute counters count segments and module calls actually run per row (prompt and generated
+tokens separately).
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from hrmcode.config import ModelConfig
 from hrmcode.model.batch import IGNORE, Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_stats
 from hrmcode.model.hrm import HRMCarry, HRMCore
+from hrmcode.model.layers import KVCache
+from hrmcode.model.looped import LoopedCore
 
 
 @dataclass
@@ -70,11 +78,15 @@ class HRMACT(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.pad_id = pad_id
-        self.core = HRMCore(cfg)
+        self.core = LoopedCore(cfg) if cfg.arch == "looped" else HRMCore(cfg)
 
     @property
     def max_steps(self) -> int:
         return self.cfg.act.halt_max_steps
+
+    def calls_per_segment(self) -> int:
+        """Module calls of one segment at the current depth (inference: cfg.h_cycles)."""
+        return self.core.n_calls
 
     # ---- training ---------------------------------------------------------------------------------
 
@@ -91,6 +103,10 @@ class HRMACT(nn.Module):
     def set_progress(self, progress: float) -> None:
         """Training progress 0..1 (the trainer's LR clock): moves the truncated-backprop window."""
         self.core.set_progress(progress)
+
+    def set_cycles(self, cycles: int | None) -> None:
+        """H cycles of the next training steps (the trainer's draw, ``sample_cycles``); None = h_cycles."""
+        self.core.set_cycles(cycles)
 
     def _refill(self, carry: ACTCarry, batch: Batch) -> tuple[Batch, HRMCarry, Tensor, Tensor]:
         if batch.size != carry.data.size:
@@ -189,9 +205,11 @@ class HRMACT(nn.Module):
         return self._halt_rule(q_halt, None if per_token else q_continue)
 
     def _policy(self) -> str:
-        inf = self.cfg.act.inference if self.cfg.act.enabled else "max"
-        if inf == "per_token" and self.cfg.mode == "canvas":
-            raise ValueError("act.inference = 'per_token' needs model.mode = 'causal' (canvas halts per sequence)")
+        inf = self.cfg.act.inference
+        if inf != "converge" and not self.cfg.act.enabled:  # the converge exit needs no trained q-head
+            inf = "max"
+        if inf in ("per_token", "converge") and self.cfg.mode == "canvas":
+            raise ValueError(f"act.inference = {inf!r} needs model.mode = 'causal' (canvas halts per sequence)")
         return inf
 
     def _run_prompt(self, batch: Batch, max_len: int | None) -> tuple[Tensor, Tensor, DecodeState | None]:
@@ -207,7 +225,8 @@ class HRMACT(nn.Module):
         carry = core.initial_carry(x)
         rows = torch.arange(B, device=x.device)
         segments = torch.zeros(B, dtype=torch.long, device=x.device)
-        per_token = policy == "per_token"
+        calls = torch.zeros_like(segments)
+        per_token = policy in ("per_token", "converge")
         caches, seg_rows = [], []
         for s in range(self.max_steps):
             all_rows = len(rows) == B
@@ -221,9 +240,10 @@ class HRMACT(nn.Module):
             else:
                 carry.z_H[rows], carry.z_L[rows] = c_out.z_H, c_out.z_L
             segments[rows] += 1
+            calls[rows] += core.n_calls
             caches.append(seg_caches)
             seg_rows.append(rows)
-            if s == self.max_steps - 1 or policy in ("max", "per_token"):
+            if s == self.max_steps - 1 or policy in ("max", "per_token", "converge"):
                 continue
             z_sum = c_out.z_H[torch.arange(len(rows), device=x.device), batch.prefix_end[rows] - 1]
             rows = rows[~self._halts(z_sum)]
@@ -233,7 +253,9 @@ class HRMACT(nn.Module):
         if max_len is not None:
             state = DecodeState(layout=batch.layout, pos=T, max_len=max_len, caches=caches,
                                 seg_rows=None if per_token else seg_rows, prefill_segments=segments,
-                                token_segments=torch.zeros_like(segments))
+                                token_segments=torch.zeros_like(segments), prefill_calls=calls,
+                                token_calls=torch.zeros_like(calls),
+                                full_calls=self.max_steps * core.n_calls)
         return carry.z_H, segments, state
 
     @torch.inference_mode()
@@ -243,7 +265,7 @@ class HRMACT(nn.Module):
         Causal: recomputation over prompt + code (the reference the KV cache must match).
         Canvas: the refined canvas; read the slots at positions [prefix_end, end).
         """
-        if self._policy() == "per_token":
+        if self._policy() in ("per_token", "converge"):
             raise ValueError("per-token early exit exists only in cached decoding (start_decode/decode_step)")
         z_H, segments, _ = self._run_prompt(batch, None)
         return self.core.lm_logits(z_H), segments
@@ -268,7 +290,7 @@ class HRMACT(nn.Module):
         if state.seg_rows is not None:
             self._step_per_sequence(state, x, carry)
         else:
-            self._step_per_token(state, x, carry)
+            self._step_per_token(state, x, carry, converge=self._policy() == "converge")
         state.pos += 1
         state.tokens += 1
         return core.lm_logits(carry.z_H[:, 0])
@@ -287,27 +309,61 @@ class HRMACT(nn.Module):
             else:
                 carry.z_H[rows], carry.z_L[rows] = c_out.z_H, c_out.z_L
             state.token_segments[rows] += 1
+            state.token_calls[rows] += self.core.n_calls
 
-    def _step_per_token(self, state: DecodeState, x: Tensor, carry: HRMCarry) -> None:
+    def _step_per_token(self, state: DecodeState, x: Tensor, carry: HRMCarry, converge: bool) -> None:
+        """Each generated token exits on its own: on its q-head after a segment (per_token), or when
+        its next-token distribution converged after a depth unit (converge)."""
+        core = self.core
         B = x.shape[0]
+        units = core.units(core.cycles())
+        unit_len = len(units[0])  # every unit of a core has the same calls
         active = torch.arange(B, device=x.device)
+        threshold = self.cfg.act.converge_threshold
+        prev = F.log_softmax(core.lm_logits(carry.z_H[:, 0]).float(), -1) if converge else None
         for s in range(self.max_steps):
-            idx = None if len(active) == B else active
-            ctx = self.core.context(state.step_layout(idx), state.pos, 1, rows=idx)
-            c_out, _ = self.core.segment(carry if idx is None else carry.rows(active),
-                                         x if idx is None else x[active], ctx, state.caches[s])
-            carry.z_H[active], carry.z_L[active] = c_out.z_H, c_out.z_L
             state.token_segments[active] += 1
-            if s == self.max_steps - 1:
-                break
-            halt = self._halts(c_out.z_H[:, 0], per_token=True)
-            if bool(halt.any()):
-                done = active[halt]
-                # The halted tokens' keys/values of this segment stand in for every later segment.
-                for later in state.caches[s + 1:]:
-                    for src_call, dst_call in zip(state.caches[s], later, strict=True):
-                        for src, dst in zip(src_call, dst_call, strict=True):
-                            dst.copy_from(src, done, state.pos)
-                active = active[~halt]
-            if len(active) == 0:
-                break
+            for u in range(len(units)):
+                first = u * unit_len
+                idx = None if len(active) == B else active
+                ctx = core.context(state.step_layout(idx), state.pos, 1, rows=idx)
+                z_H, z_L = core.run_calls(units[u], carry.z_H if idx is None else carry.z_H[active],
+                                          carry.z_L if idx is None else carry.z_L[active],
+                                          x if idx is None else x[active], ctx,
+                                          state.caches[s][first:first + unit_len])
+                if idx is None:
+                    carry.z_H, carry.z_L = z_H, z_L
+                else:
+                    carry.z_H[active], carry.z_L[active] = z_H, z_L
+                state.token_calls[active] += unit_len
+                if s == self.max_steps - 1 and u == len(units) - 1:
+                    return
+                if converge:
+                    assert prev is not None
+                    logp = F.log_softmax(core.lm_logits(z_H[:, 0]).float(), -1)
+                    kl = (logp.exp() * (logp - prev[active])).sum(-1).clamp_min(0.0)
+                    prev[active] = logp
+                    halt, span = kl < threshold, (first, unit_len)
+                elif u == len(units) - 1:
+                    halt, span = self._halts(z_H[:, 0], per_token=True), (0, len(units) * unit_len)
+                else:
+                    continue
+                if bool(halt.any()):
+                    # The halted tokens' keys/values of this span stand in for every later one.
+                    self._fill_later(state.caches, s, span, active[halt], state.pos)
+                    active = active[~halt]
+                if len(active) == 0:
+                    return
+
+    @staticmethod
+    def _fill_later(caches: list[list[list[KVCache]]], seg: int, span: tuple[int, int], rows: Tensor,
+                    pos: int) -> None:
+        """Copy ``rows``' entries at ``pos`` of calls [first, first+n) of segment ``seg`` to the same
+        calls of every later span of n calls (later in this segment, then in every later segment)."""
+        first, n = span
+        src = caches[seg][first:first + n]
+        for calls in [caches[seg][first + n:], *caches[seg + 1:]]:
+            for c0 in range(0, len(calls), n):
+                for src_call, dst_call in zip(src, calls[c0:c0 + n], strict=True):
+                    for a, b in zip(src_call, dst_call, strict=True):
+                        b.copy_from(a, rows, pos)

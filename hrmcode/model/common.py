@@ -77,6 +77,9 @@ class DecodeState:
     seg_rows: list[Tensor] | None
     prefill_segments: Tensor  # (B,) segments run over the prompt
     token_segments: Tensor  # (B,) segments run, summed over generated tokens
+    prefill_calls: Tensor  # (B,) module calls run over the prompt (per position)
+    token_calls: Tensor  # (B,) module calls run, summed over decoded tokens
+    full_calls: int  # module calls a token runs at full depth (every segment, no exit)
     tokens: int = 0  # tokens decoded so far
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -9,11 +9,20 @@ embedding of each slot's index, see ``canvas_slot_embed``):
         z_H = H(z_H, z_L)                # the H-module reads the L-module's result
 
 Only the last ``grad_calls`` module calls of a segment build a graph (the gradient boundary below):
-  one_step     the final L call and the final H call (HRM's one-step gradient approximation)
+  one_step     the final call of each module: the final L and H calls (HRM's one-step approximation)
   last_cycle   every call of the last H cycle (TRM's full backprop through the last cycle)
   truncated:k  the last k module calls (HRM-Text); with ``grad_warmup_from`` k grows during training
                (the trainer calls ``set_progress``)
 The carry leaving a segment is detached, so segments never backpropagate into each other.
+
+Depth. A segment runs ``h_cycles`` H cycles (``units``: each the calls of one H update). In training
+the trainer may draw the cycles of each optimizer step (``model.cycles_sampling``, ``sample_cycles``,
+``set_cycles``); the truncation window, counted in module calls from the end, keeps the backward
+cost bounded at any drawn depth. At inference the depth is ``cfg.h_cycles`` (``--cycles N``
+overrides it), and the KV caches follow whatever depth runs.
+
+The looped model (looped.py) is this core with one module instead of H and L: it overrides
+``units`` / ``call`` / the module table, and everything else (ACT, caches, exits) is shared.
 
 Initial states (``z_init``): HRM's fixed std-1 random vectors (the same at every position), zeros, or
 HRM-Text's z_H = x (the input embedding) with z_L = 0. With pre-norm blocks the random vectors learned
@@ -63,20 +72,76 @@ def n_positions(cfg: ModelConfig) -> int:
     return cfg.max_seq_len + (cfg.canvas_slots if cfg.mode == "canvas" else 0)
 
 
-def grad_calls(cfg: ModelConfig, progress: float = 1.0) -> int:
+def hrm_units(cfg: ModelConfig, cycles: int | None = None) -> list[tuple[str, ...]]:
+    """HRM's module calls of one segment grouped by H update: cycles × (L × l_cycles, H)."""
+    n = cfg.h_cycles if cycles is None else cycles
+    return [("L",) * cfg.l_cycles + ("H",)] * n
+
+
+def grad_calls(cfg: ModelConfig, progress: float = 1.0, units: list[tuple[str, ...]] | None = None) -> int:
     """How many trailing module calls of a segment carry gradient at ``progress`` (fraction of
-    training done, 0..1; see the module docstring). truncated:K with ``grad_warmup_from`` = k0 grows
-    linearly from k0 to K over the first ``grad_warmup_fraction`` of training."""
-    n_calls = cfg.h_cycles * (cfg.l_cycles + 1)
+    training done, 0..1; see the module docstring), for a segment of ``units`` (default: HRM's at
+    h_cycles). truncated:K with ``grad_warmup_from`` = k0 grows linearly from k0 to K over the first
+    ``grad_warmup_fraction`` of training."""
+    units = hrm_units(cfg) if units is None else units
+    n_calls = sum(len(u) for u in units)
     if cfg.grad_mode == "one_step":
-        return min(2, n_calls)
+        return min(len(set(units[-1])), n_calls)  # the final call of each module
     if cfg.grad_mode == "last_cycle":
-        return cfg.l_cycles + 1
+        return len(units[-1])
     k = cfg.truncated_k or 1
     if cfg.grad_warmup_from is not None and cfg.grad_warmup_from < k:
         ramp = min(1.0, max(0.0, progress) / cfg.grad_warmup_fraction)
         k = cfg.grad_warmup_from + math.floor(ramp * (k - cfg.grad_warmup_from))
     return max(1, min(k, n_calls))
+
+
+def layer_applications(cfg: ModelConfig, cycles: int | None = None) -> int:
+    """Block applications per token of one HRM segment at ``cycles`` H cycles (default h_cycles):
+    cycles × (l_cycles × l_layers + h_layers)."""
+    n = cfg.h_cycles if cycles is None else cycles
+    return n * (cfg.l_cycles * cfg.l_layers + cfg.h_layers)
+
+
+def equal_compute_layers(cfg: ModelConfig) -> int:
+    """The depth of a plain transformer with HRM's per-token compute at the training mean: HRM's
+    block applications per token of one segment (the lm recipe runs one segment per sequence; under
+    ACT multiply by the segments run). Use it as ``model.baseline_layers`` for the equal-compute
+    baseline (the default baseline, h_layers + l_layers, is the equal-parameter one)."""
+    return layer_applications(cfg)
+
+
+def _draw_seed(seed: int, step: int) -> int:
+    """One generator seed per (run seed, step): 32 bits of each."""
+    return ((seed & 0xFFFFFFFF) << 32) | (step & 0xFFFFFFFF)
+
+
+POISSON_SIGMA = 0.5  # σ of the log-normal rate of the "poisson" depth distribution
+
+
+def sample_cycles(cfg: ModelConfig, seed: int, step: int) -> int:
+    """The H cycles an optimizer step trains with (``model.cycles_sampling``; see ModelConfig).
+
+    A function of (cfg, seed, step) only, drawn from its own ``torch.Generator``: the global RNG
+    (data order, ACT exploration) is untouched, every rank draws the same, and a resumed run draws
+    the same sequence.
+      fixed    h_cycles
+      uniform  an integer uniform on [2·mean − hi, hi], hi = min(cycles_max, 2·mean − 1): mean exact
+      poisson  1 + Poisson(λ), λ ~ LogNormal(log(mean − 1) − σ²/2, σ = 0.5) so E[λ] = mean − 1,
+               clipped at cycles_max (a heavy right tail around the mean, as Huginn's depth sampling;
+               the clip lowers the mean a little)
+    """
+    mean = cfg.h_cycles
+    top = cfg.cycles_max or 2 * mean
+    if cfg.cycles_sampling == "fixed" or mean == 1:  # depth 1 has nothing to vary around
+        return mean
+    g = torch.Generator().manual_seed(_draw_seed(seed, step))
+    if cfg.cycles_sampling == "uniform":
+        hi = min(top, 2 * mean - 1)
+        return int(torch.randint(2 * mean - hi, hi + 1, (1,), generator=g))
+    mu = math.log(mean - 1) - POISSON_SIGMA ** 2 / 2
+    rate = torch.empty(1, dtype=torch.float64).log_normal_(mu, POISSON_SIGMA, generator=g)
+    return min(top, 1 + int(torch.poisson(rate, generator=g)))
 
 
 def canvas_slot_embed(cfg: ModelConfig) -> nn.Embedding | None:
@@ -126,16 +191,59 @@ class HRMCore(nn.Module):
         self.embed = nn.Embedding(cfg.vocab_size, d)
         self.slot_embed = canvas_slot_embed(cfg)
         self.rotary = Rotary(cfg.head_dim, n_positions(cfg), cfg.rope_theta)
-        self.H_level = ReasoningModule(cfg, cfg.h_layers)
-        self.L_level = ReasoningModule(cfg, cfg.l_layers)
+        self._build_modules(cfg)
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
         self.q_head = nn.Linear(d, 2)  # (q_halt, q_continue)
         # Fixed random initial states (not learned; saved with the model so a checkpoint is exact).
         self.register_buffer("H_init", trunc_normal_(torch.empty(d), std=1.0))
         self.register_buffer("L_init", trunc_normal_(torch.empty(d), std=1.0))
-        self.n_calls = cfg.h_cycles * (cfg.l_cycles + 1)
-        self.grad_calls = grad_calls(cfg, progress=1.0)
+        self.progress = 1.0  # training progress (set_progress): moves the truncation window
+        self.train_cycles: int | None = None  # the drawn depth of this training step (set_cycles)
         self._init_weights()
+
+    # ---- the H/L strategy (the looped core overrides these four) ---------------------------------
+
+    def _build_modules(self, cfg: ModelConfig) -> None:
+        self.H_level = ReasoningModule(cfg, cfg.h_layers)
+        self.L_level = ReasoningModule(cfg, cfg.l_layers)
+
+    def module_layers(self) -> dict[str, int]:
+        """Blocks of each module, by the name ``units`` uses."""
+        return {"L": self.cfg.l_layers, "H": self.cfg.h_layers}
+
+    def units(self, cycles: int) -> list[tuple[str, ...]]:
+        """The module calls of one segment at ``cycles``, grouped into depth units (one H update each):
+        the early exit (act.inference converge) checks convergence after each unit."""
+        return hrm_units(self.cfg, cycles)
+
+    def call(self, name: str, z_H: Tensor, z_L: Tensor, x: Tensor, ctx: AttnContext,
+             cache: list[KVCache] | None) -> tuple[Tensor, Tensor]:
+        """One module call with its input injection: L reads z_H + x, H reads z_L."""
+        if name == "L":
+            return z_H, self.L_level(z_L, z_H + x, ctx, cache)
+        return self.H_level(z_H, z_L, ctx, cache), z_L
+
+    # ---- depth ------------------------------------------------------------------------------------
+
+    def cycles(self) -> int:
+        """H cycles per segment now: the drawn training depth while training, else cfg.h_cycles."""
+        return self.train_cycles if self.training and self.train_cycles is not None else self.cfg.h_cycles
+
+    def set_cycles(self, cycles: int | None) -> None:
+        """The depth of the next training steps (None: cfg.h_cycles); inference always uses cfg.h_cycles."""
+        if cycles is not None and cycles < 1:
+            raise ValueError(f"cycles must be ≥ 1, got {cycles}")
+        self.train_cycles = cycles
+
+    @property
+    def n_calls(self) -> int:
+        """Module calls of one segment at the current depth."""
+        return sum(len(u) for u in self.units(self.cycles()))
+
+    @property
+    def grad_calls(self) -> int:
+        """Trailing module calls of a segment that carry gradient (at the current depth and progress)."""
+        return grad_calls(self.cfg, self.progress, self.units(self.cycles()))
 
     def _init_weights(self) -> None:
         # Embedding std 1/√d, multiplied by √d in forward: unit-scale inputs with a well-scaled gradient.
@@ -175,7 +283,7 @@ class HRMCore(nn.Module):
 
     def set_progress(self, progress: float) -> None:
         """Training progress (0..1): moves the truncation window of truncated:K with a warm-up."""
-        self.grad_calls = grad_calls(self.cfg, progress)
+        self.progress = progress
 
     def context(self, layout: Layout, pos: int, q_len: int, rows: Tensor | None = None) -> AttnContext:
         """Attention context for queries [pos, pos+q_len) over keys [0, pos+q_len)."""
@@ -184,37 +292,31 @@ class HRMCore(nn.Module):
         return AttnContext(cos, sin, mask, pos, rows)
 
     def new_caches(self, batch: int, max_len: int, like: Tensor) -> list[list[KVCache]]:
-        """KV caches for one segment: one list (per layer) for each module call, in call order."""
-        heads, hs = self.cfg.heads, self.cfg.head_dim
-
-        def module(n: int) -> list[KVCache]:
-            return [KVCache(batch, heads, max_len, hs, like.dtype, like.device) for _ in range(n)]
-
-        calls: list[list[KVCache]] = []
-        for _ in range(self.cfg.h_cycles):
-            calls += [module(self.cfg.l_layers) for _ in range(self.cfg.l_cycles)]
-            calls.append(module(self.cfg.h_layers))
-        return calls
+        """KV caches for one segment at the current depth: one list (per layer) per module call."""
+        heads, hs, layers = self.cfg.heads, self.cfg.head_dim, self.module_layers()
+        return [[KVCache(batch, heads, max_len, hs, like.dtype, like.device) for _ in range(layers[name])]
+                for unit in self.units(self.cycles()) for name in unit]
 
     # ---- one segment ------------------------------------------------------------------------------
 
-    def _grad(self, call: int) -> torch.autograd.grad_mode.set_grad_enabled:
-        """The gradient boundary: only the last ``grad_calls`` module calls build a graph."""
-        return torch.set_grad_enabled(torch.is_grad_enabled() and call >= self.n_calls - self.grad_calls)
+    def run_calls(self, names: tuple[str, ...], z_H: Tensor, z_L: Tensor, x: Tensor, ctx: AttnContext,
+                  caches: list[list[KVCache]] | None = None, first: int = 0,
+                  grad_from: int = 0) -> tuple[Tensor, Tensor]:
+        """Module calls ``names`` (segment call indices from ``first``); calls before ``grad_from``
+        run without a graph (the gradient boundary)."""
+        for i, name in enumerate(names):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and first + i >= grad_from):
+                z_H, z_L = self.call(name, z_H, z_L, x, ctx, caches[i] if caches else None)
+        return z_H, z_L
 
     def segment(self, carry: HRMCarry, x: Tensor, ctx: AttnContext,
                 caches: list[list[KVCache]] | None = None) -> tuple[HRMCarry, Tensor]:
-        """One segment: H_cycles × (L_cycles L-updates, one H-update). Returns (detached carry, z_H)."""
-        z_H, z_L = carry.z_H, carry.z_L
-        call = 0
-        for _h in range(self.cfg.h_cycles):
-            for _l in range(self.cfg.l_cycles):
-                with self._grad(call):
-                    z_L = self.L_level(z_L, z_H + x, ctx, caches[call] if caches else None)
-                call += 1
-            with self._grad(call):
-                z_H = self.H_level(z_H, z_L, ctx, caches[call] if caches else None)
-            call += 1
+        """One segment at the current depth (HRM: cycles × (L_cycles L-updates, one H-update)).
+        Returns (detached carry, z_H)."""
+        units = self.units(self.cycles())
+        names = tuple(name for unit in units for name in unit)
+        grad_from = len(names) - grad_calls(self.cfg, self.progress, units)
+        z_H, z_L = self.run_calls(names, carry.z_H, carry.z_L, x, ctx, caches, 0, grad_from)
         return HRMCarry(z_H.detach(), z_L.detach()), z_H
 
     def lm_logits(self, z_H: Tensor) -> Tensor:

@@ -62,6 +62,10 @@ class BaselineTransformer(nn.Module):
         h = rms_norm(h) if self.final_norm else h
         return self.lm_head(h)  # (B, T, V)
 
+    def calls_per_segment(self) -> int:
+        """One module call (the whole stack) per token: the compute counters' unit for the baseline."""
+        return 1
+
     # ---- training: the ACT interface with one segment ---------------------------------------------
 
     def initial_carry(self, batch: Batch) -> None:
@@ -94,7 +98,8 @@ class BaselineTransformer(nn.Module):
         logits = self._forward(prompts.inputs, self._context(prompts.layout, 0, prompts.length), caches)
         ones = torch.ones(prompts.size, dtype=torch.long, device=like.device)
         state = DecodeState(layout=prompts.layout, pos=prompts.length, max_len=max_len, caches=[[caches]],
-                            seg_rows=None, prefill_segments=ones, token_segments=torch.zeros_like(ones))
+                            seg_rows=None, prefill_segments=ones, token_segments=torch.zeros_like(ones),
+                            prefill_calls=ones.clone(), token_calls=torch.zeros_like(ones), full_calls=1)
         return logits[:, -1], state
 
     @torch.inference_mode()
@@ -106,4 +111,5 @@ class BaselineTransformer(nn.Module):
         state.pos += 1
         state.tokens += 1
         state.token_segments += 1
+        state.token_calls += 1
         return logits[:, 0]

@@ -276,7 +276,9 @@ class Trainer:
         self.slots = D.local_slots(self.tc.batch_size, info)
         self.sinks = Sinks(run_dir if info.is_main else None, console if info.is_main else None)
 
-        from hrmcode.model import build_model, count_parameters
+        from hrmcode.model import build_model, count_parameters, sample_cycles
+
+        self._sample_cycles = sample_cycles
 
         torch.manual_seed(self.tc.seed)  # identical initial weights on every rank
         self.model = build_model(cfg.model, tokenizer.pad_id).to(self.device)
@@ -307,7 +309,7 @@ class Trainer:
 
     @property
     def uses_act(self) -> bool:
-        return self.cfg.model.arch == "hrm"
+        return self.cfg.model.recurrent
 
     def _needs_find_unused(self) -> bool:
         # An untrained q-head, or a truncation window that may hold only H calls, leaves parameters
@@ -465,8 +467,13 @@ class Trainer:
         budget_s = self.tc.time_budget_minutes * 60 if self.tc.time_budget_minutes else None
         lr = lr_at(st.step, self.tc, time_fraction=st.elapsed_s / budget_s if budget_s else None) * st.lr_scale
         set_lr(self.opt, lr)
+        cycles = None
         if self.uses_act:
             self.model.set_progress(self._fraction())
+            # The depth of this step: a function of the seed and the step only (its own generator),
+            # so every rank, a rollback and a resumed run draw the same, and the data order is untouched.
+            cycles = self._sample_cycles(self.cfg.model, self.tc.seed, st.step)
+            self.model.set_cycles(cycles)
         self.ddp.train()
         with self._autocast():
             out = self.ddp(self.carry, batch)
@@ -529,8 +536,11 @@ class Trainer:
         alarms += self.mem_mon.update(st.step, mem)
         for a in alarms:
             self._alarm(a)
-        return {"type": "step", "step": st.step, "loss": g_loss, "lr": lr, "tokens": g_tok,
-                "grad_norm": norms, "metrics": metrics, "act": act_metrics, "memory": mem}
+        rec = {"type": "step", "step": st.step, "loss": g_loss, "lr": lr, "tokens": g_tok,
+               "grad_norm": norms, "metrics": metrics, "act": act_metrics, "memory": mem}
+        if cycles is not None:
+            rec["cycles"] = cycles  # the H cycles this step trained with (model.cycles_sampling)
+        return rec
 
     def _alarm(self, a: M.Alarm) -> None:
         self.state.alarms.append(a.to_dict())
