@@ -35,6 +35,7 @@ does not know about ACT (see act.py) — it runs one segment and reads the heads
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -112,8 +113,9 @@ def equal_compute_layers(cfg: ModelConfig) -> int:
 
 
 def _draw_seed(seed: int, step: int) -> int:
-    """One generator seed per (run seed, step): 32 bits of each."""
-    return ((seed & 0xFFFFFFFF) << 32) | (step & 0xFFFFFFFF)
+    """One generator seed per (run seed, step), hashed to the 32 bits torch's CPU generator keeps
+    (it drops the high half of a 64-bit seed, so packing seed and step side by side would lose the seed)."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{step}".encode(), digest_size=4).digest(), "little")
 
 
 POISSON_SIGMA = 0.5  # σ of the log-normal rate of the "poisson" depth distribution
