@@ -70,6 +70,8 @@ class ACTConfig(StrictModel):
 #        in docs/training.md), pre-norm with a parameter-free norm at each module exit, truncated
 #        backprop through the last k module calls with k warmed from 2 to 5 over the first 20 % of
 #        training, and a q-head (if ACT is switched on) that never sends gradient into the trunk.
+#        Depth: h_cycles per step, or drawn per step around it (cycles_sampling, cycles_max), the
+#        truncation window bounding the backward cost at any depth (docs/training.md, "Sampled depth").
 #   hrm  the original HRM (default for mode: canvas, the seed's fallback): post-norm, fixed random
 #        initial states, one-step gradient, ACT with Q-learning over deep-supervision segments.
 # Measured (docs/training.md, bench/recipe_parity.py): the lm recipe learns per step as fast as the
