@@ -330,3 +330,24 @@ def test_equal_compute_layers_is_hrms_block_applications_per_token():
     cfg = preset("tiny")
     deep = cfg.model_copy(update={"arch": "baseline", "baseline_layers": equal_compute_layers(cfg)})
     assert model_info(deep)["baseline"]["layer_applications"] == model_info(cfg)["hrm"]["layer_applications"]
+
+
+def test_looped_runs_the_original_recipe_and_canvas_mode_through_the_shared_act_wrapper():
+    cfg = small("looped", recipe="hrm", act={"halt_max_steps": 2})
+    model = model_for(cfg).train()
+    ex = torch.tensor([[5, 6, 3, 12, 13, 1]])
+    batch = Batch(ex, torch.tensor([[-100, -100, 12, 13, 1, -100]]), torch.zeros(1, dtype=torch.long),
+                  torch.tensor([3]), torch.tensor([6]))
+    out = model(model.initial_carry(batch), batch)
+    assert "q_halt_loss" in out.metrics and torch.isfinite(out.loss)
+    out.loss.backward()
+    assert model.core.loop.layers[0].attn.qkv.weight.grad is not None
+    model.eval()
+    sampling = SamplingConfig(max_new_tokens=6)
+    with inference_overrides(model, InferenceOptions(act="max")):
+        assert generate(model, PROMPTS, eos_id=1, pad_id=0, sampling=sampling).tokens == \
+            generate(model, PROMPTS, eos_id=1, pad_id=0, sampling=sampling, use_cache=False).tokens
+    canvas = model_for(small("looped", mode="canvas", canvas_slots=8))
+    gen = generate(canvas, PROMPTS, eos_id=1, pad_id=0, mask_id=2, sampling=sampling)
+    assert gen.prefill_calls == [3 * s for s in gen.prefill_segments]  # 3 loops per segment
+    assert gen.max_token_calls == 3 * canvas.cfg.act.halt_max_steps
