@@ -11,6 +11,7 @@ import torch
 from train_fixtures import make_tasks, tiny_config
 from typer.testing import CliRunner
 
+from hrmcode.backends import BackendSpec, Job, Prompt, open_backend
 from hrmcode.backends.hrm import InferenceOptions, inference_overrides, overridden_config
 from hrmcode.cli import app
 from hrmcode.config import ConfigError, ModelConfig, preset, validate_config, with_act
@@ -231,6 +232,29 @@ def test_eval_and_generate_take_cycles_and_converge_on_a_real_run(sampled_runs):
     assert got["--cycles 3 --act converge --act-threshold 0"]["token_calls"] == 9.0
     res = runner.invoke(app, ["generate", "x", "--run", str(run_dir), "--cycles", "0"])
     assert res.exit_code != 0 and "h_cycles" in res.output
+
+
+def test_the_eval_backend_runs_the_given_depth_and_records_module_calls(sampled_runs):
+    _, run_dir, _, _ = sampled_runs["looped"]
+    prompt = Prompt(language="python", native="Write f: return x plus 1.", messages=(), completion="")
+    jobs = [Job(prompt), Job(prompt, sample_index=1)]
+    got = {}
+    for opts in (InferenceOptions(), InferenceOptions(h_cycles=4),
+                 InferenceOptions(h_cycles=4, act="converge", act_threshold=1e9)):
+        backend = open_backend(BackendSpec("hrm", str(run_dir), options=opts))
+        try:
+            got[opts] = (backend.identity(), [c for _, c in backend.generate(jobs, SamplingConfig(max_new_tokens=5))])
+        finally:
+            backend.close()
+    (ident, comps), (ident4, comps4), (_, conv) = got.values()
+    assert ident["h_cycles"] == 2 and ident4["h_cycles"] == 4  # the depth is part of the gen-cache identity
+    assert {c.extra["max_token_calls"] for c in comps} == {3} and {c.extra["prompt_calls"] for c in comps} == {3}
+    assert {c.extra["max_token_calls"] for c in comps4} == {6}  # 4 cycles × 3 block applications / 2 = 6 loops
+    assert {c.extra["token_calls"] for c in conv} == {1.0} and {c.extra["prompt_calls"] for c in conv} == {6}
+    stats = compute_stats([Sample(task_id="t", language="python", solution=c.text, **c.extra) for c in conv])
+    assert stats["mean_token_calls"] == 1.0 and stats["calls_saved"] == pytest.approx(5 / 6)
+    with pytest.raises(ValueError, match="h_cycles"):
+        open_backend(BackendSpec("hrm", str(run_dir), options=InferenceOptions(h_cycles=0)))
 
 
 # ---- the convergence exit -------------------------------------------------------------------------
