@@ -668,3 +668,40 @@ def demo_cmd(
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))
+
+
+@app.command("study")
+def study_cmd(
+    config: str = typer.Argument(..., help="a study config (configs/study.yaml: the ≤ 60-min CPU grid)"),
+    out: str = typer.Option(..., "--out", help="where data, runs, evaluations, study.json and report.md go"),
+    threads: int = typer.Option(None, "--threads", help="torch threads for training and generation"),
+    report_only: bool = typer.Option(False, "--report-only", help="rewrite the report from what OUT holds"),
+) -> None:
+    """Train a grid of HRM and its comparators on one data recipe, evaluate each at several inference
+    depths and with adaptive exit, and write one report with bootstrap intervals (resumable).
+
+    \b
+    hrmcode study configs/study.yaml --out runs/study
+    """
+    import shlex
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from hrmcode.config import ConfigError
+    from hrmcode.study import load_study, run_study, write_report
+
+    try:
+        cfg = load_study(config)
+    except ConfigError as e:
+        raise fail(str(e)) from None
+    if threads:
+        torch.set_num_threads(threads)
+    command = "hrmcode study " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if report_only:
+        report = write_report(cfg, Path(out), command=command)
+    else:
+        report = run_study(cfg, out, command=command, say=console.print)
+    console.print(f"[bold green]report:[/] {report}")
+    typer.echo(str(report))

@@ -44,6 +44,11 @@ LANGUAGE_GAP_ALARM = 0.20  # the risk register: cross-language gap above 20 poin
 _SYNTAX = re.compile(r"SyntaxError|IndentationError|TabError")
 
 
+# What a Sample keeps of its generation's compute counters (ACT segments, module calls per token).
+SAMPLE_COMPUTE_KEYS = ("segments", "token_segments", "max_segments", "prompt_calls", "token_calls", "max_token_calls",
+                       "skipped")
+
+
 @dataclass(frozen=True)
 class GenerationPlan:
     languages: tuple[str, ...]
@@ -73,7 +78,7 @@ def generate_builtin(model: LoadedRun | Backend, tasks: Sequence[Task], plan: Ge
     samples = []
     for job, c in zip(jobs, comps, strict=True):
         task, lang = by_id[job.meta["task_id"]], job.meta["language"]
-        extra = {k: v for k, v in c.extra.items() if k in ("segments", "token_segments", "max_segments", "skipped")}
+        extra = {k: v for k, v in c.extra.items() if k in SAMPLE_COMPUTE_KEYS}
         if c.error is not None and "skipped" not in extra:
             extra["error"] = c.error
         samples.append(Sample(task_id=task.task_id, language=lang,

@@ -1,0 +1,541 @@
+"""`hrmcode study`: does HRM's recurrence help a small model write code? One grid, one report.
+
+    hrmcode study configs/study.yaml --out runs/study
+
+A study config names one data recipe (the built-in suite, curriculum over composition depth), one
+training recipe, and a grid of models trained on it with the same steps and seeds:
+
+  hrm               HRM (H/L modules), sampled depth in training (``model.cycles_sampling``)
+  transformer       the same-size transformer: equal parameters
+  transformer-deep  a deeper transformer with HRM's layer applications per token: equal compute
+  looped            one weight-shared module looped, no H/L split: equal parameters and compute
+
+Each model is evaluated (greedy, every task in every language) on the suite's test tasks of depth
+1–N, ``heldout_composition`` and ``depth_extrapolation``; recurrent models at several inference
+depths (``eval.cycles``, H cycles) and with the convergence exit. The report answers three questions
+with paired bootstrap intervals over tasks (results of all seeds pooled per task):
+
+  (a) does HRM beat each transformer at depth ≥ 3 and on depth_extrapolation?
+  (b) does pass@1 at depth ≥ 3 rise when inference cycles go beyond the training mean?
+  (c) does the H/L split beat the single looped module?
+
+and measures the adaptive exit: module calls per generated token against always running the
+maximum depth, pass@1 on the same samples, and the rank correlation of calls with task depth.
+
+Everything is resumable: a finished training run or evaluation is kept and the command picks up
+where it stopped. The output directory holds ``data/``, ``tokenizer.json``, ``runs/MODEL-sSEED``,
+``evals/MODEL-sSEED/SETTING`` (each a normal eval directory), ``study.json`` and ``report.md`` with
+its plots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from hrmcode.backends.hrm import HrmBackend, InferenceOptions
+from hrmcode.config import (
+    ConfigError,
+    RunConfig,
+    StrictModel,
+    _format_errors,
+    deep_merge,
+    read_recipe,
+    validate_config,
+)
+from hrmcode.data.batching import difficulty_of, load_tasks
+from hrmcode.data.builtin.generate import build
+from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
+from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
+from hrmcode.evaluate.report import paired_difference
+from hrmcode.generate import SamplingConfig
+from hrmcode.model import equal_compute_layers
+from hrmcode.records import LANGUAGES, Result, Sample, Task, atomic_write_json, atomic_write_text, read_jsonl
+from hrmcode.runs import load_run
+from hrmcode.tokenizer import CodeTokenizer
+from hrmcode.train.trainer import split_tasks, train, train_tokenizer
+
+log = logging.getLogger(__name__)
+
+Role = Literal["subject", "equal_params", "equal_compute", "no_hierarchy"]
+RECURRENT = ("hrm", "looped")
+
+
+class StudyModel(StrictModel):
+    """One entry of the grid: a name, its role in the comparison, and the model fields it changes."""
+
+    name: str
+    role: Role
+    model: dict[str, Any] = Field(default_factory=dict, description="model-section overrides; "
+                                  "baseline_layers: equal_compute = HRM's layer applications per token")
+
+
+class SuiteSpec(StrictModel):
+    seed: int = 0
+    n_tasks: int = Field(3000, ge=100)
+
+
+class EvalSpec(StrictModel):
+    # Tasks per split (a seeded sample; None = all). "test" is sampled per depth so every depth counts.
+    test_per_depth: int | None = Field(40, ge=1)
+    per_split: dict[str, int | None] = Field(default_factory=lambda: {"heldout_composition": 40,
+                                                                       "depth_extrapolation": 40})
+    languages: list[str] = Field(default_factory=lambda: list(LANGUAGES))
+    cycles: list[int] = Field(default_factory=lambda: [1, 2, 4], description="inference H cycles of the "
+                              "recurrent models; must include the training mean")
+    converge_threshold: float = Field(1e-3, ge=0, description="KL threshold of the convergence exit")
+    converge_cycles: int | None = Field(None, ge=1, description="the exit's maximum depth (default: max of cycles)")
+    max_new_tokens: int = Field(256, ge=8)
+    batch_size: int = Field(64, ge=1)
+    prefill_signature: bool = Field(True, description="answers start from the task's signature line "
+                                    "(the body is graded; see docs/demo.md for why)")
+
+
+class StudyConfig(StrictModel):
+    name: str = "study"
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    suite: SuiteSpec = SuiteSpec()
+    recipe: dict[str, Any] = Field(description="the run config every model shares (model, tokenizer, data, train)")
+    models: list[StudyModel] = Field(min_length=1)
+    eval: EvalSpec = EvalSpec()
+
+    @model_validator(mode="after")
+    def _check(self) -> StudyConfig:
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"models: names must be unique, got {names}")
+        if sum(m.role == "subject" for m in self.models) != 1:
+            raise ValueError("models: exactly one model has role: subject (the HRM the others are compared with)")
+        return self
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """A study config from YAML (``base:`` chains allowed); errors name the file and the field."""
+    data = read_recipe(path)
+    try:
+        cfg = StudyConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, str(path))) from None
+    for m in cfg.models:  # every run config must validate before hours are spent on the first one
+        run_config(cfg, m, cfg.seeds[0], Path("."), source=f"{path}: models.{m.name}")
+    return cfg
+
+
+def run_config(cfg: StudyConfig, m: StudyModel, seed: int, out: Path, *, source: str = "study") -> RunConfig:
+    """The run config of grid entry ``m`` at ``seed``: the shared base with the entry's model fields."""
+    overrides = dict(m.model)
+    if overrides.get("baseline_layers") == "equal_compute":
+        subject = next(x for x in cfg.models if x.role == "subject")
+        hrm = run_config(cfg, subject, seed, out, source=source).model
+        overrides["baseline_layers"] = equal_compute_layers(hrm)
+    data = deep_merge(cfg.recipe, {"name": f"{cfg.name}-{m.name}-s{seed}", "model": overrides,
+                                 "tokenizer": {"path": str(out / "tokenizer.json")},
+                                 "data": {"path": str(out / "data")}, "train": {"seed": seed}})
+    return validate_config(data, source)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One evaluation of one trained run: inference depth and exit rule."""
+
+    name: str  # c2, converge
+    options: InferenceOptions
+
+
+def settings_for(cfg: StudyConfig, run_cfg: RunConfig) -> list[Setting]:
+    """Every inference depth for a recurrent model, plus the convergence exit; one setting otherwise."""
+    if run_cfg.model.arch not in RECURRENT:
+        return [Setting("default", InferenceOptions())]
+    out = [Setting(f"c{c}", InferenceOptions(h_cycles=c)) for c in sorted(set(cfg.eval.cycles))]
+    top = cfg.eval.converge_cycles or max(cfg.eval.cycles)
+    out.append(Setting("converge", InferenceOptions(h_cycles=top, act="converge",
+                                                    act_threshold=cfg.eval.converge_threshold)))
+    return out
+
+
+def study_tasks(tasks: Sequence[Task], spec: EvalSpec, seed: int) -> list[Task]:
+    """The evaluated tasks: test tasks sampled per depth, plus the held-out splits (seeded samples)."""
+    chosen: list[Task] = []
+    for depth in sorted({difficulty_of(t) for t in tasks if t.meta.get("split") == "test"}):
+        pool = [t for t in tasks if t.meta.get("split") == "test" and difficulty_of(t) == depth]
+        chosen += select_tasks(pool, ["test"], max_per_split=spec.test_per_depth, seed=seed + depth)
+    for split, n in spec.per_split.items():
+        chosen += select_tasks(tasks, [split], max_per_split=n, seed=seed)
+    return chosen
+
+
+# ---- running ------------------------------------------------------------------------------------
+
+
+def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "",
+              say: Callable[[str], None] = print) -> Path:
+    """Train and evaluate the grid (resuming whatever is done), then write the report; returns its path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    if not (out / "data" / "tasks.jsonl").exists():
+        say(f"suite: {cfg.suite.n_tasks} tasks, seed {cfg.suite.seed}")
+        build(cfg.suite.seed, cfg.suite.n_tasks, out / "data")
+    tasks = load_tasks(out / "data" / "tasks.jsonl")
+    base = validate_config(cfg.recipe, "study recipe")
+    if not (out / "tokenizer.json").exists():
+        train_tasks, _ = split_tasks(tasks)
+        train_tokenizer(train_tasks, base.data.languages, base.tokenizer.vocab_size).save(out / "tokenizer.json")
+    tokenizer = CodeTokenizer.load(out / "tokenizer.json")
+    chosen = study_tasks(tasks, cfg.eval, cfg.suite.seed)
+    plan = GenerationPlan(languages=tuple(cfg.eval.languages), n=1, batch_size=cfg.eval.batch_size,
+                          prefill_signature=cfg.eval.prefill_signature,
+                          sampling=SamplingConfig(max_new_tokens=cfg.eval.max_new_tokens, temperature=0.0, seed=0))
+    for seed in cfg.seeds:
+        for m in cfg.models:
+            rc = run_config(cfg, m, seed, out)
+            run_dir = out / "runs" / f"{m.name}-s{seed}"
+            if not (run_dir / "summary.json").exists():
+                say(f"training {m.name} (seed {seed})")
+                s = time.perf_counter()
+                summary = train(rc, run_dir, resume=(run_dir / "checkpoints").exists(), tasks=tasks,
+                                tokenizer=tokenizer, progress=False)
+                timings[f"train {m.name}-s{seed}"] = time.perf_counter() - s
+                say(f"  {summary.steps} steps in {summary.elapsed_s:.0f} s")
+            run = load_run(run_dir)
+            for st in settings_for(cfg, rc):
+                eval_dir = out / "evals" / f"{m.name}-s{seed}" / st.name
+                if (eval_dir / "summary.json").exists():
+                    continue
+                say(f"evaluating {m.name} (seed {seed}) {st.name} on {len(chosen)} tasks")
+                s = time.perf_counter()
+                backend = HrmBackend(run, batch_size=plan.batch_size, options=st.options)
+                evaluate_run(backend, chosen, eval_dir, plan, splits=sorted({t.meta["split"] for t in chosen}),
+                             gen_cache=eval_dir / "generations.jsonl")
+                timings[f"eval {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
+    timings["total"] = time.perf_counter() - t0
+    return write_report(cfg, out, command=command, timings=timings)
+
+
+# ---- analysis -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Evals:
+    """Results and samples of one (model, setting), every seed pooled."""
+
+    results: list[Result]
+    samples: list[Sample]
+
+
+def _load(cfg: StudyConfig, out: Path) -> dict[tuple[str, str], Evals]:
+    found: dict[tuple[str, str], Evals] = {}
+    for m in cfg.models:
+        for seed in cfg.seeds:
+            root = out / "evals" / f"{m.name}-s{seed}"
+            for d in sorted(p for p in root.glob("*") if (p / "summary.json").exists()):
+                ev = found.setdefault((m.name, d.name), Evals([], []))
+                ev.results += read_jsonl(d / "results.jsonl", Result)[0]
+                ev.samples += read_jsonl(d / "samples.jsonl", Sample)[0]
+    return found
+
+
+def _subset(results: Sequence[Result], ids: set[str]) -> list[Result]:
+    return [r for r in results if r.task_id in ids]
+
+
+def _cell(results: Sequence[Result]) -> dict[str, Any]:
+    scores = item_scores(results)
+    vals = [v for vs in scores.values() for v in vs]
+    if not vals:
+        return {"pass@1": None, "ci95": None, "tasks": 0}
+    return {"pass@1": float(np.mean(vals)), "ci95": list(bootstrap_ci(scores)), "tasks": len(scores)}
+
+
+def calls_per_token(s: Sample) -> float | None:
+    """Module calls per generated token of one sample (recurrent models record it); None for other
+    models and for samples that generated nothing (a prompt too long for the model)."""
+    extra = s.model_extra or {}
+    v = extra.get("token_calls")
+    if v is None or not extra.get("generated_tokens") or extra.get("skipped"):  # nothing generated: no per-token compute
+        return None
+    return float(v)
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (average ranks for ties)."""
+    if len(x) < 3:
+        return None
+
+    def ranks(v: Sequence[float]) -> np.ndarray:
+        a = np.asarray(v, dtype=float)
+        order = a.argsort(kind="mergesort")
+        r = np.empty(len(a))
+        r[order] = np.arange(len(a), dtype=float)
+        for value in np.unique(a):  # ties share their mean rank
+            tie = a == value
+            r[tie] = r[tie].mean()
+        return r
+
+    rx, ry = ranks(x), ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return None
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _answer(diff: dict[str, Any]) -> str:
+    if not diff.get("tasks"):
+        return "not measured"
+    lo, hi = diff["ci95"]
+    return "yes" if lo > 0 else "no (worse)" if hi < 0 else "no difference shown"
+
+
+def analyze(cfg: StudyConfig, out: Path) -> dict[str, Any]:
+    """Every table of the report as numbers (what study.json holds)."""
+    tasks = {t.task_id: t for t in load_tasks(out / "data" / "tasks.jsonl")}
+    evals = _load(cfg, out)
+    base = validate_config(cfg.recipe, "study recipe").model
+    mean_cycles = base.h_cycles
+    headline = f"c{mean_cycles}"
+    role = {m.name: m.role for m in cfg.models}
+    subject = next(m.name for m in cfg.models if m.role == "subject")
+
+    def main_setting(name: str) -> str:
+        return headline if (name, headline) in evals else "default"
+
+    groups: dict[str, set[str]] = defaultdict(set)
+    for tid in {r.task_id for ev in evals.values() for r in ev.results}:
+        t = tasks[tid]
+        split, depth = t.meta.get("split"), difficulty_of(t)
+        if split == "test":
+            groups[f"test depth {depth}"].add(tid)
+            if depth >= 3:
+                groups["test depth ≥ 3"].add(tid)
+        else:
+            groups[str(split)].add(tid)
+            if split == "heldout_composition" and depth >= 3:
+                groups["heldout_composition depth ≥ 3"].add(tid)
+    group_order = sorted((g for g in groups if g.startswith("test depth ") and "≥" not in g),
+                         key=lambda g: int(g.split()[-1])) + [g for g in ("test depth ≥ 3", "heldout_composition",
+                                                                        "heldout_composition depth ≥ 3",
+                                                                        "depth_extrapolation") if g in groups]
+    data: dict[str, Any] = {"mean_cycles": mean_cycles, "groups": {g: len(groups[g]) for g in group_order},
+                            "models": {}, "questions": {}, "cycles": {}, "adaptive": {}}
+    for m in cfg.models:
+        key = (m.name, main_setting(m.name))
+        if key not in evals:
+            continue
+        res = evals[key].results
+        data["models"][m.name] = {"role": m.role, "setting": key[1], "all": _cell(res),
+                                  **{g: _cell(_subset(res, groups[g])) for g in group_order}}
+
+    def diff(a: str, b: str, g: str) -> dict[str, Any]:
+        ka, kb = (a, main_setting(a)), (b, main_setting(b))
+        if ka not in evals or kb not in evals:
+            return {"tasks": 0}
+        return paired_difference(_subset(evals[ka].results, groups[g]), _subset(evals[kb].results, groups[g]))
+
+    q: dict[str, Any] = {}
+    for other in (n for n, r in role.items() if r != "subject"):
+        for g in ("test depth ≥ 3", "depth_extrapolation"):
+            d = diff(other, subject, g)  # subject − other
+            q[f"{subject} − {other} | {g}"] = {**d, "role": role[other], "answer": _answer(d)}
+    data["questions"]["a_c"] = q
+
+    for name in (n for n in role if any((n, s) in evals for s in (headline,))):
+        per: dict[str, Any] = {}
+        cyc = sorted(int(s[1:]) for (n, s) in evals if n == name and s.startswith("c") and s[1:].isdigit())
+        for c in cyc:
+            res = evals[(name, f"c{c}")].results
+            per[str(c)] = {g: _cell(_subset(res, groups[g])) for g in group_order}
+        beyond = [c for c in cyc if c > mean_cycles]
+        tests = {}
+        for c in beyond:
+            for g in ("test depth ≥ 3", "depth_extrapolation"):
+                d = paired_difference(_subset(evals[(name, headline)].results, groups[g]),
+                                      _subset(evals[(name, f"c{c}")].results, groups[g]))
+                tests[f"c{c} − c{mean_cycles} | {g}"] = {**d, "answer": _answer(d)}
+        data["cycles"][name] = {"by_cycles": per, "beyond_mean": tests}
+
+    for name in role:
+        conv = evals.get((name, "converge"))
+        top = cfg.eval.converge_cycles or max(cfg.eval.cycles)
+        full = evals.get((name, f"c{top}"))
+        if conv is None or full is None:
+            continue
+        c_calls = [(s, calls_per_token(s)) for s in conv.samples]
+        f_calls = [calls_per_token(s) for s in full.samples]
+        cv = [c for _, c in c_calls if c is not None]
+        fv = [c for c in f_calls if c is not None]
+        depth_pairs = [(difficulty_of(tasks[s.task_id]), c) for s, c in c_calls if c is not None]
+        d = paired_difference(full.results, conv.results)  # converge − full depth
+        by_depth: dict[str, float] = {}
+        for dep in sorted({p[0] for p in depth_pairs}):
+            vs = [c for dd, c in depth_pairs if dd == dep]
+            by_depth[str(dep)] = float(np.mean(vs))
+        mean_c, mean_f = (float(np.mean(cv)) if cv else None), (float(np.mean(fv)) if fv else None)
+        data["adaptive"][name] = {
+            "max_cycles": top, "threshold": cfg.eval.converge_threshold,
+            "calls_per_token": mean_c, "calls_per_token_full": mean_f,
+            "saved": (1 - mean_c / mean_f) if mean_c is not None and mean_f else None,
+            "pass@1_converge": _cell(conv.results)["pass@1"], "pass@1_full": _cell(full.results)["pass@1"],
+            "difference": d, "within_1_point": bool(d.get("tasks")) and abs(d["diff"]) <= 0.01,
+            "calls_by_depth": by_depth,
+            "spearman_depth_calls": spearman([p[0] for p in depth_pairs], [p[1] for p in depth_pairs]),
+            "samples": len(depth_pairs),
+        }
+    return data
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+
+def _pct(cell: dict[str, Any] | None) -> str:
+    if not cell or cell.get("pass@1") is None:
+        return "—"
+    lo, hi = cell["ci95"]
+    return f"{100 * cell['pass@1']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def _dpct(d: dict[str, Any]) -> str:
+    if not d.get("tasks"):
+        return "—"
+    lo, hi = d["ci95"]
+    return f"{100 * d['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] (n={d['tasks']})"
+
+
+def _plots(data: dict[str, Any], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: list[str] = []
+    depth_groups = [g for g in data["groups"] if g.startswith("test depth ") and "≥" not in g]
+    xs = [int(g.split()[-1]) for g in depth_groups]
+    if data["models"] and xs:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name, m in data["models"].items():
+            ys = [100 * (m[g]["pass@1"] or 0) for g in depth_groups]
+            lo = [100 * m[g]["ci95"][0] if m[g]["ci95"] else 0 for g in depth_groups]
+            hi = [100 * m[g]["ci95"][1] if m[g]["ci95"] else 0 for g in depth_groups]
+            ax.plot(xs, ys, marker="o", label=name)
+            ax.fill_between(xs, lo, hi, alpha=0.15)
+        ax.set(xlabel="composition depth (test tasks)", ylabel="pass@1 (%)", title="pass@1 vs depth")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "pass1_vs_depth.png", dpi=110)
+        plt.close(fig)
+        made.append("pass1_vs_depth.png")
+    for name, c in data["cycles"].items():
+        cyc = sorted(int(k) for k in c["by_cycles"])
+        if len(cyc) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for g in [*depth_groups, "depth_extrapolation"]:
+            ys = [100 * (c["by_cycles"][str(k)].get(g, {}).get("pass@1") or 0) for k in cyc]
+            ax.plot(cyc, ys, marker="o", label=g.replace("test ", ""))
+        ax.axvline(data["mean_cycles"], color="grey", linestyle=":", label="training mean")
+        ax.set(xlabel="inference H cycles", ylabel="pass@1 (%)", title=f"{name}: pass@1 vs inference depth")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / f"pass1_vs_cycles_{name}.png", dpi=110)
+        plt.close(fig)
+        made.append(f"pass1_vs_cycles_{name}.png")
+    if data["adaptive"]:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name, a in data["adaptive"].items():
+            ds = sorted(int(k) for k in a["calls_by_depth"])
+            ax.plot(ds, [a["calls_by_depth"][str(k)] for k in ds], marker="o", label=f"{name} (convergence exit)")
+            if a["calls_per_token_full"]:
+                ax.axhline(a["calls_per_token_full"], linestyle=":", label=f"{name} always {a['max_cycles']} cycles")
+        ax.set(xlabel="composition depth", ylabel="module calls per generated token", title="adaptive compute")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "calls_vs_depth.png", dpi=110)
+        plt.close(fig)
+        made.append("calls_vs_depth.png")
+    return made
+
+
+def report_markdown(cfg: StudyConfig, data: dict[str, Any], plots: Sequence[str], meta: dict[str, Any]) -> str:
+    lines = [f"# Study: {cfg.name}", "",
+             "pass@1 in % (greedy, one sample per task and language) with 95% bootstrap intervals over tasks; "
+             "differences are paired on the same tasks (all seeds pooled per task).", ""]
+    lines += ["## Answers", "", "| question | comparison | tasks | difference (points) | answer |", "|---|---|---|---|---|"]
+    labels = {"equal_params": "(a) equal parameters", "equal_compute": "(a) equal compute",
+              "no_hierarchy": "(c) H/L split vs looped"}
+    for k, d in data["questions"]["a_c"].items():
+        comp, g = k.split(" | ")
+        lines.append(f"| {labels.get(d['role'], d['role'])} | {comp} | {g} | {_dpct(d)} | {d['answer']} |")
+    for name, c in data["cycles"].items():
+        for k, d in c["beyond_mean"].items():
+            comp, g = k.split(" | ")
+            lines.append(f"| (b) cycles beyond the training mean | {name}: {comp} | {g} | {_dpct(d)} | {d['answer']} |")
+    lines += ["", "\"yes\": the interval lies above 0; \"no difference shown\": it contains 0.", ""]
+    groups = list(data["groups"])
+    lines += ["## pass@1 by composition depth and split", "",
+              "| model | role | setting | " + " | ".join(f"{g} (n={data['groups'][g]})" for g in groups) + " |",
+              "|---|---|---|" + "---|" * len(groups)]
+    for name, m in data["models"].items():
+        lines.append(f"| {name} | {m['role']} | {m['setting']} | " + " | ".join(_pct(m.get(g)) for g in groups) + " |")
+    for name, c in data["cycles"].items():
+        lines += ["", f"## {name}: pass@1 vs inference cycles (training mean {data['mean_cycles']})", "",
+                  "| cycles | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+        for k, row in c["by_cycles"].items():
+            lines.append(f"| {k} | " + " | ".join(_pct(row.get(g)) for g in groups) + " |")
+    if data["adaptive"]:
+        lines += ["", "## Adaptive exit (convergence of the next-token distribution)", "",
+                  "| model | threshold | calls/token (exit) | calls/token (always max) | saved | pass@1 exit | "
+                  "pass@1 max | exit − max (points) | within 1 pt | Spearman(depth, calls) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for name, a in data["adaptive"].items():
+            def f(v: Any, spec: str = ".2f") -> str:
+                return "—" if v is None else format(v, spec)
+            lines.append(f"| {name} | {a['threshold']:g} | {f(a['calls_per_token'])} | {f(a['calls_per_token_full'])} | "
+                         f"{f(a['saved'] and 100 * a['saved'], '.0f')}% | {f(a['pass@1_converge'] and 100 * a['pass@1_converge'], '.1f')} | "
+                         f"{f(a['pass@1_full'] and 100 * a['pass@1_full'], '.1f')} | {_dpct(a['difference'])} | "
+                         f"{'yes' if a['within_1_point'] else 'no'} | {f(a['spearman_depth_calls'])} (n={a['samples']}) |")
+        for name, a in data["adaptive"].items():
+            lines.append(f"- {name}, calls per token by depth: "
+                         + ", ".join(f"depth {k}: {v:.2f}" for k, v in a["calls_by_depth"].items()))
+    lines += ["", *(f"![{p}]({p})" for p in plots), "", "## Set-up", "",
+              f"- command: `{meta['command']}`", f"- seeds: {cfg.seeds}; suite: {cfg.suite.n_tasks} tasks, seed "
+              f"{cfg.suite.seed}", f"- training: {json.dumps(cfg.recipe.get('train', {}))}",
+              "- models: " + "; ".join(f"{m.name} ({m.role}): {json.dumps(m.model)}" for m in cfg.models),
+              "- runs: " + "; ".join(f"{k}: {v}" for k, v in meta["runs"].items()),
+              f"- evaluation: {cfg.eval.model_dump_json()}",
+              f"- machine: {meta['machine']}", f"- timings (s, this invocation): {json.dumps(meta['timings'])}", ""]
+    return "\n".join(lines)
+
+
+def _run_facts(cfg: StudyConfig, out: Path) -> dict[str, str]:
+    facts = {}
+    for seed in cfg.seeds:
+        for m in cfg.models:
+            p = out / "runs" / f"{m.name}-s{seed}" / "summary.json"
+            if p.exists():
+                s = json.loads(p.read_text(encoding="utf-8"))
+                params = s.get("parameters", {}).get("non_embedding")
+                facts[f"{m.name}-s{seed}"] = (f"{s.get('steps')} steps, {s.get('elapsed_s', 0):.0f} s, "
+                                              f"{params:,} non-embedding parameters" if params else f"{s.get('steps')} steps")
+    return facts
+
+
+def write_report(cfg: StudyConfig, out: Path, *, command: str = "", timings: dict[str, float] | None = None) -> Path:
+    """Analyze what ``out`` holds and write study.json, report.md and the plots."""
+    data = analyze(cfg, out)
+    plots = _plots(data, out)
+    meta = {"command": command or f"hrmcode study CONFIG --out {out}", "timings": {k: round(v) for k, v in
+                                                                                 (timings or {}).items()},
+            "runs": _run_facts(cfg, out),
+            "machine": f"{platform.machine()}, {platform.system()}, torch threads as configured"}
+    atomic_write_json(out / "study.json", {"config": cfg.model_dump(), "meta": meta, **data})
+    atomic_write_text(out / "report.md", report_markdown(cfg, data, plots, meta))
+    return out / "report.md"

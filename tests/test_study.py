@@ -1,0 +1,122 @@
+"""`hrmcode study`: config validation, the grid's run configs, the statistics, and one real tiny grid
+end to end (four models trained for a few steps on a real suite, evaluated in the sandbox)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from hrmcode.cli import app
+from hrmcode.config import ConfigError
+from hrmcode.model import equal_compute_layers
+from hrmcode.study import StudyConfig, load_study, run_config, settings_for, spearman
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_configs_validate_and_cover_every_comparator() -> None:
+    for name in ("study.yaml", "study-gpu.yaml"):
+        cfg = load_study(ROOT / "configs" / name)
+        assert {m.role for m in cfg.models} == {"subject", "equal_params", "equal_compute", "no_hierarchy"}
+        hrm = run_config(cfg, cfg.models[0], 0, Path("x")).model
+        mean = hrm.h_cycles
+        assert mean in cfg.eval.cycles and max(cfg.eval.cycles) > mean  # question (b) needs depths beyond the mean
+    gpu = load_study(ROOT / "configs" / "study-gpu.yaml")
+    assert gpu.recipe["model"]["preset"] == "small" and gpu.seeds == [0, 1, 2]
+
+
+def test_grid_run_configs_equal_parameters_and_compute() -> None:
+    cfg = load_study(ROOT / "configs" / "study.yaml")
+    runs = {m.name: run_config(cfg, m, 3, Path("out")) for m in cfg.models}
+    hrm, base, deep, looped = runs["hrm"].model, runs["transformer"].model, runs["transformer-deep"].model, runs["looped"].model
+    assert runs["hrm"].train.seed == 3 and runs["hrm"].data.path == "out/data"
+    assert base.arch == "baseline" and base.n_baseline_layers == hrm.h_layers + hrm.l_layers  # equal parameters
+    per_token = hrm.h_cycles * (hrm.l_cycles * hrm.l_layers + hrm.h_layers)
+    assert deep.n_baseline_layers == equal_compute_layers(hrm) == per_token  # equal compute
+    assert looped.arch == "looped"
+    assert [s.name for s in settings_for(cfg, runs["hrm"])] == ["c1", "c2", "c4", "converge"]
+    assert [s.name for s in settings_for(cfg, runs["transformer"])] == ["default"]
+
+
+def _write(tmp: Path, data: dict) -> Path:
+    p = tmp / "s.yaml"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return p
+
+
+def test_bad_configs_name_the_file_and_field(tmp_path: Path) -> None:
+    good = yaml.safe_load((ROOT / "configs" / "study.yaml").read_text(encoding="utf-8"))
+    two = {**good, "models": [*good["models"], {"name": "hrm", "role": "equal_params"}]}
+    with pytest.raises(ConfigError, match=r"(?s)s\.yaml.*names must be unique"):
+        load_study(_write(tmp_path, two))
+    none = {**good, "models": [m for m in good["models"] if m["role"] != "subject"]}
+    with pytest.raises(ConfigError, match="exactly one model has role: subject"):
+        load_study(_write(tmp_path, none))
+    bad_field = {**good, "models": [*good["models"][:3], {"name": "looped", "role": "no_hierarchy",
+                                                          "model": {"arch": "looped", "h_cyclez": 2}}]}
+    with pytest.raises(ConfigError, match=r"(?s)models\.looped.*h_cyclez: unknown key"):
+        load_study(_write(tmp_path, bad_field))
+    with pytest.raises(ConfigError, match=r"eval\.cycles"):
+        load_study(_write(tmp_path, {**good, "eval": {"cycles": "many"}}))
+
+
+def test_spearman() -> None:
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 1, 2, 2], [1, 2, 3, 4]) == pytest.approx(0.894427, abs=1e-5)  # average ranks for ties
+    assert spearman([1, 2], [1, 2]) is None and spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_tiny_study_end_to_end(tmp_path: Path) -> None:
+    """A real grid, shrunk: 4 models × 4 steps on a 150-task suite, python only, two inference depths."""
+    cfg = {
+        "name": "t", "seeds": [0], "suite": {"seed": 0, "n_tasks": 150},
+        "recipe": {
+            "model": {"hidden": 32, "heads": 2, "expansion": 2.0, "h_layers": 1, "l_layers": 1, "h_cycles": 2,
+                      "l_cycles": 1, "cycles_sampling": "poisson", "cycles_max": 3, "max_seq_len": 400,
+                      "mode": "causal", "recipe": "lm"},
+            "tokenizer": {"vocab_size": 400},
+            "data": {"languages": ["python"], "max_depth": 3},
+            "train": {"steps": 4, "batch_size": 4, "lr": 3e-3, "warmup_steps": 1, "threads": 1, "log_every": 1,
+                      "eval_every": 4, "ckpt_every": 4, "probe_size": 4, "plots": False, "device": "cpu"},
+        },
+        "models": [{"name": "hrm", "role": "subject", "model": {"arch": "hrm"}},
+                   {"name": "transformer", "role": "equal_params", "model": {"arch": "baseline"}},
+                   {"name": "transformer-deep", "role": "equal_compute",
+                    "model": {"arch": "baseline", "baseline_layers": "equal_compute"}},
+                   {"name": "looped", "role": "no_hierarchy", "model": {"arch": "looped"}}],
+        "eval": {"test_per_depth": 1, "per_split": {"heldout_composition": 1, "depth_extrapolation": 1},
+                 "languages": ["python"], "cycles": [1, 2, 3], "converge_threshold": 0.5, "max_new_tokens": 12,
+                 "batch_size": 8},
+    }
+    path = _write(tmp_path, cfg)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["study", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "study.json").read_text(encoding="utf-8"))
+    assert set(data["models"]) == {"hrm", "transformer", "transformer-deep", "looped"}
+    assert data["models"]["hrm"]["setting"] == "c2" and data["models"]["transformer"]["setting"] == "default"
+    # every comparator answered on both groups; every recurrent model swept and measured its exit
+    assert len(data["questions"]["a_c"]) == 6
+    for name in ("hrm", "looped"):
+        assert set(data["cycles"][name]["by_cycles"]) == {"1", "2", "3"}
+        a = data["adaptive"][name]
+        assert a["samples"] > 0 and 0 < a["calls_per_token"] <= a["calls_per_token_full"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Answers" in report and "(c) H/L split vs looped" in report and "pass1_vs_depth.png" in report
+    assert (out / "pass1_vs_depth.png").stat().st_size > 0
+    # resumable: a second invocation trains and evaluates nothing again, and rewrites the same numbers
+    mtimes = {p: p.stat().st_mtime for p in out.glob("evals/*/*/summary.json")}
+    res = CliRunner().invoke(app, ["study", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert {p: p.stat().st_mtime for p in out.glob("evals/*/*/summary.json")} == mtimes
+    assert json.loads((out / "study.json").read_text(encoding="utf-8"))["models"] == data["models"]
+
+
+def test_study_config_requires_models() -> None:
+    with pytest.raises(ValueError):
+        StudyConfig.model_validate({"recipe": {}, "models": []})
