@@ -654,6 +654,7 @@ def demo_cmd(
     threads: int = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
     preset: str = typer.Option("micro", "--preset", help="model preset for both models (micro, tiny, small, …)"),
     recipe: str = typer.Option("lm", "--recipe", help="HRM's recipe: lm (causal-LM, one pass) | hrm (original, ACT)"),
+    cycles: int = typer.Option(None, "--cycles", min=1, help="HRM's H cycles at inference (default: as trained)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -664,7 +665,7 @@ def demo_cmd(
     if recipe not in ("lm", "hrm"):
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
-                    preset=preset, recipe=recipe)
+                    preset=preset, recipe=recipe, cycles=cycles)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

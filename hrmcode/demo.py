@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from hrmcode.backends.hrm import HrmBackend, InferenceOptions
 from hrmcode.config import RunConfig, validate_config
 from hrmcode.data.batching import difficulty_of, load_tasks
 from hrmcode.data.builtin.generate import build
@@ -93,6 +94,7 @@ class DemoPlan:
     # graded. Signature adherence is then measured apart, on unprefilled answers to the hand-written
     # tasks (generated, not executed).
     prefill_signature: bool = True
+    cycles: int | None = None  # HRM's H cycles at inference (None: as trained); any depth runs
     eval_batch_size: int = 128  # decoding a tiny model is overhead-bound: wide batches amortise it
     threads: int | None = None
 
@@ -194,7 +196,9 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
         run.cfg = run.cfg.model_copy(update={"name": name})
         with StageProgress(console) as progress:
             eval_dir = out / f"eval-{name}"
-            evaluate_run(run, chosen, eval_dir, gen_plan, ks=(1,), splits=EVAL_SPLITS, progress=progress)
+            model = HrmBackend(run, batch_size=plan.eval_batch_size,
+                               options=InferenceOptions(h_cycles=plan.cycles if arch == "hrm" else None))
+            evaluate_run(model, chosen, eval_dir, gen_plan, ks=(1,), splits=EVAL_SPLITS, progress=progress)
         eval_dirs[name] = eval_dir
         timings[f"eval_{name}_s"] = time.perf_counter() - s
 
@@ -214,7 +218,8 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
     timings["total_s"] = time.perf_counter() - t0
     extra = (f" --threads {plan.threads}" if plan.threads else "") + (
         f" --preset {plan.preset}" if plan.preset != DemoPlan.preset else "") + (
-        f" --recipe {plan.recipe}" if plan.recipe != DemoPlan.recipe else "")
+        f" --recipe {plan.recipe}" if plan.recipe != DemoPlan.recipe else "") + (
+        f" --cycles {plan.cycles}" if plan.cycles else "")
     setup = ["## Set-up", "",
              f"- command: `hrmcode demo --budget-minutes {plan.budget_minutes:g} --seed {plan.seed}{extra}`",
              f"- suite: {plan.n_tasks} tasks (seed {plan.seed}); training budget {plan.train_minutes:.1f} min "
