@@ -2,7 +2,7 @@
 
 The problems are SYNTHETIC stdin problems generated here (not LiveCodeBench's), written as records
 in the upstream format (private tests base64/zlib/pickle-encoded) to a temporary shard, read back
-through the LiveCodeBench reader and graded in the sandbox exactly as `hrmcode eval --benchmark
+through the LiveCodeBench reader and graded in the sandbox exactly as `hrmcode eval
 livecodebench` grades: 50 problems x 10 Python samples x 5 tests by default, 7 of 10 samples correct.
 
 Each mode prints its wall-clock rate and the CPU time grading used: on a machine shared with other

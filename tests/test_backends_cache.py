@@ -122,7 +122,7 @@ def test_a_killed_eval_continues_where_it_stopped_and_writes_the_same_samples(ti
         return Reply(200, completion_body(_reply(body), chat=True), delay=0.4)
 
     server = ScriptedServer(script)
-    args = [sys.executable, "-m", "hrmcode", "eval", "--benchmark", "builtin", "--data", str(root / "data"),
+    args = [sys.executable, "-m", "hrmcode", "eval", "builtin", "--data", str(root / "data"),
             "--split", "test", "--max-tasks", "8", "--languages", "python", "--backend", "openai", "--model", "m",
             "--base-url", server.base_url, "--api", "chat", "--concurrency", "1", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -81,7 +81,7 @@ def _eval(*args: str) -> None:
 
 def test_humaneval_completion_prompt_in_the_memorised_body_out_and_a_pass(tiny_gpt2, tmp_path):
     out = tmp_path / "he"
-    _eval("--benchmark", "humaneval", "--data", str(tiny_gpt2 / "HumanEval.jsonl.gz"), "--backend", "hf",
+    _eval("humaneval", "--data", str(tiny_gpt2 / "HumanEval.jsonl.gz"), "--backend", "hf",
           "--model", str(tiny_gpt2 / "gpt2"), "--max-new-tokens", "100", "--out", str(out))
     samples, results = _read(out, "samples.jsonl"), _read(out, "results.jsonl")
     tasks, _ = he.load_tasks()
@@ -98,7 +98,7 @@ def test_builtin_livecodebench_and_polyglot_run_through_the_hf_backend(tiny_gpt2
 
     build(0, 120, tmp_path / "suite")
     model = ["--backend", "hf", "--model", str(tiny_gpt2 / "gpt2"), "--max-new-tokens", "16"]
-    _eval("--benchmark", "builtin", "--data", str(tmp_path / "suite"), "--split", "test", "--max-tasks", "2",
+    _eval("builtin", "--data", str(tmp_path / "suite"), "--split", "test", "--max-tasks", "2",
           "--languages", "python,go", *model, "--out", str(tmp_path / "b"))
     samples, results = _read(tmp_path / "b", "samples.jsonl"), _read(tmp_path / "b", "results.jsonl")
     assert len(samples) == len(results) == 4
@@ -108,13 +108,13 @@ def test_builtin_livecodebench_and_polyglot_run_through_the_hf_backend(tiny_gpt2
         assert s["solution"].startswith(head if s["language"] == "python" else head.split("(")[0])
     assert all(Verdict(r["verdict"]) for r in results)
 
-    _eval("--benchmark", "livecodebench", "--data", str(FIXTURES / "livecodebench"), "--release", "v1", "--k", "1",
+    _eval("livecodebench", "--data", str(FIXTURES / "livecodebench"), "--release", "v1", "--k", "1",
           *model, "--out", str(tmp_path / "l"))
     summary = json.loads((tmp_path / "l" / "summary.json").read_text())
     assert summary["problems"]["graded"] == summary["problems"]["selected"] > 0
     assert summary["generation"]["style"] == "completion" and summary["extraction"] == "upstream"
 
-    _eval("--benchmark", "polyglot", "--data", str(FIXTURES / "polyglot"), "--languages", "python", *model,
+    _eval("polyglot", "--data", str(FIXTURES / "polyglot"), "--languages", "python", *model,
           "--out", str(tmp_path / "p"))
     (r,) = _read(tmp_path / "p", "results.jsonl")
     assert r["task_id"] == "python/digit-sum" and not r["passed"] and len(r["tries"]) == 2  # both tries asked

@@ -96,7 +96,7 @@ def trained_run(tmp_path_factory):
 
 def test_eval_run_cli_generates_executes_and_summarizes(trained_run):
     out = trained_run / "eval"
-    res = runner.invoke(app, ["eval", "--run", str(trained_run / "hrm"), "--benchmark", "builtin", "--split",
+    res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--benchmark", "builtin", "--split",
                               "test,depth_extrapolation", "--max-tasks", "2", "--languages", "python,javascript",
                               "--n", "2", "--temperature", "0.8", "--k", "1,2", "--max-new-tokens", "12",
                               "--out", str(out), "--no-progress"])
@@ -116,7 +116,7 @@ def test_eval_run_cli_generates_executes_and_summarizes(trained_run):
 
 def test_compare_writes_tables_plots_and_paired_differences(trained_run, tmp_path):
     for name, act in (("exit", "per_sequence"), ("max", "max")):
-        res = runner.invoke(app, ["eval", "--run", str(trained_run / "hrm"), "--split", "test", "--max-tasks", "2",
+        res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--split", "test", "--max-tasks", "2",
                                   "--languages", "python", "--act", act, "--max-new-tokens", "8",
                                   "--out", str(tmp_path / name), "--no-progress"])
         assert res.exit_code == 0, res.output
@@ -135,14 +135,14 @@ def test_eval_max_depth_keeps_only_shallow_tasks_and_names_an_empty_selection(tr
     tasks = load_tasks(trained_run / "data" / "tasks.jsonl")
     depth = {t.task_id: difficulty_of(t) for t in tasks}
     assert any(difficulty_of(t) > 1 for t in tasks if t.meta.get("split") == "test")  # the filter has work to do
-    res = runner.invoke(app, ["eval", "--run", str(trained_run / "hrm"), "--split", "test", "--max-depth", "1",
+    res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--split", "test", "--max-depth", "1",
                               "--languages", "python", "--max-new-tokens", "4", "--out", str(tmp_path / "d1"),
                               "--no-progress"])
     assert res.exit_code == 0, res.output
     ids = {json.loads(line)["task_id"] for line in (tmp_path / "d1" / "samples.jsonl").read_text().splitlines()}
     shallow = {i for i, d in depth.items() if d <= 1 and i in ids}
     assert ids and ids == shallow
-    res = runner.invoke(app, ["eval", "--run", str(trained_run / "hrm"), "--split", "test", "--max-depth", "0",
+    res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--split", "test", "--max-depth", "0",
                               "--out", str(tmp_path / "d0"), "--no-progress"])
     assert res.exit_code == 2 and "no tasks of depth ≤ 0" in res.output
 
@@ -164,11 +164,17 @@ def test_compare_tells_evaluations_of_one_run_apart_by_directory(tmp_path):
 
 
 def test_eval_needs_a_source_and_names_the_flag(tmp_path):
-    res = runner.invoke(app, ["eval", "--out", str(tmp_path)])
-    assert res.exit_code == 2 and "--tasks and --samples" in res.output
-    res = runner.invoke(app, ["eval", "--benchmark", "nope", "--samples", "x", "--out", str(tmp_path)])
-    assert res.exit_code == 2 and "--benchmark" in res.output
-    res = runner.invoke(app, ["eval", "--run", str(tmp_path), "--out", str(tmp_path / "o")])
+    res = runner.invoke(app, ["eval", "files", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--tasks" in res.output  # a required option
+    res = runner.invoke(app, ["eval", "nope", "--samples", "x", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "No such command 'nope'" in res.output
+    res = runner.invoke(app, ["eval", "builtin", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--run DIR" in res.output and "hrmcode eval files" in res.output
+    res = runner.invoke(app, ["eval", "humaneval", "--samples", "x", "--n", "5", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--n: samples per task when a model generates" in res.output
+    res = runner.invoke(app, ["eval", "humaneval", "--samples", "x", "--act", "max", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--act: options of a model that generates" in res.output
+    res = runner.invoke(app, ["eval", "builtin", "--run", str(tmp_path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "not a run directory" in res.output
 
 
@@ -181,7 +187,7 @@ def test_hand_written_samples_on_the_builtin_suite(tmp_path):
     task = load_tasks(tmp_path / "data" / "tasks.jsonl")[0]
     write_jsonl(tmp_path / "s.jsonl", [Sample(task_id=task.task_id, language="python", solution=task.reference["python"]),
                                        Sample(task_id=task.task_id, language="python", solution="def nope(): pass\n")])
-    res = runner.invoke(app, ["eval", "--benchmark", "builtin", "--data", str(tmp_path / "data"), "--samples",
+    res = runner.invoke(app, ["eval", "files", "--tasks", str(tmp_path / "data" / "tasks.jsonl"), "--samples",
                               str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "o"), "--no-progress"])
     assert res.exit_code == 0, res.output
     results = [json.loads(line) for line in (tmp_path / "o" / "results.jsonl").read_text().splitlines()]

@@ -45,7 +45,7 @@ def _write(tmp_path: Path) -> tuple[Path, Path]:
 def test_eval_writes_results_and_the_exact_summary(tmp_path):
     tasks, samples = _write(tmp_path)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["eval", "--tasks", str(tasks), "--samples", str(samples), "--out", str(out),
+    res = runner.invoke(app, ["eval", "files", "--tasks", str(tasks), "--samples", str(samples), "--out", str(out),
                               "--k", "1,2", "--skip-bad", "--no-progress"])
     assert res.exit_code == 0, res.output
     results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
@@ -97,7 +97,7 @@ def test_eval_writes_results_and_the_exact_summary(tmp_path):
 
 def test_eval_rejects_a_bad_record_naming_file_line_and_field(tmp_path):
     tasks, samples = _write(tmp_path)
-    res = runner.invoke(app, ["eval", "--tasks", str(tasks), "--samples", str(samples), "--out", str(tmp_path / "o")])
+    res = runner.invoke(app, ["eval", "files", "--tasks", str(tasks), "--samples", str(samples), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert f"{samples}:4: language" in " ".join(res.output.split())  # rich wraps long lines
     assert not (tmp_path / "o").exists()
@@ -105,6 +105,6 @@ def test_eval_rejects_a_bad_record_naming_file_line_and_field(tmp_path):
 
 def test_eval_rejects_a_bad_k(tmp_path):
     tasks, samples = _write(tmp_path)
-    res = runner.invoke(app, ["eval", "--tasks", str(tasks), "--samples", str(samples), "--out", str(tmp_path / "o"),
+    res = runner.invoke(app, ["eval", "files", "--tasks", str(tasks), "--samples", str(samples), "--out", str(tmp_path / "o"),
                               "--k", "0,x"])
     assert res.exit_code == 2 and "--k" in res.output

@@ -1,4 +1,4 @@
-"""Polyglot with a backend, end to end: `hrmcode eval --benchmark polyglot --backend openai` against a
+"""Polyglot with a backend, end to end: `hrmcode eval polyglot --backend openai` against a
 scripted OpenAI-compatible server on 127.0.0.1 that answers the first try with the untouched stubs
 (which fail) and the second with the reference solution (which passes), on real exercises of the
 published benchmark in all six languages. The second request must carry the first try's real test
@@ -73,7 +73,7 @@ def test_first_reply_fails_second_passes_with_the_test_output_in_the_second_requ
     server = ScriptedServer(script)
     out = tmp_path / "out"
     try:
-        res = runner.invoke(app, ["eval", "--benchmark", "polyglot", "--data", str(checkout), "--backend", "openai",
+        res = runner.invoke(app, ["eval", "polyglot", "--data", str(checkout), "--backend", "openai",
                                   "--model", "m", "--base-url", server.base_url, "--api", "chat", "--workers", "2",
                                   "--out", str(out), "--no-progress"])
     finally:

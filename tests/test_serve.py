@@ -151,7 +151,7 @@ def test_concurrent_requests_are_batched_and_answer_as_alone(client, served):
 
 
 def _eval(run_root: Path, out: Path, *model_args: str) -> tuple[list[dict], list[dict], dict]:
-    res = runner.invoke(app, ["eval", "--benchmark", "builtin", "--data", str(run_root / "data"), "--split", "test",
+    res = runner.invoke(app, ["eval", "builtin", "--data", str(run_root / "data"), "--split", "test",
                               "--max-tasks", "3", "--languages", "python,javascript", "--max-new-tokens", "24",
                               "--out", str(out), "--no-progress", *model_args])
     assert res.exit_code == 0, res.output

@@ -123,7 +123,7 @@ def test_adherence_is_in_summary_json_and_both_markdown_reports(real_tasks, tmp_
     assert summary["signature_adherence"]["rate"] == pytest.approx(0.5)
     text = eval_markdown(summary, "t")
     assert "## Signature adherence" in text and "| handwritten |" in text and "50.0" in text
-    # `hrmcode eval --tasks --samples`: the same block in summary.json and report.md.
+    # `hrmcode eval files --tasks --samples`: the same block in summary.json and report.md.
     write_jsonl(tmp_path / "tasks.jsonl", tasks)
     write_jsonl(tmp_path / "samples.jsonl", samples[:2])  # Python only: no compiler to wait for
     out = evaluate_files(tmp_path / "tasks.jsonl", tmp_path / "samples.jsonl", tmp_path / "out")

@@ -2,8 +2,8 @@
 
 Library entry points (the CLI is a thin layer over them):
 
-* :func:`eval_livecodebench` — ``hrmcode eval --benchmark livecodebench --data PATH (--samples FILE | --run DIR)``
-* :func:`eval_humaneval` — ``hrmcode eval --benchmark humaneval [--data PATH] (--samples FILE | --run DIR)``
+* :func:`eval_livecodebench` — ``hrmcode eval livecodebench --data PATH (--samples FILE | --run DIR)``
+* :func:`eval_humaneval` — ``hrmcode eval humaneval [--data PATH] (--samples FILE | --run DIR)``
 
 Each takes either ``samples`` (a samples.jsonl path, a list of Sample records, or for LiveCodeBench
 an upstream ``[{"question_id", "code_list"}]`` JSON file) or ``generate``, a callable

@@ -1,4 +1,4 @@
-"""One entry point for `hrmcode eval --benchmark …`: which driver, which source of code.
+"""One entry point for `hrmcode eval <benchmark> …`: which driver, which source of code.
 
 Sources: a samples file (any model's outputs), a model behind a backend (our run, an
 OpenAI-compatible server, a local Hugging Face model: generating with the benchmark's prompts,

@@ -1,7 +1,7 @@
 """Evaluate a trained run on typed function tasks: generate → samples.jsonl → sandbox → summary.
 
 Each stage reads and writes plain records, so a user can stop after generation and evaluate the
-samples elsewhere, or bring another model's samples (``hrmcode eval --tasks --samples``).
+samples elsewhere, or bring another model's samples (``hrmcode eval files --tasks --samples``).
 The summary breaks pass@k down by language, depth and split, counts verdicts (syntax/compile
 errors apart), and reports the compute each sample used (ACT segments actually run).
 """

@@ -1,6 +1,6 @@
 """Evaluate a samples file against a tasks file: read, run in the sandbox, write the three outputs.
 
-``evaluate_files`` is what ``hrmcode eval --tasks --samples --out`` runs; other benchmarks reuse its
+``evaluate_files`` is what ``hrmcode eval files --tasks --samples --out`` runs; other benchmarks reuse its
 pieces (:func:`read_inputs`, :func:`write_outputs`) around their own adapters.
 
 Outputs in ``out_dir`` (each written atomically):

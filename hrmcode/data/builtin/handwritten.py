@@ -10,7 +10,7 @@ The hand-checked examples guard the mapping from words to IR: :func:`handwritten
 task whose IR disagrees with one of its examples.
 
 In the suite's files these tasks form the ``handwritten`` split (``meta.split``), which no training
-code reads; ``hrmcode eval --split handwritten`` and the demo evaluate them like any other split.
+code reads; ``hrmcode eval builtin --split handwritten`` and the demo evaluate them like any other split.
 """
 
 from __future__ import annotations
