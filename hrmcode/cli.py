@@ -347,8 +347,8 @@ def _print_summary(summary: dict[str, Any], out: str) -> None:
     if sandbox.get("degraded"):
         console.print(f"[bold yellow]sandbox degraded ({sandbox.get('mode')}):[/] " + " ".join(sandbox.get("notes", [])),
                       highlight=False)
-    overall = summary.get("overall") or {k: v for k, v in summary.items() if k.startswith("pass@")}
-    ks = [x for x in overall if x.startswith("pass@") and "ci" not in x]
+    overall = summary["overall"]
+    ks = [f"pass@{k}" for k in summary["k"]]
     table = Table(title=f"hrmcode eval → {out}")
     for col in ("group", "samples", *ks):
         table.add_column(col, justify="right")

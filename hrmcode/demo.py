@@ -24,13 +24,12 @@ from hrmcode.backends.hrm import HrmBackend, InferenceOptions
 from hrmcode.config import RunConfig, validate_config
 from hrmcode.data.batching import difficulty_of, load_tasks
 from hrmcode.data.builtin.generate import build
+from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
 from hrmcode.evaluate.model_eval import (
     GenerationPlan,
-    bootstrap_ci,
     compute_stats,
     evaluate_run,
     generate_samples,
-    item_scores,
     select_tasks,
 )
 from hrmcode.evaluate.report import EvalRun, compare, load_eval

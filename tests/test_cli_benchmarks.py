@@ -27,7 +27,7 @@ def test_humaneval_samples_three_canonical_and_one_broken(tmp_path):
     res = runner.invoke(app, ["eval", "humaneval", "--samples", str(tmp_path / "s.jsonl"),
                               "--out", str(tmp_path / "o"), "--no-progress"])
     assert res.exit_code == 0, res.output
-    assert _summary(tmp_path / "o")["pass@1"] == 0.75
+    assert _summary(tmp_path / "o")["overall"]["pass@1"] == 0.75  # summary v2: pass@k under "overall"
 
 
 def test_livecodebench_samples_through_the_cli(tmp_path):
@@ -48,7 +48,7 @@ def test_polyglot_reference_through_the_cli(tmp_path):
                               "--languages", "python", "--out", str(tmp_path / "o"), "--no-progress"])
     assert res.exit_code == 0, res.output
     s = _summary(tmp_path / "o")
-    assert s["pass_rate_1"] == 100.0
+    assert s["polyglot"]["pass_rate_1"] == 100.0
     assert "polyglot: 1 pass, 0 fail, 0 unavailable of 1" in res.output
 
 

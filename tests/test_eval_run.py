@@ -9,7 +9,8 @@ from train_fixtures import tiny_config
 from typer.testing import CliRunner
 
 from hrmcode.cli import app
-from hrmcode.evaluate.model_eval import bootstrap_ci, extract_code, summarize
+from hrmcode.evaluate.metrics import bootstrap_ci
+from hrmcode.evaluate.model_eval import extract_code, summarize
 from hrmcode.evaluate.report import compare, load_eval, paired_difference
 from hrmcode.records import Result, Sample, Task, write_jsonl
 

@@ -62,15 +62,17 @@ def test_eval_writes_results_and_the_exact_summary(tmp_path):
             "output_limit": 0, "sandbox_violation": 0, "harness_error": 0, "unavailable": 0}
     modes = summary.pop("execution_modes")
     assert sum(modes.values()) == 7 and set(modes) <= {"batched", "isolated"}
+    ci = summary["overall"].pop("pass@1_ci95")  # a bootstrap over the 2 tasks: around pass@1
+    assert ci[0] <= summary["overall"]["pass@1"] <= ci[1]
     skipped = summary.pop("skipped")
     assert (skipped["tasks"], skipped["samples"]) == (0, 2)
     assert skipped["reasons"][0].startswith(f"{samples}:4: language:")
     assert skipped["reasons"][1] == f"{samples}:8: task_id: unknown task 'nope' (not in {tasks})"
     assert summary == {
-        "version": 1, "tasks": 2, "tasks_in_file": 2, "samples": 7, "passed": 4, "k": [1, 2],
+        "version": 2, "benchmark": "files", "tasks": 2, "tasks_in_file": 2, "samples": 7, "passed": 4, "k": [1, 2],
         # (add, python): 2 of 4 pass; (add, javascript): 1 of 2; (double, python): 1 of 1.
-        "pass@1": pytest.approx((0.5 + 0.5 + 1.0) / 3),
-        "pass@2": None,  # (double, python) has a single sample
+        "overall": {"pass@1": pytest.approx((0.5 + 0.5 + 1.0) / 3),
+                    "pass@2": None},  # (double, python) has a single sample
         "per_language": {
             "javascript": {"tasks": 1, "samples": 2, "pass@1": 0.5, "pass@2": 1.0,
                            "verdicts": {**zero, "pass": 1, "compile_error": 1}},

@@ -83,7 +83,7 @@ def test_first_reply_fails_second_passes_with_the_test_output_in_the_second_requ
     results = {r["task_id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
     failing = {t: r["tries"][-1]["output"][-800:] for t, r in results.items() if not r["passed"]}
     assert not failing, failing
-    assert (summary["pass_rate_1"], summary["pass_rate_2"]) == (0.0, 100.0)
+    assert (summary["polyglot"]["pass_rate_1"], summary["polyglot"]["pass_rate_2"]) == (0.0, 100.0)
     assert set(summary["polyglot_per_language"]) == {e.split("/")[0] for e in EXERCISES}
     assert summary["generation"]["samples"] == 12 and summary["generation"]["style"] == "chat"
 

@@ -9,9 +9,9 @@ import pytest
 from hrmcode.data.builtin.generate import generate
 from hrmcode.data.builtin.handwritten import handwritten_tasks
 from hrmcode.evaluate.model_eval import summarize
-from hrmcode.evaluate.report import eval_markdown
+from hrmcode.evaluate.render import render_report
 from hrmcode.evaluate.run import evaluate_files
-from hrmcode.evaluate.summary import render_report, signature_adherence
+from hrmcode.evaluate.summary import signature_adherence
 from hrmcode.languages import LANGUAGES
 from hrmcode.records import Result, Sample, Task, Verdict, write_jsonl
 
@@ -121,7 +121,7 @@ def test_adherence_is_in_summary_json_and_both_markdown_reports(real_tasks, tmp_
                       verdict=Verdict.COMPILE_ERROR, tests_passed=0, tests_total=1) for s in samples]
     summary = summarize(tasks, samples, results, [1])
     assert summary["signature_adherence"]["rate"] == pytest.approx(0.5)
-    text = eval_markdown(summary, "t")
+    text = render_report(summary, title="t")
     assert "## Signature adherence" in text and "| handwritten |" in text and "50.0" in text
     # `hrmcode eval files --tasks --samples`: the same block in summary.json and report.md.
     write_jsonl(tmp_path / "tasks.jsonl", tasks)

@@ -19,7 +19,6 @@ from hrmcode.backends.cache import GenerationCache, run_jobs
 from hrmcode.data import humaneval as he
 from hrmcode.data import livecodebench as lcb
 from hrmcode.evaluate.benchmarks import eval_humaneval, eval_livecodebench
-from hrmcode.evaluate.model_eval import generation_markdown
 from hrmcode.evaluate.polyglot import eval_polyglot
 from hrmcode.evaluate.protocols import (
     PolyglotEditor,
@@ -28,6 +27,7 @@ from hrmcode.evaluate.protocols import (
     livecodebench_extract,
     livecodebench_prompt,
 )
+from hrmcode.evaluate.render import generation_section
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import Sample, atomic_write_json, atomic_write_text, write_jsonl
 
@@ -46,7 +46,7 @@ def add_generation(out_dir: str | Path, summary: dict[str, Any], generation: dic
     atomic_write_json(out / "summary.json", summary)
     report = out / "report.md"
     text = report.read_text(encoding="utf-8") if report.exists() else ""
-    atomic_write_text(report, text.rstrip() + "\n\n" + generation_markdown(generation))
+    atomic_write_text(report, text.rstrip() + "\n\n" + "\n".join(generation_section(summary)))
     return summary
 
 

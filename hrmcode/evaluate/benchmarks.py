@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +27,8 @@ from hrmcode.data import humaneval as he
 from hrmcode.data import livecodebench as lcb
 from hrmcode.evaluate.lcb_grade import GradeConfig, Graded, GradeJob, GradeProblem, grade
 from hrmcode.evaluate.metrics import pass_at_k
-from hrmcode.evaluate.summary import build_summary, failure_examples, render_report
+from hrmcode.evaluate.render import failure_examples, render_report
+from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
 from hrmcode.records import (
     LANGUAGES,
@@ -165,10 +166,10 @@ def _eval_all(problems: list[lcb.Problem], samples_of: dict[tuple[str, str], lis
     return rows
 
 
-def _lcb_report(summary: dict[str, Any], results: Sequence[Result]) -> str:
+def livecodebench_section(summary: Mapping[str, Any]) -> list[str]:
+    """The LiveCodeBench block of report.md: grading, window, pass@k per difficulty and platform, errata."""
     ks = summary["k"]
-    lines = [render_report(summary, title="LiveCodeBench", examples=failure_examples(results)).rstrip(), "",
-             "## LiveCodeBench", "",
+    lines = ["## LiveCodeBench", "",
              f"Grading: **{summary['grading']}** ({summary['grading_note']}). Release: {summary['release']}. "
              f"Window: {summary['window']['start_date'] or 'any'} … {summary['window']['end_date'] or 'any'} "
              f"(inclusive, midnight). Problems selected: {summary['problems']['selected']}, graded: "
@@ -186,7 +187,7 @@ def _lcb_report(summary: dict[str, Any], results: Sequence[Result]) -> str:
             lines += ["", "Errata problems (known defective upstream; included in overall): "
                       + ", ".join(f"{t} ({e['reason']}: {e['passed']}/{e['samples']})" for t, e in row["errata"].items())]
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def _release_name(data: str | Path | Sequence[str | Path], release: str | None) -> str:
@@ -315,13 +316,13 @@ def eval_livecodebench(
     if without:
         log.warning("livecodebench: %d selected problems have no samples; they are not in pass@k", len(without))
     summary = build_summary(
-        final, ks=ks, sandbox=sandbox_layers(), n_tasks=len(graded_ids),
+        final, benchmark="livecodebench", ks=ks, sandbox=sandbox_layers(), n_tasks=len(graded_ids),
         skipped={"tasks": len(sel.report.skipped) + len(bad_problems), "samples": len(skipped_samples),
                  "reasons": [*sel.report.skipped, *bad_problems, *skipped_samples][:200]},
         timing={"elapsed_s": round(elapsed, 3),
                 "samples_per_s": round(len(final) / elapsed, 3) if elapsed > 0 else None},
         extra={
-            "benchmark": "livecodebench", "grading": grading, "grading_note": GRADING_NOTES[grading]
+            "grading": grading, "grading_note": GRADING_NOTES[grading]
             + (f"; float tolerance {float_tol}" if float_tol is not None else ""),
             "timeout_s": timeout, "extraction": extract, "release": _release_name(data, release),
             "files": sel.report.files, "window": window.describe(),
@@ -336,7 +337,8 @@ def eval_livecodebench(
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "results.jsonl", final)
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", _lcb_report(summary, final))
+    atomic_write_text(out / "report.md", render_report(summary, title="LiveCodeBench", sections=[livecodebench_section],
+                                                       examples=failure_examples(final)))
     samples_of: dict[tuple[str, str], list[tuple[Sample, str, Result]]] = defaultdict(list)
     for i, r in enumerate(results):
         if r is not None:
@@ -401,11 +403,11 @@ def eval_humaneval(
     elapsed = time.monotonic() - t0
     final = [_result(inside[j.key], index_of[j.key], graded[j.key], "robust", codes[j.key]) for j in jobs]
     summary = build_summary(
-        final, ks=ks, sandbox=sandbox_layers(), n_tasks=len({r.task_id for r in final}),
+        final, benchmark="humaneval", ks=ks, sandbox=sandbox_layers(), n_tasks=len({r.task_id for r in final}),
         skipped={"tasks": len(rep), "samples": len(skipped_samples), "reasons": [*rep, *skipped_samples][:200]},
         timing={"elapsed_s": round(elapsed, 3),
                 "samples_per_s": round(len(final) / elapsed, 3) if elapsed > 0 else None},
-        extra={"benchmark": "humaneval", "data": str(data or he.default_path()), "problems_in_data": len(tasks),
+        extra={"data": str(data or he.default_path()), "problems_in_data": len(tasks),
                "samples_outside_data": outside, "timeout_s": timeout, "extraction": extract})
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,16 +22,10 @@ import numpy as np
 from hrmcode.backends.base import Backend, Job
 from hrmcode.backends.cache import GenerationCache, GenerationStats, run_jobs
 from hrmcode.backends.hrm import HrmBackend
-from hrmcode.evaluate.metrics import (
-    bootstrap_ci,
-    item_scores,
-    mean_pass_at_k,
-    per_language,
-    verdict_histogram,
-)
+from hrmcode.evaluate.metrics import mean_pass_at_k
 from hrmcode.evaluate.protocols import builtin_prompt, builtin_solution, extract_code  # noqa: F401 (re-exported)
-from hrmcode.evaluate.report import eval_markdown
-from hrmcode.evaluate.summary import signature_adherence
+from hrmcode.evaluate.render import failure_examples, render_report
+from hrmcode.evaluate.summary import build_summary, signature_adherence
 from hrmcode.execute import evaluate_samples, sandbox_layers
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json, atomic_write_text, write_jsonl
@@ -168,28 +162,25 @@ def _call_stats(samples: Sequence[Sample]) -> dict[str, Any]:
 
 
 def summarize(tasks: Sequence[Task], samples: Sequence[Sample], results: Sequence[Result],
-              ks: Sequence[int], *, seed: int = 0) -> dict[str, Any]:
-    """The evaluation summary: pass@k overall / per language / depth / split, verdicts, signature adherence,
+              ks: Sequence[int], *, seed: int = 0, sandbox: dict[str, Any] | None = None,
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The summary of a model on the built-in suite: the common shape (:func:`build_summary`) with
+    the builtin sections: pass@k per depth and split, syntax/compile errors, signature adherence,
     compute, alarms."""
     by_id = {t.task_id: t for t in tasks}
     ks = [k for k in ks if k >= 1]
-    scores = item_scores(results)
-    lo, hi = bootstrap_ci(scores, seed=seed)
-    langs = per_language(results, ks)
-    summary: dict[str, Any] = {
-        "tasks": len({r.task_id for r in results}),
-        "samples": len(results),
-        "overall": {**mean_pass_at_k(results, ks), "pass@1_ci95": [lo, hi]},
-        "per_language": langs,
+    summary = build_summary(results, benchmark="builtin", ks=ks, sandbox=sandbox or sandbox_layers(),
+                            n_tasks=len({r.task_id for r in results}), seed=seed, extra=extra)
+    summary.update({
         "per_depth": _group(results, lambda r: _depth(by_id[r.task_id]) if r.task_id in by_id else None, ks),
         "per_split": _group(results, lambda r: by_id[r.task_id].meta.get("split", "?") if r.task_id in by_id
                              else "?", ks),
-        "verdicts": verdict_histogram(results),
         "syntax_or_compile_errors": sum(is_syntax_error(r) for r in results),
         "signature_adherence": signature_adherence(tasks, samples),
         "compute": compute_stats(samples),
         "alarms": [],
-    }
+    })
+    langs = summary["per_language"]
     p1 = {lang: v.get("pass@1") for lang, v in langs.items() if v.get("pass@1") is not None}
     if len(p1) >= 2:
         gap = max(p1.values()) - min(p1.values())
@@ -222,7 +213,7 @@ def select_tasks(tasks: Sequence[Task], splits: Sequence[str], *, max_per_split:
 
 
 def evaluate_run(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, plan: GenerationPlan, *,
-                 ks: Sequence[int] = (1,), benchmark: str = "builtin", splits: Sequence[str] = (),
+                 ks: Sequence[int] = (1,), splits: Sequence[str] = (),
                  progress: Callable[[str, int, int], None] | None = None,
                  exec_kwargs: dict[str, Any] | None = None, gen_cache: Any = None) -> dict[str, Any]:
     """Generate (our run or any backend), execute in the sandbox, summarize; writes samples.jsonl,
@@ -239,27 +230,13 @@ def evaluate_run(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, 
     results = evaluate_samples(tasks, samples, progress=(lambda d, t: progress("execute", d, t)) if progress else None,
                                **(exec_kwargs or {}))
     write_jsonl(out / "results.jsonl", results)
-    summary = summarize(tasks, samples, results, [k for k in ks if k <= plan.n], seed=plan.sampling.seed)
-    summary.update({
-        **backend.describe(), "benchmark": benchmark, "splits": list(splits), "n": plan.n,
-        "languages": list(plan.languages),
-        "sampling": {"temperature": plan.sampling.temperature, "top_p": plan.sampling.top_p,
-                     "seed": plan.sampling.seed, "max_new_tokens": plan.sampling.max_new_tokens},
-        "generation": stats.to_json(),
-        "sandbox": sandbox_layers(),
-    })
+    extra = {**backend.describe(), "splits": list(splits), "n": plan.n, "languages": list(plan.languages),
+             "sampling": {"temperature": plan.sampling.temperature, "top_p": plan.sampling.top_p,
+                          "seed": plan.sampling.seed, "max_new_tokens": plan.sampling.max_new_tokens},
+             "generation": stats.to_json()}
+    summary = summarize(tasks, samples, results, [k for k in ks if k <= plan.n], seed=plan.sampling.seed,
+                        extra=extra)
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", eval_markdown(summary, f"Evaluation of {backend.name} on {benchmark}")
-                      + "\n" + generation_markdown(summary["generation"]))
+    atomic_write_text(out / "report.md", render_report(summary, title=f"Evaluation of {backend.name} on builtin",
+                                                       examples=failure_examples(results)))
     return summary
-
-
-def generation_markdown(gen: dict[str, Any]) -> str:
-    """The report section on generation: the model, tokens used and time per sample."""
-    def cell(v: Any) -> str:
-        return "–" if v is None else str(v)
-
-    cols = ("backend", "model", "style", "samples", "from_cache", "errors", "prompt_tokens", "completion_tokens",
-            "seconds_per_sample", "completion_tokens_per_s")
-    return "\n".join(["## Generation", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
-                      "| " + " | ".join(cell(gen.get(c)) for c in cols) + " |", ""])

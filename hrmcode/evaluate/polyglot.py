@@ -49,9 +49,10 @@ pass = exit status 0. Verdicts: ``pass``; ``wrong_answer`` (the tests ran and fa
 ``unavailable`` (a toolchain or a declared library is not offline here: named, reported apart,
 left out of the pass rates with ``exclude_unavailable``); the sandbox's other verdicts. A failing
 try's cleaned output is fed back for the next try. ``out_dir`` receives results.jsonl (one Result
-per exercise, every try in ``tries``), summary.json (upstream's metrics: pass_rate_1/2,
-percent_cases_well_formed, syntax_errors, test_timeouts, seconds_per_case…, also per language,
-plus compile_errors, the unavailable exercises and the slowest ten) and report.md.
+per exercise, every try in ``tries``), summary.json (the common shape; upstream's metrics in its
+``polyglot`` section: pass_rate_1/2, percent_cases_well_formed, syntax_errors, test_timeouts,
+seconds_per_case…, also per language in ``polyglot_per_language``, plus compile_errors, the
+unavailable exercises and the slowest ten) and report.md.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ from hrmcode.evaluate.polyglot_toolchains import (
     relpath_ok,
     tests_ran,
 )
-from hrmcode.evaluate.summary import build_summary, render_report
+from hrmcode.evaluate.render import render_report
+from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
 from hrmcode.execute.runner import Ctx, ExecConfig, default_cache_dir, evaluate_project, trim
 from hrmcode.execute.sandbox import detect_layers
@@ -537,14 +539,18 @@ def _outcomes(results: Sequence[Result]) -> dict[str, int]:
             "unavailable": unavailable}
 
 
-def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
+def polyglot_section(results: Sequence[Result]) -> Callable[[Mapping[str, Any]], list[str]]:
+    """The Polyglot block of report.md (upstream's metrics, unavailable, checks, first failures)."""
+    return lambda summary: _section(summary, results)
+
+
+def _section(summary: Mapping[str, Any], results: Sequence[Result]) -> list[str]:
     tries = summary["tries"]
-    head = render_report(summary, title="Aider Polyglot").rstrip()
     cols = [f"pass_rate_{k}" for k in range(1, tries + 1)] + ["percent_cases_well_formed", "compile_errors",
                                                               "syntax_errors", "test_timeouts", "seconds_per_case"]
     basis = ("unavailable exercises left out (--exclude-unavailable)" if summary["exclude_unavailable"]
              else "unavailable exercises count as failures (--exclude-unavailable leaves them out)")
-    lines = [head, "", "## Polyglot (upstream's metrics)", "",
+    lines = ["## Polyglot (upstream's metrics)", "",
              f"Source: **{summary['source']}**; tries: {tries}; timeout {summary['timeout_s']} s per step "
              f"(build, test). Rates over completed exercises, {basis}. pass@1 above is the final outcome "
              f"(= pass_rate_{tries} / 100).", "",
@@ -593,7 +599,7 @@ def _report(summary: dict[str, Any], results: Sequence[Result]) -> str:
             t = ((r.model_extra or {}).get("tries") or [{}])[-1]
             lines += [f"#### {r.task_id} ({r.verdict.value})", "", "```", str(t.get("output", ""))[:1500], "```", ""]
     lines += ["", "### Deviations from upstream", ""] + [f"- {d}" for d in summary["deviations"]]
-    return "\n".join(lines).rstrip() + "\n"
+    return [*lines, ""]
 
 
 # ---- scheduling ---------------------------------------------------------------------------------
@@ -731,9 +737,8 @@ def eval_polyglot(
             substitutes[sub] += 1
     slowest = sorted(final, key=lambda r: -float((r.model_extra or {}).get("seconds") or 0.0))[:SLOWEST]
     extra: dict[str, Any] = {
-        "benchmark": "polyglot", "data": str(data), "source": label, "tries": tries, "timeout_s": timeout,
+        "data": str(data), "source": label, "tries": tries, "timeout_s": timeout,
         "exclude_unavailable": exclude_unavailable,
-        **{k: metrics[k] for k in metrics if k.startswith(("pass_rate", "pass_num"))},
         "polyglot": metrics,
         "polyglot_per_language": {lang: polyglot_metrics(rs, tries, exclude_unavailable=exclude_unavailable)
                                   for lang, rs in sorted(by_lang.items())},
@@ -765,7 +770,7 @@ def eval_polyglot(
             "verdicts": dict(sorted(verdicts.items()))}
     counted = [r for r in final if not (exclude_unavailable and _is_unavailable(r))]
     summary = build_summary(
-        counted, ks=[1], sandbox=sandbox_layers(), n_tasks=len(counted),
+        counted, benchmark="polyglot", ks=[1], sandbox=sandbox_layers(), n_tasks=len(counted),
         skipped={"tasks": len(rep.skipped), "samples": len(skipped_samples),
                  "reasons": [*rep.skipped, *skipped_samples][:200]},
         timing={"elapsed_s": round(elapsed, 3), "warm_up_s": dict(tcs.warm_s), "workers": workers,
@@ -778,7 +783,8 @@ def eval_polyglot(
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "results.jsonl", final)
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", _report(summary, final))
+    atomic_write_text(out / "report.md", render_report(summary, title="Aider Polyglot",
+                                                       sections=[polyglot_section(final)]))
     return summary
 
 

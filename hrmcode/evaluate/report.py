@@ -1,4 +1,6 @@
-"""Reports: one evaluation (markdown + PNGs) and a comparison of several runs with bootstrap CIs.
+"""Comparison reports: several evaluations side by side (markdown + PNGs) with bootstrap CIs.
+
+One evaluation's report.md is :mod:`hrmcode.evaluate.render`'s.
 
 An evaluation directory holds samples.jsonl, results.jsonl and summary.json (written by
 ``hrmcode eval``). A comparison reads several of them, pairs their items (task, language), and
@@ -20,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
-from hrmcode.evaluate.summary import adherence_markdown
 from hrmcode.records import LANGUAGES, Result, Task, atomic_write_json, atomic_write_text, read_jsonl
 
 log = logging.getLogger(__name__)
@@ -34,51 +35,6 @@ def _ci(ci: Sequence[float] | None) -> str:
     if not ci or any(math.isnan(x) for x in ci):
         return ""
     return f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
-
-
-# ---- one evaluation -----------------------------------------------------------------------------
-
-
-def eval_markdown(summary: dict[str, Any], title: str) -> str:
-    """report.md of one evaluation."""
-    ks = [k for k in summary["overall"] if k.startswith("pass@") and "ci" not in k]
-    lines = [f"# {title}", ""]
-    for key in ("model", "benchmark", "splits", "n", "sampling", "sandbox"):
-        if key in summary:
-            lines.append(f"- {key}: `{json.dumps(summary[key], sort_keys=True)}`")
-    lines += [f"- tasks: {summary['tasks']}, samples: {summary['samples']}", ""]
-    ov = summary["overall"]
-    lines += ["## Overall", "", "| " + " | ".join(ks) + " |", "|" + "---|" * len(ks),
-              "| " + " | ".join(_pct(ov[k]) + (_ci(ov.get("pass@1_ci95")) if k == "pass@1" else "")
-                              for k in ks) + " |", ""]
-    for section, key in (("Per language", "per_language"), ("Per depth", "per_depth"), ("Per split", "per_split")):
-        rows = summary.get(key) or {}
-        if not rows:
-            continue
-        lines += [f"## {section}", "", "| group | tasks | samples | " + " | ".join(ks) + " |",
-                  "|---|---|---|" + "---|" * len(ks)]
-        for g, v in rows.items():
-            lines.append(f"| {g} | {v['tasks']} | {v['samples']} | " + " | ".join(_pct(v.get(k)) for k in ks) + " |")
-        lines.append("")
-    verdicts = {k: v for k, v in summary.get("verdicts", {}).items() if v}
-    lines += ["## Verdicts", "", "| verdict | samples |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in verdicts.items()]
-    lines += ["", f"Syntax or compile errors: {summary.get('syntax_or_compile_errors', 0)}", ""]
-    lines += adherence_markdown(summary.get("signature_adherence") or {})
-    comp = summary.get("compute") or {}
-    if comp:
-        lines += ["## Compute (ACT segments at inference)", "",
-                  f"- mean segments per generated token: {comp['mean_token_segments']:.2f} of "
-                  f"{comp['max_segments']:.0f} (compute saved: {_pct(comp.get('compute_saved'))}%)",
-                  f"- segments decided from the prompt, histogram: {comp['segments_histogram']}",
-                  f"- mean generated tokens: {comp['mean_generated_tokens']:.1f}; "
-                  f"unfinished (no <eos>): {comp['unfinished']}", ""]
-        if "mean_token_calls" in comp:
-            lines.insert(-1, f"- mean module calls per generated token: {comp['mean_token_calls']:.2f} of "
-                             f"{comp['max_token_calls']:.0f} at full depth (saved: {_pct(comp.get('calls_saved'))}%)")
-    if summary.get("alarms"):
-        lines += ["## Alarms", ""] + [f"- **{a['monitor']}**: {a['message']}" for a in summary["alarms"]] + [""]
-    return "\n".join(lines)
 
 
 # ---- comparison ---------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrmcode.evaluate.summary import build_summary, failure_examples, render_report, signature_adherence
+from hrmcode.evaluate.render import failure_examples, render_report
+from hrmcode.evaluate.summary import build_summary, signature_adherence
 from hrmcode.execute import ExecConfig, evaluate_samples, sandbox_layers
 from hrmcode.records import (
     RecordError,
@@ -150,7 +151,7 @@ def evaluate_files(tasks_path: str | Path, samples_path: str | Path, out_dir: st
                                progress=progress, cache_dir=cache_dir, config=config)
     elapsed = time.monotonic() - t0
     summary = build_summary(
-        results, ks=ks, sandbox=sandbox_layers(), n_tasks=len({s.task_id for s in inputs.samples}),
+        results, benchmark="files", ks=ks, sandbox=sandbox_layers(), n_tasks=len({s.task_id for s in inputs.samples}),
         skipped=inputs.skipped(),
         timing={"elapsed_s": round(elapsed, 3),
                 "samples_per_s": round(len(results) / elapsed, 3) if elapsed > 0 else None},

@@ -1,7 +1,11 @@
-"""summary.json and report.md from Result records: shared by `hrmcode eval` and the benchmark drivers.
+"""summary.json from Result records: one shape for every benchmark (docs/benchmarks.md, "summary.json").
 
-A summary is a plain JSON object. Everything in it is deterministic for a given set of results
-except the ``timing`` block, so tests (and users diffing two runs) can compare the rest exactly.
+A summary is a plain JSON object: the keys :data:`COMMON_KEYS` that every evaluation has (pass@k
+under ``overall``, per language, verdicts, sandbox, skipped records, timing), and the sections a
+benchmark adds beside them (``per_depth``, ``livecodebench``, ``polyglot``, ``generation``, …).
+Everything in it is deterministic for a given set of results except the ``timing`` block, so tests
+(and users diffing two runs) can compare the rest exactly. :mod:`hrmcode.evaluate.render` turns it
+into report.md.
 """
 
 from __future__ import annotations
@@ -10,30 +14,50 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hrmcode.evaluate.metrics import mean_pass_at_k, per_language, verdict_histogram
+from hrmcode.evaluate.metrics import (
+    bootstrap_ci,
+    item_scores,
+    mean_pass_at_k,
+    per_language,
+    verdict_histogram,
+)
 from hrmcode.languages import get_language
 from hrmcode.records import Result, Sample, Task
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2  # 1: pass@k at the top (eval files, LiveCodeBench, HumanEval, Polyglot) or under overall
+BENCHMARKS = ("files", "builtin", "livecodebench", "humaneval", "polyglot")
+COMMON_KEYS = ("version", "benchmark", "tasks", "samples", "passed", "k", "overall", "per_language", "verdicts",
+               "execution_modes", "sandbox", "skipped", "timing")
 
 
-def build_summary(results: Sequence[Result], *, ks: Sequence[int], sandbox: Mapping[str, Any],
+def build_summary(results: Sequence[Result], *, benchmark: str, ks: Sequence[int], sandbox: Mapping[str, Any],
                   n_tasks: int, skipped: Mapping[str, Any] | None = None,
-                  timing: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  timing: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None,
+                  seed: int = 0) -> dict[str, Any]:
     """The summary of one evaluation.
 
     ``sandbox`` is :func:`hrmcode.execute.sandbox_layers` (reported in every summary, degraded or
-    not); ``skipped`` what the readers set aside (``--skip-bad``); ``extra`` benchmark-specific
-    fields (a benchmark name, a run directory) merged in at the top level.
+    not); ``skipped`` what the readers set aside (``--skip-bad``); ``extra`` the benchmark's own
+    sections and fields (a run directory, ``livecodebench``, …), beside the common keys (never over
+    one). ``overall`` holds mean pass@k over (task, language) and ``pass@1_ci95``, a 95 % bootstrap
+    interval over tasks (``seed``; None without results).
     """
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"build_summary: unknown benchmark {benchmark!r}; expected one of {', '.join(BENCHMARKS)}")
+    clash = sorted(set(extra or {}) & set(COMMON_KEYS))
+    if clash:
+        raise ValueError(f"build_summary: the benchmark's sections may not replace the common keys {clash}")
     modes = Counter(str((r.model_extra or {}).get("mode", "unknown")) for r in results)
+    scores = item_scores(results)
     summary: dict[str, Any] = {
         "version": SUMMARY_VERSION,
+        "benchmark": benchmark,
         "tasks": n_tasks,
         "samples": len(results),
         "passed": sum(r.passed for r in results),
         "k": list(ks),
-        **mean_pass_at_k(results, ks),
+        "overall": {**mean_pass_at_k(results, ks),
+                    "pass@1_ci95": list(bootstrap_ci(scores, seed=seed)) if scores else None},
         "per_language": per_language(results, ks),
         "verdicts": verdict_histogram(results),
         "execution_modes": dict(sorted(modes.items())),
@@ -78,89 +102,3 @@ def signature_adherence(tasks: Sequence[Task], samples: Sequence[Sample]) -> dic
     if not total:
         return {}
     return {**block(total), **{key: {g: block(c) for g, c in sorted(rows.items())} for key, rows in groups.items()}}
-
-
-def adherence_markdown(adh: Mapping[str, Any]) -> list[str]:
-    """The "Signature adherence" section of a report (no lines when nothing was measured)."""
-    if not adh:
-        return []
-    lines = ["## Signature adherence", "",
-             f"{100 * adh['rate']:.1f} % of {adh['samples']} samples define the function the task names with its "
-             f"arity ({adh['wrong_arity']} define it with another arity).", "",
-             "| group | samples | defines the function (%) | wrong arity |", "|---|---:|---:|---:|"]
-    for key in ("per_language", "per_split"):
-        for g, row in adh.get(key, {}).items():
-            lines.append(f"| {g} | {row['samples']} | {100 * row['rate']:.1f} | {row['wrong_arity']} |")
-    return [*lines, ""]
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, float):
-        return f"{x:.3f}"
-    return str(x)
-
-
-def render_report(summary: Mapping[str, Any], *, title: str = "Evaluation", examples: Sequence[Result] = ()) -> str:
-    """A markdown report of a summary; ``examples`` are failing results shown with their evidence."""
-    ks = summary["k"]
-    lines = [f"# {title}", ""]
-    sb = summary["sandbox"]
-    if sb.get("degraded"):
-        lines += [f"> **Sandbox degraded ({sb.get('mode')})**: " + " ".join(sb.get("notes", [])), ""]
-    lines += [f"{summary['tasks']} tasks, {summary['samples']} samples, {summary['passed']} passed. "
-              + ", ".join(f"pass@{k} = {_fmt(summary.get(f'pass@{k}'))}" for k in ks) + ".", ""]
-    lines += ["## Per language", "",
-              "| language | tasks | samples | " + " | ".join(f"pass@{k}" for k in ks) + " |",
-              "|---|---:|---:|" + "---:|" * len(ks)]
-    for lang, row in summary["per_language"].items():
-        lines.append(f"| {lang} | {row['tasks']} | {row['samples']} | "
-                     + " | ".join(_fmt(row.get(f"pass@{k}")) for k in ks) + " |")
-    lines += ["", *adherence_markdown(summary.get("signature_adherence") or {})]
-    verdicts = [v for v, n in summary["verdicts"].items() if n]
-    lines += ["## Verdicts", ""]
-    if verdicts:
-        lines += ["| language | " + " | ".join(verdicts) + " |", "|---|" + "---:|" * len(verdicts)]
-        for lang, row in summary["per_language"].items():
-            lines.append(f"| {lang} | " + " | ".join(str(row["verdicts"].get(v, 0)) for v in verdicts) + " |")
-        lines.append("| **all** | " + " | ".join(str(summary["verdicts"][v]) for v in verdicts) + " |")
-    else:
-        lines.append("No samples.")
-    lines += ["", "## Sandbox", "", f"- mode: `{sb.get('mode')}`" + (" (degraded)" if sb.get("degraded") else ""),
-              f"- cgroup memory: {sb.get('cgroup_memory')}, cgroup pids: {sb.get('cgroup_pids')}",
-              f"- rlimits: {', '.join(sb.get('rlimits', []))}; network: {sb.get('network')}",
-              f"- runs as uid {sb.get('uid_in_jail')}; timeout: {sb.get('timeout')}"]
-    lines += [f"- note: {n}" for n in sb.get("notes", [])]
-    modes = summary.get("execution_modes") or {}
-    if modes:
-        lines.append("- execution: " + ", ".join(f"{m} {n}" for m, n in modes.items()))
-    sk = summary["skipped"]
-    if sk.get("tasks") or sk.get("samples"):
-        lines += ["", "## Skipped records", "", f"{sk['tasks']} tasks and {sk['samples']} samples were skipped "
-                  "(`--skip-bad`):", ""] + [f"- {r}" for r in sk.get("reasons", [])]
-    if examples:
-        lines += ["", "## Failures (first of each verdict)", ""]
-        for r in examples:
-            extra = r.model_extra or {}
-            lines.append(f"### {r.task_id} · {r.language} · sample {r.sample_index}: {r.verdict.value}")
-            evidence = {k: extra[k] for k in ("failure", "error", "compile_log", "stderr") if extra.get(k)}
-            for k, v in evidence.items():
-                lines += ["", f"{k}:", "", "```", str(v)[:1500], "```"]
-            lines.append("")
-    timing = summary.get("timing")
-    if timing:
-        lines += ["", "## Timing", ""] + [f"- {k}: {_fmt(v)}" for k, v in timing.items()]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def failure_examples(results: Sequence[Result], per_verdict: int = 1) -> list[Result]:
-    """The first ``per_verdict`` failing results of each verdict, in input order."""
-    seen: Counter[str] = Counter()
-    out = []
-    for r in results:
-        if r.passed or seen[r.verdict.value] >= per_verdict:
-            continue
-        seen[r.verdict.value] += 1
-        out.append(r)
-    return out

@@ -1,0 +1,197 @@
+"""report.md of one evaluation: one renderer over the one summary shape; benchmarks add sections.
+
+    render_report(summary, title="LiveCodeBench", sections=[livecodebench_section],
+                  examples=failure_examples(results))
+
+The common part reads the keys every summary has (:data:`hrmcode.evaluate.summary.COMMON_KEYS`);
+the optional blocks a summary may carry (``per_depth``, ``per_split``, ``signature_adherence``,
+``compute``, ``alarms``, ``generation``) render wherever they are present; a benchmark's own block
+(``livecodebench``, ``polyglot``) is a :data:`Section` its driver passes in. The order: head,
+overall, per language and group, verdicts, the benchmark's sections, generation, sandbox, skipped
+records, failures, timing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from hrmcode.records import Result
+
+Section = Callable[[Mapping[str, Any]], list[str]]
+HEAD_KEYS = ("model", "backend", "splits", "n", "sampling")  # shown as the report's first lines when present
+
+
+def fmt(x: Any) -> str:
+    """A table cell: floats with three decimals, None as a dash."""
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.3f}"
+    return str(x)
+
+
+def _ks(summary: Mapping[str, Any]) -> list[str]:
+    return [f"pass@{k}" for k in summary["k"]]
+
+
+def _group_table(name: str, rows: Mapping[str, Mapping[str, Any]], ks: Sequence[str]) -> list[str]:
+    lines = [f"| {name} | tasks | samples | " + " | ".join(ks) + " |", "|---|---:|---:|" + "---:|" * len(ks)]
+    for g, row in rows.items():
+        lines.append(f"| {g} | {row['tasks']} | {row['samples']} | " + " | ".join(fmt(row.get(k)) for k in ks) + " |")
+    return lines
+
+
+def head_section(summary: Mapping[str, Any], title: str) -> list[str]:
+    lines = [f"# {title}", ""]
+    sb = summary["sandbox"]
+    if sb.get("degraded"):
+        lines += [f"> **Sandbox degraded ({sb.get('mode')})**: " + " ".join(sb.get("notes", [])), ""]
+    shown = [f"- {key}: `{json.dumps(summary[key], sort_keys=True)}`" for key in HEAD_KEYS if key in summary]
+    if shown:
+        lines += [*shown, ""]
+    ks = _ks(summary)
+    ov = summary["overall"]
+    ci = ov.get("pass@1_ci95")
+    lines += [f"{summary['tasks']} tasks, {summary['samples']} samples, {summary['passed']} passed. "
+              + ", ".join(f"{k} = {fmt(ov.get(k))}" for k in ks) + ".", "",
+              "## Overall", "", "| " + " | ".join(ks) + " |", "|" + "---:|" * len(ks),
+              "| " + " | ".join(fmt(ov.get(k)) + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if k == "pass@1" and ci else "")
+                                for k in ks) + " |", ""]
+    return lines
+
+
+def groups_section(summary: Mapping[str, Any]) -> list[str]:
+    """Per language, and per depth / split where the benchmark has them."""
+    ks = _ks(summary)
+    lines = ["## Per language", "", *_group_table("language", summary["per_language"], ks), ""]
+    for title, key, name in (("Per depth", "per_depth", "depth"), ("Per split", "per_split", "split")):
+        if summary.get(key):
+            lines += [f"## {title}", "", *_group_table(name, summary[key], ks), ""]
+    return lines
+
+
+def verdicts_section(summary: Mapping[str, Any]) -> list[str]:
+    verdicts = [v for v, n in summary["verdicts"].items() if n]
+    lines = ["## Verdicts", ""]
+    if verdicts:
+        lines += ["| language | " + " | ".join(verdicts) + " |", "|---|" + "---:|" * len(verdicts)]
+        for lang, row in summary["per_language"].items():
+            lines.append(f"| {lang} | " + " | ".join(str(row["verdicts"].get(v, 0)) for v in verdicts) + " |")
+        lines.append("| **all** | " + " | ".join(str(summary["verdicts"][v]) for v in verdicts) + " |")
+    else:
+        lines.append("No samples.")
+    if "syntax_or_compile_errors" in summary:
+        lines += ["", f"Syntax or compile errors: {summary['syntax_or_compile_errors']}"]
+    return [*lines, ""]
+
+
+def adherence_section(summary: Mapping[str, Any]) -> list[str]:
+    """Signature adherence (no lines when nothing was measured)."""
+    adh = summary.get("signature_adherence") or {}
+    if not adh:
+        return []
+    lines = ["## Signature adherence", "",
+             f"{100 * adh['rate']:.1f} % of {adh['samples']} samples define the function the task names with its "
+             f"arity ({adh['wrong_arity']} define it with another arity).", "",
+             "| group | samples | defines the function (%) | wrong arity |", "|---|---:|---:|---:|"]
+    for key in ("per_language", "per_split"):
+        for g, row in adh.get(key, {}).items():
+            lines.append(f"| {g} | {row['samples']} | {100 * row['rate']:.1f} | {row['wrong_arity']} |")
+    return [*lines, ""]
+
+
+def compute_section(summary: Mapping[str, Any]) -> list[str]:
+    """ACT segments at inference (samples generated by an HRM run) and the alarms."""
+    lines: list[str] = []
+    comp = summary.get("compute") or {}
+    if comp:
+        saved = comp.get("compute_saved")
+        lines += ["## Compute (ACT segments at inference)", "",
+                  f"- mean segments per generated token: {comp['mean_token_segments']:.2f} of "
+                  f"{comp['max_segments']:.0f} (compute saved: {'–' if saved is None else f'{100 * saved:.1f}'}%)",
+                  f"- segments decided from the prompt, histogram: {comp['segments_histogram']}",
+                  f"- mean generated tokens: {comp['mean_generated_tokens']:.1f}; "
+                  f"unfinished (no <eos>): {comp['unfinished']}", ""]
+        if "mean_token_calls" in comp:
+            calls = comp.get("calls_saved")
+            lines.insert(-1, f"- mean module calls per generated token: {comp['mean_token_calls']:.2f} of "
+                             f"{comp['max_token_calls']:.0f} at full depth (saved: "
+                             f"{'–' if calls is None else f'{100 * calls:.1f}'}%)")
+    if summary.get("alarms"):
+        lines += ["## Alarms", ""] + [f"- **{a['monitor']}**: {a['message']}" for a in summary["alarms"]] + [""]
+    return lines
+
+
+def generation_section(summary: Mapping[str, Any]) -> list[str]:
+    """The model that generated: tokens used and time per sample."""
+    gen = summary.get("generation")
+    if not gen:
+        return []
+    cols = ("backend", "model", "style", "samples", "from_cache", "errors", "prompt_tokens", "completion_tokens",
+            "seconds_per_sample", "completion_tokens_per_s")
+    return ["## Generation", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
+            "| " + " | ".join("–" if gen.get(c) is None else str(gen.get(c)) for c in cols) + " |", ""]
+
+
+def sandbox_section(summary: Mapping[str, Any]) -> list[str]:
+    sb = summary["sandbox"]
+    lines = ["## Sandbox", "", f"- mode: `{sb.get('mode')}`" + (" (degraded)" if sb.get("degraded") else ""),
+             f"- cgroup memory: {sb.get('cgroup_memory')}, cgroup pids: {sb.get('cgroup_pids')}",
+             f"- rlimits: {', '.join(sb.get('rlimits', []))}; network: {sb.get('network')}",
+             f"- runs as uid {sb.get('uid_in_jail')}; timeout: {sb.get('timeout')}"]
+    lines += [f"- note: {n}" for n in sb.get("notes", [])]
+    modes = summary.get("execution_modes") or {}
+    if modes:
+        lines.append("- execution: " + ", ".join(f"{m} {n}" for m, n in modes.items()))
+    sk = summary["skipped"]
+    if sk.get("tasks") or sk.get("samples"):
+        lines += ["", "## Skipped records", "", f"{sk['tasks']} tasks and {sk['samples']} samples were skipped "
+                  "(`--skip-bad`):", ""] + [f"- {r}" for r in sk.get("reasons", [])]
+    return [*lines, ""]
+
+
+def failures_section(examples: Sequence[Result]) -> list[str]:
+    if not examples:
+        return []
+    lines = ["## Failures (first of each verdict)", ""]
+    for r in examples:
+        extra = r.model_extra or {}
+        lines.append(f"### {r.task_id} · {r.language} · sample {r.sample_index}: {r.verdict.value}")
+        evidence = {k: extra[k] for k in ("failure", "error", "compile_log", "stderr") if extra.get(k)}
+        for k, v in evidence.items():
+            lines += ["", f"{k}:", "", "```", str(v)[:1500], "```"]
+        lines.append("")
+    return lines
+
+
+def timing_section(summary: Mapping[str, Any]) -> list[str]:
+    timing = summary.get("timing")
+    return ["## Timing", ""] + [f"- {k}: {fmt(v)}" for k, v in timing.items()] if timing else []
+
+
+def render_report(summary: Mapping[str, Any], *, title: str = "Evaluation", sections: Sequence[Section] = (),
+                  examples: Sequence[Result] = ()) -> str:
+    """report.md of ``summary``; ``sections`` are the benchmark's own, ``examples`` failing results
+    shown with their evidence (:func:`failure_examples`)."""
+    lines = head_section(summary, title) + groups_section(summary) + verdicts_section(summary)
+    lines += adherence_section(summary) + compute_section(summary)
+    for section in sections:
+        lines += section(summary)
+    lines += generation_section(summary) + sandbox_section(summary) + failures_section(examples)
+    lines += timing_section(summary)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def failure_examples(results: Sequence[Result], per_verdict: int = 1) -> list[Result]:
+    """The first ``per_verdict`` failing results of each verdict, in input order."""
+    seen: Counter[str] = Counter()
+    out = []
+    for r in results:
+        if r.passed or seen[r.verdict.value] >= per_verdict:
+            continue
+        seen[r.verdict.value] += 1
+        out.append(r)
+    return out
