@@ -5,6 +5,7 @@ Every run saves its resolved config. Errors name the field to change, and the fi
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hrmcode.records import LANGUAGES, atomic_write_text
+
+log = logging.getLogger(__name__)
 
 _GRAD_MODE_RE = re.compile(r"^(one_step|last_cycle|truncated:([1-9][0-9]*))$")
 
@@ -212,10 +215,18 @@ class TokenizerConfig(StrictModel):
     vocab_size: int = Field(4096, ge=300)
 
 
+# Keys a config once had that never did anything: configs (and saved runs, checkpoints) that carry
+# them still load; the key is dropped with one warning per process.
+REMOVED_DATA_KEYS = {
+    "suite": "data.path names the tasks (any tasks.jsonl, or a directory of them)",
+    "n_tasks": "a suite's size is `hrmcode data build --n`; training uses every task under data.path",
+}
+_warned: set[str] = set()
+
+
 class DataConfig(StrictModel):
-    suite: Literal["builtin", "jsonl"] = "builtin"
-    path: str | None = Field(None, description="directory with tasks (builtin: the output of `hrmcode data build`)")
-    n_tasks: int = Field(3000, ge=1, description="builtin suite size when it is generated for a run")
+    path: str | None = Field(None, description="tasks.jsonl, or a directory of them (the built-in suite: the "
+                                               "output of `hrmcode data build`)")
     languages: list[str] = Field(default_factory=lambda: list(LANGUAGES))
     max_depth: int = Field(6, ge=1)
     curriculum: bool = False
@@ -223,6 +234,17 @@ class DataConfig(StrictModel):
         default_factory=lambda: [(0.0, 2), (0.3, 4), (0.6, 6)],
         description="(fraction of training, max depth allowed from then on)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_removed(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not REMOVED_DATA_KEYS.keys() & data.keys():
+            return data
+        for key in sorted(REMOVED_DATA_KEYS.keys() & data.keys()):
+            if key not in _warned:
+                _warned.add(key)
+                log.warning("data.%s: no longer used, ignored (%s)", key, REMOVED_DATA_KEYS[key])
+        return {k: v for k, v in data.items() if k not in REMOVED_DATA_KEYS}
 
     @field_validator("languages")
     @classmethod

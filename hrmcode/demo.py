@@ -113,7 +113,7 @@ def run_config(plan: DemoPlan, arch: str) -> RunConfig:
         "name": f"{plan.preset}-{arch}",
         "model": model,
         "tokenizer": {"vocab_size": plan.vocab_size},
-        "data": {"suite": "builtin", "languages": list(plan.languages), "max_depth": plan.train_max_depth},
+        "data": {"languages": list(plan.languages), "max_depth": plan.train_max_depth},
         "train": {"seed": plan.seed, "steps": 1_000_000, "time_budget_minutes": plan.train_minutes,
                   "batch_size": plan.batch_size, "lr": plan.lr, "warmup_steps": 30, "threads": plan.threads,
                   "log_every": 10, "eval_every": 100, "ckpt_every": 200},

@@ -51,3 +51,22 @@ def test_unknown_preset_and_language_are_named():
         validate_config({"model": {"preset": "huge"}})
     with pytest.raises(ConfigError, match="data.languages"):
         validate_config({"data": {"languages": ["cobol"]}})
+
+
+def test_removed_data_keys_still_load_with_one_warning(tmp_path, caplog, monkeypatch):
+    """data.suite and data.n_tasks never did anything (issue 17): dropped, old files still load."""
+    import hrmcode.config as config
+
+    monkeypatch.setattr(config, "_warned", set())
+    path = tmp_path / "old.yaml"
+    path.write_text("model:\n  preset: micro\ndata: {suite: builtin, n_tasks: 500, path: data/builtin}\n")
+    with caplog.at_level("WARNING", logger="hrmcode.config"):
+        cfg = load_config(path)
+        load_config(path)  # a second load warns no more
+    assert cfg.data.path == "data/builtin" and not hasattr(cfg.data, "suite") and not hasattr(cfg.data, "n_tasks")
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and warned[0].startswith("data.n_tasks: no longer used") and "data.suite" in warned[1]
+    save_config(cfg, tmp_path / "new.yaml")
+    assert "suite" not in (tmp_path / "new.yaml").read_text() and load_config(tmp_path / "new.yaml") == cfg
+    with pytest.raises(ConfigError, match="data.sweet: unknown key"):  # other unknown keys still fail
+        validate_config({"data": {"sweet": 1}})
