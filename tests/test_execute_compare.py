@@ -29,7 +29,8 @@ def test_the_rules_differ_where_their_benchmarks_do() -> None:
 def test_the_lcb_driver_compares_with_the_shared_module_only() -> None:
     tree = ast.parse(Path(lcb_driver.__file__).read_text(encoding="utf-8"))
     own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    assert not own & {"upstream_lines_match", "robust_lines_match", "stripped_lines", "decimals"}
+    assert not own & {"upstream_lines_match", "robust_lines_match", "stripped_lines", "decimals", "values_equal",
+                      "robust_values_equal"}
     # What the jail gets is this module compiled: the same functions.
     mod = types.ModuleType("hrm_compare")
     exec(marshal.loads(lcb_grade._pyc(Path(compare.__file__))[16:]), mod.__dict__)
@@ -49,3 +50,29 @@ def test_each_result_names_its_rule() -> None:
     r = evaluate_samples([task], [Sample(task_id="third", language="python", solution="print('0.33333333330')\n")],
                          config=ExecConfig(run=Limits(wall_s=5.0)))[0]
     assert (r.verdict.value, r.model_dump()["compare"]) == ("pass", "lcb")  # Decimal-equal, as LiveCodeBench says
+
+
+def test_one_value_rule_for_every_grader() -> None:
+    """3.0 equals 3 (JSON has one number type) wherever a returned value is compared; true never equals 1."""
+    assert compare.values_equal(3.0, 3) and compare.values_equal([3, {"a": 2.0}], [3.0, {"a": 2}])
+    assert not compare.values_equal(True, 1) and not compare.values_equal(1, True)
+    assert not compare.values_equal("3", 3) and not compare.values_equal([3], [3, 3])
+    assert not compare.values_equal(0.3333333333333333, 0.3333333333)
+    assert compare.values_equal(0.3333333333333333, 0.3333333333, 1e-6)
+    assert not compare.values_equal(2 ** 53 + 1, float(2 ** 53))  # by value, exactly: no float rounding
+    # The built-in runner and the LiveCodeBench grader's robust mode agree, and each result names the rule.
+    task = Task(task_id="half", kind="function", prompt="Half of x.", tests=[{"input": [6], "output": 3}],
+                signature={"name": "half", "params": [{"name": "x", "type": "int"}], "returns": "int"})
+    float_answer = "def half(x):\n    return x / 2\n"
+    r = evaluate_samples([task], [Sample(task_id="half", language="python", solution=float_answer)],
+                         config=ExecConfig(run=Limits(wall_s=5.0)))[0]
+    assert (r.verdict.value, r.model_dump()["compare"]) == ("pass", "values")
+    leet = GradeProblem("half", "function", [[6]], [3], func_name="half")
+    method = "class Solution:\n    def half(self, x):\n        return x / 2\n"
+    jobs = [GradeJob(0, "half", "python", method)]
+    robust = grade({"half": leet}, jobs, GradeConfig(mode="robust", timeout=5, workers=1))[0]
+    faithful = grade({"half": leet}, jobs, GradeConfig(mode="faithful", timeout=5, workers=1))[0]
+    assert (robust.verdict.value, robust.detail["compare"]) == ("pass", "values")
+    assert (faithful.verdict.value, faithful.detail["compare"]) == ("pass", "python-eq")
+    tol = grade({"half": leet}, jobs, GradeConfig(mode="robust", timeout=5, float_tol=1e-6, workers=1))[0]
+    assert tol.detail["compare"] == "values, tol=1e-06"

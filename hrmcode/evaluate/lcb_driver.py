@@ -91,15 +91,17 @@ def _print_exc() -> None:
 COMPARE_PYC = "hrm_compare.pyc"
 upstream_lines_match: Any = None
 robust_lines_match: Any = None
+values_equal: Any = None
 
 
 def load_compare() -> None:
-    global upstream_lines_match, robust_lines_match
+    global upstream_lines_match, robust_lines_match, values_equal
     with open(COMPARE_PYC, "rb") as fh:
         code = marshal.loads(fh.read()[16:])
     mod = types.ModuleType("hrm_compare")
     exec(code, mod.__dict__)
     upstream_lines_match, robust_lines_match = mod.upstream_lines_match, mod.robust_lines_match
+    values_equal = mod.values_equal
 
 
 def normalize(v: Any) -> Any:
@@ -109,23 +111,6 @@ def normalize(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: normalize(x) for k, x in v.items()}
     return v
-
-
-def robust_values_equal(got: Any, exp: Any, tol: float | None) -> bool:
-    """JSON-value equality: bools are not numbers, ints and floats compare by value (optionally within tol)."""
-    if isinstance(exp, bool) or isinstance(got, bool):
-        return isinstance(exp, bool) and isinstance(got, bool) and got == exp
-    if isinstance(exp, (int, float)) and isinstance(got, (int, float)):
-        if got == exp:
-            return True
-        return tol is not None and math.isclose(got, exp, rel_tol=tol, abs_tol=tol)
-    if isinstance(exp, list):
-        return (isinstance(got, list) and len(got) == len(exp)
-                and all(robust_values_equal(g, e, tol) for g, e in zip(got, exp, strict=False)))
-    if isinstance(exp, dict):
-        return (isinstance(got, dict) and got.keys() == exp.keys()
-                and all(robust_values_equal(got[k], exp[k], tol) for k in exp))
-    return type(got) is type(exp) and got == exp
 
 
 # ---- process helpers ----------------------------------------------------------------------------
@@ -798,7 +783,7 @@ def robust_function(job: dict[str, Any], prob: dict[str, Any], cfg: dict[str, An
         if "value" in rec:
             try:
                 got = json.loads(rec["value"])
-                v, why = ("pass" if robust_values_equal(got, expected, tol) else "wrong_answer"), ""
+                v, why = ("pass" if values_equal(got, expected, tol) else "wrong_answer"), ""
             except (TypeError, ValueError):
                 got, v, why = None, "runtime_error", "the answer is not JSON"
         elif rec:

@@ -397,6 +397,11 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
     for j in jobs:
         if j.key not in out:  # never expected; a missing grade must still be a failure, not a gap
             out[j.key] = Graded(["harness_error"], problems[j.problem].n_tests, detail={"error": "not graded"})
-        if problems[j.problem].kind == "stdin":  # the rule the outputs were compared by, named
+        kind = problems[j.problem].kind  # the rule the outputs were compared by, named
+        if kind == "stdin":
             out[j.key].detail.setdefault("compare", compare.rule_name("lcb", tol))
+        elif kind == "function":
+            faithful = cfg.mode == "faithful" and j.language == "python"
+            out[j.key].detail.setdefault("compare", compare.UPSTREAM_EQ if faithful else compare.rule_name(
+                compare.VALUES, tol))
     return out

@@ -1,7 +1,10 @@
 """Comparing a program's answer with the expected one: one module for every rule, each named.
 
-Values (typed function tests): :func:`values_equal`. Standard output, by the rule a task or a
-benchmark names (and its result records as ``compare``):
+Returned values, one rule for every grader (typed function tests, LiveCodeBench's LeetCode
+methods in robust grading), named ``values`` in result records (``values, tol=…`` with a
+tolerance): :func:`values_equal`. (LiveCodeBench's faithful grading keeps upstream's Python
+``pred == expected``, named ``python-eq``.) Standard output, by the rule a task or a benchmark names
+(and its result records as ``compare``):
 
 * ``exact`` — the built-in and custom stdin tasks: lines equal up to trailing whitespace, trailing
   empty lines forgiven;
@@ -24,16 +27,25 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-6
 
 
-def values_equal(got: Any, expected: Any) -> bool:
-    """JSON values equal in value *and* type: ``true`` is not ``1``, ``3.0`` is not ``3``."""
+VALUES = "values"  # the rule's name in result records
+UPSTREAM_EQ = "python-eq"  # LiveCodeBench faithful: upstream's in-process ``pred == expected``
+
+
+def values_equal(got: Any, expected: Any, tol: float | None = None) -> bool:
+    """The ``values`` rule: JSON values equal in type and value, where JSON's one number type means an
+    int and a float are equal when their values are (``3.0`` equals ``3``: JavaScript writes 3.0 as
+    ``3``, and LiveCodeBench's own ``==`` agrees); with ``tol``, numbers may differ by an absolute or
+    relative ``tol``. ``true`` is never ``1``; lists compare by position, objects by key."""
     if isinstance(expected, bool) or isinstance(got, bool):
         return isinstance(expected, bool) and isinstance(got, bool) and got == expected
+    if isinstance(expected, int | float) and isinstance(got, int | float):
+        return got == expected or (tol is not None and math.isclose(got, expected, rel_tol=tol, abs_tol=tol))
     if isinstance(expected, list):
         return (isinstance(got, list) and len(got) == len(expected)
-                and all(values_equal(g, e) for g, e in zip(got, expected, strict=True)))
+                and all(values_equal(g, e, tol) for g, e in zip(got, expected, strict=True)))
     if isinstance(expected, dict):
         return (isinstance(got, dict) and got.keys() == expected.keys()
-                and all(values_equal(got[k], expected[k]) for k in expected))
+                and all(values_equal(got[k], expected[k], tol) for k in expected))
     return type(got) is type(expected) and got == expected
 
 

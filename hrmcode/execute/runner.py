@@ -48,8 +48,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hrmcode.execute import sandbox
-from hrmcode.execute.compare import compare_stdout, values_equal
+from hrmcode.execute import compare, sandbox
+from hrmcode.execute.compare import VALUES, compare_stdout, values_equal
 from hrmcode.execute.sandbox import Layers, Limits, ProcResult
 from hrmcode.execute.units import FunctionUnit, encode_tests
 from hrmcode.languages import LANGUAGES, Language, parse_type
@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 
 # 2: compiled drivers read inputs at run time (hrmtests.txt); new build flags. 3: result lines carry
 # per-candidate tokens (a verdict cached before may have been forged by a batch-mate). 4: one process
-# per candidate (a verdict cached before may have been changed by a batch-mate's tampering).
-HARNESS_VERSION = 4
+# per candidate (a verdict cached before may have been changed by a batch-mate's tampering). 5: one
+# value rule for every grader (3.0 equals 3), named in results; the rules' source is in the key too.
+HARNESS_VERSION = 5
 DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
 TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
@@ -294,6 +295,7 @@ def outcome_from_events(events: list[dict[str, Any]], tests: Sequence[Any], expe
     passed = sum(v is Verdict.PASS for v in verdicts)
     first_bad = next((v for v in verdicts if v is not Verdict.PASS), Verdict.PASS)
     detail["test_verdicts"] = [v.value for v in verdicts]
+    detail["compare"] = VALUES
     if failure is not None:
         detail["failure"] = failure
     return Outcome(first_bad, passed, n, detail)
@@ -680,6 +682,12 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
 # ---- the public entry point -----------------------------------------------------------------------
 
 
+@functools.cache
+def _rules_digest() -> str:
+    """The comparison rules' source (execute/compare.py): a change of rule is a change of verdicts."""
+    return hashlib.sha256(Path(compare.__file__).read_bytes()).hexdigest()
+
+
 def cache_key(task: Task, sample: Sample, cfg: ExecConfig, mode: str) -> str:
     """What an outcome depends on: the code, the task (a project's directory by its contents, not its
     path), the limits, the jail (``mode``: bwrap or a degraded path) and the driver that ran it (its
@@ -693,6 +701,7 @@ def cache_key(task: Task, sample: Sample, cfg: ExecConfig, mode: str) -> str:
         "signature": task.signature.model_dump(mode="json") if task.signature else None,
         "meta": {"compare": task.meta.get("compare"), "project": project},
         "limits": repr(cfg.run), "sandbox": mode, "driver": driver_digest(sample.language),
+        "rules": _rules_digest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
