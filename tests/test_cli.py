@@ -1,8 +1,12 @@
 import json
 
+import pytest
+import typer
+import typer.main
 from typer.testing import CliRunner
 
 from hrmcode.cli import app
+from hrmcode.cli_options import with_options
 
 runner = CliRunner()
 
@@ -48,8 +52,6 @@ def _options(command) -> set[str]:
 
 def test_the_eval_verbs_and_their_options_are_pinned():
     """Adding or removing an option is a deliberate change of this table."""
-    import typer.main
-
     root = typer.main.get_command(app)
     eval_group = root.commands["eval"]
     assert set(eval_group.commands) == set(EVAL_SURFACE)
@@ -61,10 +63,6 @@ def test_the_eval_verbs_and_their_options_are_pinned():
 
 
 def test_option_groups_build_records_and_errors_name_the_flag():
-    import typer
-
-    from hrmcode.cli_options import with_options
-
     def pair(a: int = typer.Option(1, "--a"), b: int = typer.Option(2, "--b")) -> tuple[int, int]:
         if a > b:
             raise ValueError(f"--a {a} must not exceed --b {b}")
@@ -85,9 +83,5 @@ def test_option_groups_build_records_and_errors_name_the_flag():
     assert res.exit_code == 0 and res.output == "x (3, 4)\n"
     res = runner.invoke(toy, ["show", "--a", "5"])
     assert res.exit_code == 2 and "--a 5 must not exceed --b 2" in res.output
-    try:
+    with pytest.raises(TypeError, match=r"\['a'\] given twice"):  # a clash of option names fails at import time
         with_options(span=pair)(lambda a=typer.Option(0, "--a"), *, span=None: None)
-    except TypeError as e:
-        assert "['a'] given twice" in str(e)
-    else:
-        raise AssertionError("a clash of option names must fail at import time")
