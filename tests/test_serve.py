@@ -1,5 +1,5 @@
 """`hrmcode serve` over real HTTP on 127.0.0.1, driven by the official `openai` client and by
-`hrmcode eval --backend openai`: the same greedy samples and verdicts as `--backend hrm`."""
+`hrmcode eval builtin --backend openai`: the same greedy samples and verdicts as `--backend hrm`."""
 
 from __future__ import annotations
 

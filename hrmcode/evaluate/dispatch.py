@@ -73,7 +73,7 @@ def run_benchmark(req: EvalRequest, model: LoadedRun | Backend | None, *,
         return _lcb_humaneval(req, backend, progress)
     if req.benchmark == "polyglot":
         return _polyglot(req, backend, progress)
-    raise ValueError(f"--benchmark: unknown {req.benchmark!r}; expected builtin, livecodebench, humaneval or polyglot")
+    raise ValueError(f"unknown benchmark {req.benchmark!r}; expected builtin, livecodebench, humaneval or polyglot")
 
 
 def _builtin(req: EvalRequest, backend: Backend | None, progress: Progress | None) -> dict[str, Any]:
