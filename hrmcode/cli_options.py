@@ -196,6 +196,11 @@ def act_options(
     return InferenceOptions(act=act, act_threshold=act_threshold, max_segments=max_segments, h_cycles=cycles)
 
 
+def _flags(inference: InferenceOptions) -> str:
+    """The HRM inference flags given, as the user wrote them (``--act, --max-segments``)."""
+    return ", ".join("--" + k.replace("_", "-") for k in inference.given())
+
+
 @dataclass(frozen=True)
 class ModelSource:
     """The model the flags name (``spec`` None: no generation) and where its generations are cached."""
@@ -238,8 +243,7 @@ def model_options(
         if base_url:
             raise ValueError("--base-url needs --backend openai --model NAME")
         if inference.given():
-            raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in inference.given())}: "
-                             "options of a model that generates (--run or --backend/--model)")
+            raise ValueError(f"{_flags(inference)}: options of a model that generates (--run or --backend/--model)")
         return ModelSource(None, gen_cache)
     kind = backend or "hrm"
     if kind not in BACKENDS:
@@ -248,7 +252,7 @@ def model_options(
         raise ValueError(f"--model: which model --backend {kind} should use (a run directory, a served model's "
                          "name or a local model directory)")
     if kind == "hf" and inference.given():
-        raise ValueError("--act/--act-threshold/--max-segments are HRM options; --backend hf has none")
+        raise ValueError(f"{_flags(inference)}: HRM options; --backend hf has none")
     return ModelSource(BackendSpec(kind, model, base_url=base_url, api=api, api_key_env=api_key_env,
                                    concurrency=concurrency, max_retries=max_retries, timeout=request_timeout,
                                    batch_size=batch_size, device=device, options=inference), gen_cache)
