@@ -165,9 +165,10 @@ def sampling_options(
 
 
 @option_group("Sampling")
-def n_options(n: int = typer.Option(1, "--n", help="samples per task (and language) when a model generates; "
-                                               "with --samples: how many of each task's samples count")) -> int:
-    if n < 1:
+def n_options(n: int = typer.Option(None, "--n", help="samples per task (and language) when a model generates "
+                                                  "(default 1)")) -> int | None:
+    """None: not given (a samples file brings its own count; a model generates 1)."""
+    if n is not None and n < 1:
         raise ValueError(f"--n must be ≥ 1, got {n}")
     return n
 

@@ -97,7 +97,7 @@ def trained_run(tmp_path_factory):
 
 def test_eval_run_cli_generates_executes_and_summarizes(trained_run):
     out = trained_run / "eval"
-    res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--benchmark", "builtin", "--split",
+    res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--split",
                               "test,depth_extrapolation", "--max-tasks", "2", "--languages", "python,javascript",
                               "--n", "2", "--temperature", "0.8", "--k", "1,2", "--max-new-tokens", "12",
                               "--out", str(out), "--no-progress"])
