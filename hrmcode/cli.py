@@ -222,6 +222,8 @@ def eval_builtin_cmd(
                                                       "depth_extrapolation, heldout_phrasing, handwritten, train)"),
     max_tasks: int = typer.Option(None, "--max-tasks", help="at most this many tasks per split (seeded)"),
     max_depth: int = typer.Option(None, "--max-depth", help="only tasks of composition depth ≤ this"),
+    prefill_signature: bool = typer.Option(False, "--prefill-signature", help="our run's answers start from the "
+                                           "task's signature line: the body is graded (--backend hrm)"),
     *, model: ModelSource, sampling: SamplingConfig, n: int | None, languages: list[str] | None, ks: list[int],
     output: Output,
 ) -> None:
@@ -236,7 +238,8 @@ def eval_builtin_cmd(
         raise fail("give --run DIR (or --backend/--model); for any model's samples on the suite use "
                    "`hrmcode eval files --tasks DIR/tasks.jsonl --samples FILE`")
     _run_benchmark("builtin", dict(data=data, splits=_csv(split), max_tasks=max_tasks, max_depth=max_depth,
-                                   languages=languages), model, sampling, n, ks, output)
+                                   prefill_signature=prefill_signature, languages=languages),
+                   model, sampling, n, ks, output)
 
 
 @eval_app.command("livecodebench")

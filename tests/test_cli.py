@@ -36,7 +36,7 @@ SAMPLING = {"--temperature", "--top-p", "--seed", "--max-new-tokens"}
 OUTPUT = {"--out", "--workers", "--skip-bad", "--no-progress"}
 EVAL_SURFACE = {
     "files": {"--tasks", "--samples", "--isolated", "--cache", "--k"} | OUTPUT,
-    "builtin": {"--data", "--split", "--max-tasks", "--max-depth", "--languages", "--n", "--k"}
+    "builtin": {"--data", "--split", "--max-tasks", "--max-depth", "--prefill-signature", "--languages", "--n", "--k"}
                | MODEL | SAMPLING | OUTPUT,
     "livecodebench": {"--data", "--samples", "--grading", "--release", "--start-date", "--end-date", "--platform",
                       "--difficulty", "--float-tol", "--languages", "--n", "--k"} | MODEL | SAMPLING | OUTPUT,

@@ -148,6 +148,21 @@ def test_eval_max_depth_keeps_only_shallow_tasks_and_names_an_empty_selection(tr
     assert res.exit_code == 2 and "no tasks of depth ≤ 0" in res.output
 
 
+def test_eval_prefill_signature_starts_every_answer_with_the_tasks_signature_line(trained_run, tmp_path):
+    from hrmcode.data.batching import load_tasks
+
+    starters = {t.task_id: t.starter_code["python"] for t in load_tasks(trained_run / "data" / "tasks.jsonl")}
+    res = runner.invoke(app, ["eval", "builtin", "--run", str(trained_run / "hrm"), "--split", "test", "--max-tasks", "3",
+                              "--languages", "python", "--max-new-tokens", "4", "--prefill-signature",
+                              "--out", str(tmp_path / "p"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    samples = [json.loads(line) for line in (tmp_path / "p" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 3
+    for s in samples:
+        line = starters[s["task_id"]].splitlines()[0]  # python: `def name(args) -> T:`
+        assert line.startswith("def ") and s["solution"].startswith(line), (line, s["solution"])
+
+
 def test_compare_tells_evaluations_of_one_run_apart_by_directory(tmp_path):
     from pathlib import Path
 

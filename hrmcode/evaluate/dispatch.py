@@ -47,6 +47,7 @@ class EvalRequest:
     splits: list[str] = field(default_factory=lambda: ["test"])
     max_tasks: int | None = None
     max_depth: int | None = None  # builtin: only tasks of composition depth ≤ this
+    prefill_signature: bool = False  # builtin: our model's answers start from the task's signature line
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     grading: str = "robust"
     release: str | None = None
@@ -98,7 +99,8 @@ def _builtin(req: EvalRequest, backend: Backend | None, progress: Progress | Non
     if not chosen:
         depth = f" of depth ≤ {req.max_depth}" if req.max_depth is not None else ""
         raise ValueError(f"--split: no tasks{depth} in {req.splits} under {data_dir}")
-    plan = GenerationPlan(languages=tuple(req.languages or LANGUAGES), n=req.n, sampling=req.sampling)
+    plan = GenerationPlan(languages=tuple(req.languages or LANGUAGES), n=req.n, sampling=req.sampling,
+                          prefill_signature=req.prefill_signature)
     return evaluate_run(backend, chosen, req.out, plan, ks=req.ks, splits=req.splits, progress=progress,
                         exec_kwargs={"workers": req.workers}, gen_cache=default_cache(req.out, req.gen_cache))
 
