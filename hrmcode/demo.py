@@ -260,8 +260,8 @@ def wording_section(evals: list[EvalRun], tasks: list[Task], depth: int,
                 continue
             p1[label] = sum(vals) / len(vals)
             lo, hi = bootstrap_ci(scores)
-            cells.append(f"{100 * p1[label]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] (n={len(scores)}) | "
-                         f"{100 * adh['rate']:.1f}")
+            defines = "given" if e.summary.get("prefill_signature") else f"{100 * adh['rate']:.1f}"
+            cells.append(f"{100 * p1[label]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] (n={len(scores)}) | {defines}")
         lines.append(f"| {e.name} | " + " | ".join(cells) + " |")
         head, hand = p1.get("suite `test` (headline)"), p1.get("hand-written")
         if unprefilled and e.name in unprefilled:

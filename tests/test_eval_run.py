@@ -161,6 +161,9 @@ def test_eval_prefill_signature_starts_every_answer_with_the_tasks_signature_lin
     for s in samples:
         line = starters[s["task_id"]].splitlines()[0]  # python: `def name(args) -> T:`
         assert line.startswith("def ") and s["solution"].startswith(line), (line, s["solution"])
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    # a given signature is not adherence: the summary says the answers were prefilled and measures none
+    assert summary["prefill_signature"] is True and summary["signature_adherence"] is None
 
 
 def test_compare_tells_evaluations_of_one_run_apart_by_directory(tmp_path):

@@ -233,9 +233,11 @@ def evaluate_run(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, 
     extra = {**backend.describe(), "splits": list(splits), "n": plan.n, "languages": list(plan.languages),
              "sampling": {"temperature": plan.sampling.temperature, "top_p": plan.sampling.top_p,
                           "seed": plan.sampling.seed, "max_new_tokens": plan.sampling.max_new_tokens},
-             "generation": stats.to_json()}
+             "generation": stats.to_json(), "prefill_signature": plan.prefill_signature}
     summary = summarize(tasks, samples, results, [k for k in ks if k <= plan.n], seed=plan.sampling.seed,
                         extra=extra)
+    if plan.prefill_signature:  # the signature was given, so defining it says nothing: not measured
+        summary["signature_adherence"] = None
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "report.md", render_report(summary, title=f"Evaluation of {backend.name} on builtin",
                                                        examples=failure_examples(results)))
