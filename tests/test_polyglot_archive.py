@@ -1,5 +1,5 @@
 """Polyglot on the real benchmark: the published archive beside the checkout (``../shared/benchmarks``,
-or ``HRMCODE_POLYGLOT_ARCHIVE``), extracted once per session. Skipped, saying why, without it.
+or where ``polyglot_fixtures.find_archive`` looks), extracted once per session. Skipped, saying why, without it.
 
 Default: two exercises per language, driven by a scripted model through upstream's two-try
 protocol — try 1 sends the unedited stub back (its tests must fail, and try 2's prompt must carry
@@ -9,19 +9,16 @@ passes or is unavailable, naming the missing library) and all 225 stubs (every o
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 
 import pytest
+from polyglot_fixtures import WHERE, find_archive, whole_reply
 
 from hrmcode.data.polyglot import POLYGLOT_LANGUAGES, Exercise, load_exercises
 from hrmcode.evaluate.polyglot import eval_polyglot
 from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
 
-ARCHIVE_NAME = "polyglot-benchmark-7e0611e.tar.gz"
-ARCHIVE = Path(os.environ.get("HRMCODE_POLYGLOT_ARCHIVE")
-               or Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / ARCHIVE_NAME)
 MISSING = missing_toolchains(POLYGLOT_LANGUAGES)
 
 # Two per language: quick ones whose stubs fail in different ways (a build failure where the language
@@ -48,19 +45,13 @@ FAILED_OUTPUT = {
 
 @pytest.fixture(scope="session")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not ARCHIVE.is_file():
-        pytest.skip(f"the Polyglot archive is not here ({ARCHIVE}); put {ARCHIVE_NAME} in ../shared/benchmarks "
-                    "beside the checkout or set HRMCODE_POLYGLOT_ARCHIVE")
+    archive = find_archive()
+    if archive is None:
+        pytest.skip(f"the Polyglot archive is not here: {WHERE}")
     root = tmp_path_factory.mktemp("polyglot-benchmark")
-    with tarfile.open(ARCHIVE) as tar:
+    with tarfile.open(archive) as tar:
         tar.extractall(root, filter="data")
     return root
-
-
-def _whole(files: dict[str, str]) -> str:
-    """A reply in aider's whole-file format: each file's path, then its content fenced."""
-    return "".join(f"{name}\n```\n{text}{'' if text.endswith(chr(10)) else chr(10)}```\n\n"
-                   for name, text in files.items())
 
 
 @pytest.mark.timeout(900)
@@ -81,8 +72,8 @@ def test_two_tries_on_real_exercises_stub_then_reference(checkout, tmp_path):
         seen.setdefault(ex.task_id, []).append(prompt)
         assert set(files) == set(ex.editable)  # the model sees the solution files only
         if len(seen[ex.task_id]) == 1:
-            return _whole(ex.stub_files())  # try 1: the stub as given
-        return _whole(ex.reference_files())  # try 2: the reference (Java's may add classes)
+            return whole_reply(ex.stub_files())  # try 1: the stub as given
+        return whole_reply(ex.reference_files())  # try 2: the reference (Java's may add classes)
 
     s = eval_polyglot(checkout, tmp_path, source=model, exercises=names, languages=langs, timeout=180, workers=2)
     res = {r["task_id"]: r for r in map(__import__("json").loads, (tmp_path / "results.jsonl").read_text().splitlines())}

@@ -7,12 +7,12 @@ output, as aider sends it."""
 from __future__ import annotations
 
 import json
-import os
 import tarfile
 from pathlib import Path
 
 import pytest
-from backend_fixtures import ROOT, Reply, ScriptedServer, completion_body
+from backend_fixtures import Reply, ScriptedServer, completion_body
+from polyglot_fixtures import WHERE, find_archive, whole_reply
 from typer.testing import CliRunner
 
 from hrmcode.cli import app
@@ -20,24 +20,16 @@ from hrmcode.data.polyglot import TEST_FAILURES, load_exercises
 from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
 
 runner = CliRunner()
-ARCHIVE = "polyglot-benchmark-7e0611e.tar.gz"
 # Quick exercises whose references pass offline; the first editable file names the exercise.
 EXERCISES = ("cpp/all-your-base", "go/beer-song", "java/affine-cipher", "javascript/affine-cipher",
              "python/affine-cipher", "rust/acronym")
 
 
-def _archive() -> Path | None:
-    """The benchmark a user brings: $HRMCODE_BENCHMARKS, else shared/benchmarks beside the checkout."""
-    candidates = [Path(os.environ["HRMCODE_BENCHMARKS"])] if os.environ.get("HRMCODE_BENCHMARKS") else []
-    candidates += [ROOT.parent / "shared" / "benchmarks", ROOT.parent.parent / "shared" / "benchmarks"]
-    return next((c / ARCHIVE for c in candidates if (c / ARCHIVE).is_file()), None)
-
-
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Path:
-    archive = _archive()
+    archive = find_archive()
     if archive is None:
-        pytest.skip(f"{ARCHIVE} not found (set HRMCODE_BENCHMARKS or put it in ../shared/benchmarks)")
+        pytest.skip(f"the Polyglot archive is not here: {WHERE}")
     missing = missing_toolchains(tuple(e.split("/")[0] for e in EXERCISES))
     if missing:
         pytest.skip(f"Polyglot toolchains missing: {missing}")
@@ -47,11 +39,6 @@ def checkout(tmp_path_factory) -> Path:
         members = [m for m in tar.getmembers() if m.name.startswith(wanted)]
         tar.extractall(root, members=members, filter="data")
     return root
-
-
-def _whole(files: dict[str, str]) -> str:
-    return "".join(f"{path}\n```\n{text if text.endswith(chr(10)) else text + chr(10)}```\n\n"
-                   for path, text in files.items())
 
 
 @pytest.mark.timeout(900)
@@ -66,7 +53,7 @@ def test_first_reply_fails_second_passes_with_the_test_output_in_the_second_requ
         ex = next(e for f, e in by_file.items() if f"\n{f}\n```" in text)
         attempt = sum(m["role"] == "user" for m in body["messages"])
         files = ex.stub_files() if attempt == 1 else ex.reference_files()
-        reply = "Here you go.\n\n" + _whole(files)
+        reply = "Here you go.\n\n" + whole_reply(files)
         replies[(ex.task_id, attempt)] = reply
         return Reply(200, completion_body(reply, chat=True))
 
