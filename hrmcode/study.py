@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 
 Role = Literal["subject", "equal_params", "equal_compute", "no_hierarchy"]
 RECURRENT = ("hrm", "looped")
+QUESTION_GROUPS = ("test depth ≥ 3", "depth_extrapolation")  # where questions (a)-(c) are asked
 
 
 class StudyModel(StrictModel):
@@ -99,6 +100,11 @@ class EvalSpec(StrictModel):
     batch_size: int = Field(64, ge=1)
     prefill_signature: bool = Field(True, description="answers start from the task's signature line "
                                     "(the body is graded; see docs/demo.md for why)")
+
+    @property
+    def exit_cycles(self) -> int:
+        """The convergence exit's maximum depth, and the fixed depth it is compared with."""
+        return self.converge_cycles or max(self.cycles)
 
 
 class StudyConfig(StrictModel):
@@ -157,8 +163,7 @@ def settings_for(cfg: StudyConfig, run_cfg: RunConfig) -> list[Setting]:
     if run_cfg.model.arch not in RECURRENT:
         return [Setting("default", InferenceOptions())]
     out = [Setting(f"c{c}", InferenceOptions(h_cycles=c)) for c in sorted(set(cfg.eval.cycles))]
-    top = cfg.eval.converge_cycles or max(cfg.eval.cycles)
-    out.append(Setting("converge", InferenceOptions(h_cycles=top, act="converge",
+    out.append(Setting("converge", InferenceOptions(h_cycles=cfg.eval.exit_cycles, act="converge",
                                                     act_threshold=cfg.eval.converge_threshold)))
     return out
 
@@ -343,12 +348,12 @@ def analyze(cfg: StudyConfig, out: Path) -> dict[str, Any]:
 
     q: dict[str, Any] = {}
     for other in (n for n, r in role.items() if r != "subject"):
-        for g in ("test depth ≥ 3", "depth_extrapolation"):
+        for g in QUESTION_GROUPS:
             d = diff(other, subject, g)  # subject − other
             q[f"{subject} − {other} | {g}"] = {**d, "role": role[other], "answer": _answer(d)}
     data["questions"]["a_c"] = q
 
-    for name in (n for n in role if any((n, s) in evals for s in (headline,))):
+    for name in (n for n in role if (n, headline) in evals):
         per: dict[str, Any] = {}
         cyc = sorted(int(s[1:]) for (n, s) in evals if n == name and s.startswith("c") and s[1:].isdigit())
         for c in cyc:
@@ -357,7 +362,7 @@ def analyze(cfg: StudyConfig, out: Path) -> dict[str, Any]:
         beyond = [c for c in cyc if c > mean_cycles]
         tests = {}
         for c in beyond:
-            for g in ("test depth ≥ 3", "depth_extrapolation"):
+            for g in QUESTION_GROUPS:
                 d = paired_difference(_subset(evals[(name, headline)].results, groups[g]),
                                       _subset(evals[(name, f"c{c}")].results, groups[g]))
                 tests[f"c{c} − c{mean_cycles} | {g}"] = {**d, "answer": _answer(d)}
@@ -365,7 +370,7 @@ def analyze(cfg: StudyConfig, out: Path) -> dict[str, Any]:
 
     for name in role:
         conv = evals.get((name, "converge"))
-        top = cfg.eval.converge_cycles or max(cfg.eval.cycles)
+        top = cfg.eval.exit_cycles
         full = evals.get((name, f"c{top}"))
         if conv is None or full is None:
             continue
