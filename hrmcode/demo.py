@@ -188,6 +188,7 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
     variants = [("hrm", "hrm", None, chosen_tasks), ("baseline", "baseline", None, chosen_tasks)]
     if plan.recipe == "hrm":  # ACT: the same HRM without early exit, to measure what exit saves
         variants.append(("hrm-no-early-exit", "hrm", "max", test_tasks))
+    backends: dict[str, HrmBackend] = {}
     for name, arch, act, chosen in variants:
         _stage(console, f"4/5 evaluating {name} on {len(chosen)} tasks × {len(plan.languages)} languages")
         s = time.perf_counter()
@@ -199,18 +200,20 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
                                options=InferenceOptions(h_cycles=plan.cycles if arch == "hrm" else None))
             evaluate_run(model, chosen, eval_dir, gen_plan, ks=(1,), splits=EVAL_SPLITS, progress=progress)
         eval_dirs[name] = eval_dir
+        backends[name] = model
         timings[f"eval_{name}_s"] = time.perf_counter() - s
 
-    _stage(console, "5/5 comparison report")
-    evals = [load_eval(eval_dirs[n], n) for n, *_ in variants]
     unprefilled: dict[str, float] = {}
     if plan.prefill_signature:  # adherence needs answers the model wrote whole: generated, not executed
         hand = [t for t in chosen_tasks if t.meta.get("split") == "handwritten"]
         _stage(console, f"4/5 signature adherence: {len(hand)} hand-written tasks, answers not prefilled")
-        for name in ("hrm", "baseline"):
-            samples = generate_samples(load_run(runs[name]), hand, replace(gen_plan, prefill_signature=False))
+        for name in ("hrm", "baseline"):  # the evaluated models, with the same inference options
+            samples = generate_samples(backends[name], hand, replace(gen_plan, prefill_signature=False))
             write_jsonl(out / f"adherence-{name}.jsonl", samples)
             unprefilled[name] = signature_adherence(hand, samples)["rate"]
+
+    _stage(console, "5/5 comparison report")
+    evals = [load_eval(eval_dirs[n], n) for n, *_ in variants]
     sections = [wording_section(evals[:2], tasks, plan.eval_depth, unprefilled)]
     if plan.recipe == "hrm":
         sections.append(early_exit_section(evals[0], evals[2], plan.act_inference))
