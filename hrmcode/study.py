@@ -36,14 +36,15 @@ import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from pydantic import Field, ValidationError, model_validator
 
-from hrmcode.backends.hrm import HrmBackend, InferenceOptions
+from hrmcode.backends.hrm import HrmBackend, InferenceOptions, inference_overrides
 from hrmcode.config import (
     ConfigError,
     RunConfig,
@@ -53,15 +54,16 @@ from hrmcode.config import (
     read_recipe,
     validate_config,
 )
-from hrmcode.data.batching import difficulty_of, load_tasks
+from hrmcode.data.batching import batch_length, build_examples, collate, difficulty_of, load_tasks
 from hrmcode.data.builtin.generate import build
-from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
+from hrmcode.evaluate.metrics import bootstrap_ci, item_scores, paired_bootstrap
 from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
 from hrmcode.evaluate.report import paired_difference
 from hrmcode.generate import SamplingConfig
-from hrmcode.model import equal_compute_layers
+from hrmcode.model import IGNORE, equal_compute_layers
+from hrmcode.model.common import token_nll
 from hrmcode.records import LANGUAGES, Result, Sample, Task, atomic_write_json, atomic_write_text, read_jsonl
-from hrmcode.runs import load_run
+from hrmcode.runs import LoadedRun, load_run
 from hrmcode.tokenizer import CodeTokenizer
 from hrmcode.train.trainer import split_tasks, train, train_tokenizer
 
@@ -157,6 +159,11 @@ class Setting:
     name: str  # c2, converge
     options: InferenceOptions
 
+    @property
+    def teacher_forced(self) -> bool:
+        """Whether reference solutions are scored at this setting (an exit rule only acts in decoding)."""
+        return self.options.act is None
+
 
 def settings_for(cfg: StudyConfig, run_cfg: RunConfig) -> list[Setting]:
     """Every inference depth for a recurrent model, plus the convergence exit; one setting otherwise."""
@@ -177,6 +184,44 @@ def study_tasks(tasks: Sequence[Task], spec: EvalSpec, seed: int) -> list[Task]:
     for split, n in spec.per_split.items():
         chosen += select_tasks(tasks, [split], max_per_split=n, seed=seed)
     return chosen
+
+
+REFERENCE_FILE = "reference_loss.jsonl"
+
+
+@torch.no_grad()
+def reference_scores(run: LoadedRun, tasks: Sequence[Task], languages: Sequence[str], options: InferenceOptions,
+                     *, batch_size: int = 16) -> tuple[list[dict[str, Any]], int]:
+    """Teacher-forced scores of each task's reference solution under ``run`` at ``options``' depth:
+    per (task, language) the mean next-token NLL over the code and <eos>, and the share of those
+    tokens the model's argmax gets right. A graded signal where pass@1 sits at the floor (a small
+    CPU budget). A reference that runs past ``model.max_seq_len`` is scored on the part that fits
+    (``truncated``), as far as generation could have written it; returns the rows and that count."""
+    cfg = run.cfg.model
+    full, _ = build_examples(tasks, run.tokenizer, languages, mode="causal", max_len=1 << 30)
+    examples = [replace(e, ids=e.ids[:cfg.max_seq_len]) for e in full if e.prefix_len < cfg.max_seq_len - 1]
+    cut = {(e.task_id, e.language) for e in full if len(e.ids) > cfg.max_seq_len}
+    model = run.model
+    model.eval()
+    segments = cfg.act.halt_max_steps if cfg.recurrent else 1
+    rows: list[dict[str, Any]] = []
+    with inference_overrides(model, options):
+        for i in range(0, len(examples), batch_size):
+            chunk = examples[i:i + batch_size]
+            batch = collate(chunk, run.tokenizer.pad_id, batch_length(chunk))
+            carry = model.initial_carry(batch)
+            for _ in range(segments):
+                out = model(carry, batch)
+                carry = out.carry
+            logits = out.outputs["logits"].float()
+            has = batch.targets != IGNORE
+            n = has.sum(-1).clamp_min(1)
+            nll = token_nll(logits, batch.targets, cfg.loss).sum(-1) / n
+            acc = ((logits.argmax(-1) == batch.targets) & has).sum(-1) / n
+            for e, v, a, k in zip(chunk, nll.tolist(), acc.tolist(), has.sum(-1).tolist(), strict=True):
+                rows.append({"task_id": e.task_id, "language": e.language, "nll": v, "token_accuracy": a,
+                             "tokens": k, "truncated": (e.task_id, e.language) in cut})
+    return rows, len(cut)
 
 
 # ---- running ------------------------------------------------------------------------------------
@@ -216,14 +261,20 @@ def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "",
             run = load_run(run_dir)
             for st in settings_for(cfg, rc):
                 eval_dir = out / "evals" / f"{m.name}-s{seed}" / st.name
-                if (eval_dir / "summary.json").exists():
-                    continue
-                say(f"evaluating {m.name} (seed {seed}) {st.name} on {len(chosen)} tasks")
-                s = time.perf_counter()
-                backend = HrmBackend(run, batch_size=plan.batch_size, options=st.options)
-                evaluate_run(backend, chosen, eval_dir, plan, splits=sorted({t.meta["split"] for t in chosen}),
-                             gen_cache=eval_dir / "generations.jsonl")
-                timings[f"eval {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
+                if not (eval_dir / "summary.json").exists():
+                    say(f"evaluating {m.name} (seed {seed}) {st.name} on {len(chosen)} tasks")
+                    s = time.perf_counter()
+                    backend = HrmBackend(run, batch_size=plan.batch_size, options=st.options)
+                    evaluate_run(backend, chosen, eval_dir, plan, splits=sorted({t.meta["split"] for t in chosen}),
+                                 gen_cache=eval_dir / "generations.jsonl")
+                    timings[f"eval {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
+                if st.teacher_forced and not (eval_dir / REFERENCE_FILE).exists():
+                    s = time.perf_counter()
+                    rows, cut = reference_scores(run, chosen, cfg.eval.languages, st.options)
+                    atomic_write_text(eval_dir / REFERENCE_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+                    timings[f"reference loss {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
+                    if cut:
+                        say(f"  reference loss: {cut} of {len(rows)} references scored on the part within max_seq_len")
     timings["total"] = time.perf_counter() - t0
     return write_report(cfg, out, command=command, timings=timings)
 
@@ -237,6 +288,7 @@ class Evals:
 
     results: list[Result]
     samples: list[Sample]
+    reference: list[dict[str, Any]]  # reference_scores rows (none for an exit-rule setting)
 
 
 def _load(cfg: StudyConfig, out: Path) -> dict[tuple[str, str], Evals]:
@@ -245,9 +297,12 @@ def _load(cfg: StudyConfig, out: Path) -> dict[tuple[str, str], Evals]:
         for seed in cfg.seeds:
             root = out / "evals" / f"{m.name}-s{seed}"
             for d in sorted(p for p in root.glob("*") if (p / "summary.json").exists()):
-                ev = found.setdefault((m.name, d.name), Evals([], []))
+                ev = found.setdefault((m.name, d.name), Evals([], [], []))
                 ev.results += read_jsonl(d / "results.jsonl", Result)[0]
                 ev.samples += read_jsonl(d / "samples.jsonl", Sample)[0]
+                ref = d / REFERENCE_FILE
+                if ref.exists():
+                    ev.reference += [json.loads(line) for line in ref.read_text(encoding="utf-8").splitlines()]
     return found
 
 
@@ -261,6 +316,31 @@ def _cell(results: Sequence[Result]) -> dict[str, Any]:
     if not vals:
         return {"pass@1": None, "ci95": None, "tasks": 0}
     return {"pass@1": float(np.mean(vals)), "ci95": list(bootstrap_ci(scores)), "tasks": len(scores)}
+
+
+def nll_scores(rows: Sequence[dict[str, Any]], ids: set[str], *, sign: float = 1.0) -> dict[str, list[float]]:
+    """Per task: ``sign`` × the reference NLL of each of its languages (and seeds), on tasks in ``ids``.
+    With sign −1 a paired difference reads like pass@1's: positive = the second model is better."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r["task_id"] in ids:
+            out[r["task_id"]].append(sign * r["nll"])
+    return dict(out)
+
+
+def _nll_cell(rows: Sequence[dict[str, Any]], ids: set[str]) -> dict[str, Any]:
+    scores = nll_scores(rows, ids)
+    vals = [v for vs in scores.values() for v in vs]
+    if not vals:
+        return {"nll": None, "ci95": None, "tasks": 0}
+    acc = [r["token_accuracy"] for r in rows if r["task_id"] in ids]
+    return {"nll": float(np.mean(vals)), "ci95": list(bootstrap_ci(scores)), "tasks": len(scores),
+            "token_accuracy": float(np.mean(acc))}
+
+
+def nll_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], ids: set[str]) -> dict[str, Any]:
+    """NLL(a) − NLL(b) on the tasks both scored, paired bootstrap: positive = b fits the references better."""
+    return paired_bootstrap(nll_scores(a, ids, sign=-1.0), nll_scores(b, ids, sign=-1.0))
 
 
 def calls_per_token(s: Sample) -> float | None:
@@ -336,36 +416,43 @@ def analyze(cfg: StudyConfig, out: Path) -> dict[str, Any]:
         key = (m.name, main_setting(m.name))
         if key not in evals:
             continue
-        res = evals[key].results
-        data["models"][m.name] = {"role": m.role, "setting": key[1], "all": _cell(res),
-                                  **{g: _cell(_subset(res, groups[g])) for g in group_order}}
+        ev = evals[key]
+        data["models"][m.name] = {"role": m.role, "setting": key[1], "all": _cell(ev.results),
+                                  **{g: _cell(_subset(ev.results, groups[g])) for g in group_order},
+                                  "reference": {g: _nll_cell(ev.reference, groups[g]) for g in group_order}}
 
-    def diff(a: str, b: str, g: str) -> dict[str, Any]:
+    def diff(a: str, b: str, g: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(pass@1, reference NLL) differences, both positive when b is better."""
         ka, kb = (a, main_setting(a)), (b, main_setting(b))
         if ka not in evals or kb not in evals:
-            return {"tasks": 0}
-        return paired_difference(_subset(evals[ka].results, groups[g]), _subset(evals[kb].results, groups[g]))
+            return {"tasks": 0}, {"tasks": 0}
+        return (paired_difference(_subset(evals[ka].results, groups[g]), _subset(evals[kb].results, groups[g])),
+                nll_difference(evals[ka].reference, evals[kb].reference, groups[g]))
 
     q: dict[str, Any] = {}
     for other in (n for n, r in role.items() if r != "subject"):
         for g in QUESTION_GROUPS:
-            d = diff(other, subject, g)  # subject − other
-            q[f"{subject} − {other} | {g}"] = {**d, "role": role[other], "answer": _answer(d)}
+            d, nd = diff(other, subject, g)  # subject − other
+            q[f"{subject} − {other} | {g}"] = {**d, "role": role[other], "answer": _answer(d),
+                                               "reference": {**nd, "answer": _answer(nd)}}
     data["questions"]["a_c"] = q
 
     for name in (n for n in role if (n, headline) in evals):
         per: dict[str, Any] = {}
         cyc = sorted(int(s[1:]) for (n, s) in evals if n == name and s.startswith("c") and s[1:].isdigit())
         for c in cyc:
-            res = evals[(name, f"c{c}")].results
-            per[str(c)] = {g: _cell(_subset(res, groups[g])) for g in group_order}
+            ev = evals[(name, f"c{c}")]
+            per[str(c)] = {g: _cell(_subset(ev.results, groups[g])) for g in group_order}
+            per[str(c)]["reference"] = {g: _nll_cell(ev.reference, groups[g]) for g in group_order}
         beyond = [c for c in cyc if c > mean_cycles]
         tests = {}
         for c in beyond:
+            at_mean, deeper = evals[(name, headline)], evals[(name, f"c{c}")]
             for g in QUESTION_GROUPS:
-                d = paired_difference(_subset(evals[(name, headline)].results, groups[g]),
-                                      _subset(evals[(name, f"c{c}")].results, groups[g]))
-                tests[f"c{c} − c{mean_cycles} | {g}"] = {**d, "answer": _answer(d)}
+                d = paired_difference(_subset(at_mean.results, groups[g]), _subset(deeper.results, groups[g]))
+                nd = nll_difference(at_mean.reference, deeper.reference, groups[g])
+                tests[f"c{c} − c{mean_cycles} | {g}"] = {**d, "answer": _answer(d),
+                                                         "reference": {**nd, "answer": _answer(nd)}}
         data["cycles"][name] = {"by_cycles": per, "beyond_mean": tests}
 
     for name in role:
@@ -415,6 +502,20 @@ def _dpct(d: dict[str, Any]) -> str:
     return f"{100 * d['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] (n={d['tasks']})"
 
 
+def _nll(cell: dict[str, Any] | None) -> str:
+    if not cell or cell.get("nll") is None:
+        return "—"
+    lo, hi = cell["ci95"]
+    return f"{cell['nll']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _dnll(d: dict[str, Any] | None) -> str:
+    if not d or not d.get("tasks"):
+        return "—"
+    lo, hi = d["ci95"]
+    return f"{d['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
 def _plots(data: dict[str, Any], out: Path) -> list[str]:
     import matplotlib
 
@@ -425,15 +526,23 @@ def _plots(data: dict[str, Any], out: Path) -> list[str]:
     depth_groups = [g for g in data["groups"] if g.startswith("test depth ") and "≥" not in g]
     xs = [int(g.split()[-1]) for g in depth_groups]
     if data["models"] and xs:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
         for name, m in data["models"].items():
             ys = [100 * (m[g]["pass@1"] or 0) for g in depth_groups]
             lo = [100 * m[g]["ci95"][0] if m[g]["ci95"] else 0 for g in depth_groups]
             hi = [100 * m[g]["ci95"][1] if m[g]["ci95"] else 0 for g in depth_groups]
             ax.plot(xs, ys, marker="o", label=name)
             ax.fill_between(xs, lo, hi, alpha=0.15)
+            ref = [m.get("reference", {}).get(g, {}) for g in depth_groups]
+            if all(c.get("nll") is not None for c in ref):
+                ax2.plot(xs, [c["nll"] for c in ref], marker="o", label=name)
+                ax2.fill_between(xs, [c["ci95"][0] for c in ref], [c["ci95"][1] for c in ref], alpha=0.15)
         ax.set(xlabel="composition depth (test tasks)", ylabel="pass@1 (%)", title="pass@1 vs depth")
-        ax.legend()
+        ax2.set(xlabel="composition depth (test tasks)", ylabel="nats/token",
+                title="reference NLL vs depth (lower is better)")
+        for a in (ax, ax2):
+            if a.lines:
+                a.legend()
         fig.tight_layout()
         fig.savefig(out / "pass1_vs_depth.png", dpi=110)
         plt.close(fig)
@@ -442,13 +551,19 @@ def _plots(data: dict[str, Any], out: Path) -> list[str]:
         cyc = sorted(int(k) for k in c["by_cycles"])
         if len(cyc) < 2:
             continue
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
         for g in [*depth_groups, "depth_extrapolation"]:
-            ys = [100 * (c["by_cycles"][str(k)].get(g, {}).get("pass@1") or 0) for k in cyc]
-            ax.plot(cyc, ys, marker="o", label=g.replace("test ", ""))
-        ax.axvline(data["mean_cycles"], color="grey", linestyle=":", label="training mean")
+            cells = [c["by_cycles"][str(k)] for k in cyc]
+            ax.plot(cyc, [100 * (x.get(g, {}).get("pass@1") or 0) for x in cells], marker="o",
+                    label=g.replace("test ", ""))
+            nll = [x.get("reference", {}).get(g, {}).get("nll") for x in cells]
+            if all(v is not None for v in nll):
+                ax2.plot(cyc, nll, marker="o", label=g.replace("test ", ""))
+        for a in (ax, ax2):
+            a.axvline(data["mean_cycles"], color="grey", linestyle=":", label="training mean")
+            a.legend(fontsize=7)
         ax.set(xlabel="inference H cycles", ylabel="pass@1 (%)", title=f"{name}: pass@1 vs inference depth")
-        ax.legend(fontsize=7)
+        ax2.set(xlabel="inference H cycles", ylabel="nats/token", title=f"{name}: reference NLL vs inference depth")
         fig.tight_layout()
         fig.savefig(out / f"pass1_vs_cycles_{name}.png", dpi=110)
         plt.close(fig)
@@ -473,28 +588,46 @@ def report_markdown(cfg: StudyConfig, data: dict[str, Any], plots: Sequence[str]
     lines = [f"# Study: {cfg.name}", "",
              "pass@1 in % (greedy, one sample per task and language) with 95% bootstrap intervals over tasks; "
              "differences are paired on the same tasks (all seeds pooled per task).", ""]
-    lines += ["## Answers", "", "| question | comparison | tasks | difference (points) | answer |", "|---|---|---|---|---|"]
+    lines += ["## Answers", "", "| question | comparison | tasks | pass@1 difference (points) | answer | "
+              "reference NLL difference (nats/token) | answer |", "|---|---|---|---|---|---|---|"]
     labels = {"equal_params": "(a) equal parameters", "equal_compute": "(a) equal compute",
               "no_hierarchy": "(c) H/L split vs looped"}
+
+    def row(question: str, comp: str, g: str, d: dict[str, Any]) -> str:
+        ref = d.get("reference") or {}
+        return (f"| {question} | {comp} | {g} | {_dpct(d)} | {d['answer']} | {_dnll(ref)} | "
+                f"{ref.get('answer', 'not measured')} |")
+
     for k, d in data["questions"]["a_c"].items():
         comp, g = k.split(" | ")
-        lines.append(f"| {labels.get(d['role'], d['role'])} | {comp} | {g} | {_dpct(d)} | {d['answer']} |")
+        lines.append(row(labels.get(d["role"], d["role"]), comp, g, d))
     for name, c in data["cycles"].items():
         for k, d in c["beyond_mean"].items():
             comp, g = k.split(" | ")
-            lines.append(f"| (b) cycles beyond the training mean | {name}: {comp} | {g} | {_dpct(d)} | {d['answer']} |")
-    lines += ["", "\"yes\": the interval lies above 0; \"no difference shown\": it contains 0.", ""]
+            lines.append(row("(b) cycles beyond the training mean", f"{name}: {comp}", g, d))
+    lines += ["", "\"yes\": the interval lies above 0; \"no difference shown\": it contains 0. Both differences "
+              "read \"positive = the first-named is better\": for pass@1 it is A − B, for the reference NLL (mean "
+              "next-token loss of the task's reference solution, teacher-forced; lower is better) it is "
+              "NLL(B) − NLL(A). The NLL answers where pass@1 is too close to 0 to separate the models.", ""]
     groups = list(data["groups"])
     lines += ["## pass@1 by composition depth and split", "",
               "| model | role | setting | " + " | ".join(f"{g} (n={data['groups'][g]})" for g in groups) + " |",
               "|---|---|---|" + "---|" * len(groups)]
     for name, m in data["models"].items():
         lines.append(f"| {name} | {m['role']} | {m['setting']} | " + " | ".join(_pct(m.get(g)) for g in groups) + " |")
+    lines += ["", "## Reference NLL by composition depth and split (nats/token, lower is better; token accuracy)", "",
+              "| model | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for name, m in data["models"].items():
+        ref = m.get("reference", {})
+        lines.append(f"| {name} | " + " | ".join(
+            f"{_nll(ref.get(g))}; {100 * ref[g]['token_accuracy']:.0f}%" if ref.get(g, {}).get("nll") is not None
+            else "—" for g in groups) + " |")
     for name, c in data["cycles"].items():
-        lines += ["", f"## {name}: pass@1 vs inference cycles (training mean {data['mean_cycles']})", "",
-                  "| cycles | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
-        for k, row in c["by_cycles"].items():
-            lines.append(f"| {k} | " + " | ".join(_pct(row.get(g)) for g in groups) + " |")
+        lines += ["", f"## {name}: pass@1 and reference NLL vs inference cycles (training mean {data['mean_cycles']})",
+                  "", "| cycles | measure | " + " | ".join(groups) + " |", "|---|---|" + "---|" * len(groups)]
+        for k, cells in c["by_cycles"].items():
+            lines.append(f"| {k} | pass@1 | " + " | ".join(_pct(cells.get(g)) for g in groups) + " |")
+            lines.append(f"| {k} | NLL | " + " | ".join(_nll(cells.get("reference", {}).get(g)) for g in groups) + " |")
     if data["adaptive"]:
         lines += ["", "## Adaptive exit (convergence of the next-token distribution)", "",
                   "| model | threshold | calls/token (exit) | calls/token (always max) | saved | pass@1 exit | "

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from hrmcode.cli import app
 from hrmcode.config import ConfigError
 from hrmcode.model import equal_compute_layers
-from hrmcode.study import StudyConfig, load_study, run_config, settings_for, spearman
+from hrmcode.study import StudyConfig, load_study, nll_difference, run_config, settings_for, spearman
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,7 +106,21 @@ def test_tiny_study_end_to_end(tmp_path: Path) -> None:
         assert set(data["cycles"][name]["by_cycles"]) == {"1", "2", "3"}
         a = data["adaptive"][name]
         assert a["samples"] > 0 and 0 < a["calls_per_token"] <= a["calls_per_token_full"]
+    # the references are scored teacher-forced at every fixed depth (not under the exit rule), and the
+    # depth override reaches that path: HRM's reference NLL changes with its inference cycles
+    n_tasks = len({json.loads(x)["task_id"] for x in (out / "evals/hrm-s0/c2/results.jsonl").read_text().splitlines()})
+    for ref in out.glob("evals/*/*/reference_loss.jsonl"):
+        rows = [json.loads(x) for x in ref.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == n_tasks and all(r["nll"] > 0 and r["tokens"] > 0 and 0 <= r["token_accuracy"] <= 1
+                                            for r in rows), ref
+        assert any(r["truncated"] for r in rows) and not all(r["truncated"] for r in rows)  # 400-token context
+    assert not (out / "evals/hrm-s0/converge/reference_loss.jsonl").exists()
+    by_c = data["cycles"]["hrm"]["by_cycles"]
+    assert by_c["1"]["reference"]["test depth 1"]["nll"] != by_c["3"]["reference"]["test depth 1"]["nll"]
+    for d in data["questions"]["a_c"].values():
+        assert d["reference"]["tasks"] > 0 and d["reference"]["answer"] in {"yes", "no (worse)", "no difference shown"}
     report = (out / "report.md").read_text(encoding="utf-8")
+    assert "reference NLL difference" in report and "## Reference NLL by composition depth" in report
     assert "## Answers" in report and "(c) H/L split vs looped" in report and "pass1_vs_depth.png" in report
     assert (out / "pass1_vs_depth.png").stat().st_size > 0
     # resumable: a second invocation trains and evaluates nothing again, and rewrites the same numbers
@@ -115,6 +129,15 @@ def test_tiny_study_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert {p: p.stat().st_mtime for p in out.glob("evals/*/*/summary.json")} == mtimes
     assert json.loads((out / "study.json").read_text(encoding="utf-8"))["models"] == data["models"]
+
+
+def test_nll_difference_is_positive_when_the_second_fits_better() -> None:
+    a = [{"task_id": t, "nll": 2.0 + i % 3 * 0.1} for i, t in enumerate("abcdefgh")]
+    b = [{**r, "nll": r["nll"] - 0.5} for r in a]  # b: lower loss on every task
+    d = nll_difference(a, b, set("abcdefgh"))
+    assert d["tasks"] == 8 and d["diff"] == pytest.approx(0.5) and d["ci95"][0] > 0
+    assert nll_difference(b, a, set("abcd"))["diff"] == pytest.approx(-0.5)
+    assert nll_difference(a, b, {"zz"}) == {"tasks": 0}
 
 
 def test_study_config_requires_models() -> None:

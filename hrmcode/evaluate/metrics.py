@@ -74,6 +74,21 @@ def bootstrap_ci(values_by_task: dict[str, list[float]], *, n_boot: int = 2000, 
     return float(lo), float(hi)
 
 
+def paired_bootstrap(a: dict[str, list[float]], b: dict[str, list[float]], *, n_boot: int = 2000,
+                     seed: int = 0) -> dict[str, Any]:
+    """mean(b) − mean(a) over the tasks both scored (each task's items averaged first), with a
+    percentile bootstrap over those tasks; ``{"tasks": 0}`` when they share none."""
+    common = sorted(set(a) & set(b))
+    if not common:
+        return {"tasks": 0}
+    diff = np.array([np.mean(b[t]) for t in common]) - np.array([np.mean(a[t]) for t in common])
+    rng = np.random.default_rng(seed)
+    boots = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(1)
+    lo, hi = np.quantile(boots, [0.025, 0.975])
+    return {"tasks": len(common), "diff": float(diff.mean()), "ci95": [float(lo), float(hi)],
+            "significant": bool(lo > 0 or hi < 0)}
+
+
 def item_scores(results: Sequence[Result]) -> dict[str, list[float]]:
     """Per task: the pass@1 estimate (fraction of samples passed) of each of its languages."""
     by: dict[tuple[str, str], list[bool]] = defaultdict(list)

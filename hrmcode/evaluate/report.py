@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
+from hrmcode.evaluate.metrics import bootstrap_ci, item_scores, paired_bootstrap
 from hrmcode.records import LANGUAGES, Result, Task, atomic_write_json, atomic_write_text, read_jsonl
 
 log = logging.getLogger(__name__)
@@ -66,18 +66,7 @@ def load_eval(path: str | Path, name: str | None = None) -> EvalRun:
 
 def paired_difference(a: list[Result], b: list[Result], *, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
     """pass@1(b) − pass@1(a) on the items both evaluated, with a paired bootstrap over tasks."""
-    sa, sb = item_scores(a), item_scores(b)
-    common = sorted(set(sa) & set(sb))
-    if not common:
-        return {"tasks": 0}
-    da = np.array([np.mean(sa[t]) for t in common])
-    db = np.array([np.mean(sb[t]) for t in common])
-    diff = db - da
-    rng = np.random.default_rng(seed)
-    boots = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(1)
-    lo, hi = np.quantile(boots, [0.025, 0.975])
-    return {"tasks": len(common), "diff": float(diff.mean()), "ci95": [float(lo), float(hi)],
-            "significant": bool(lo > 0 or hi < 0)}
+    return paired_bootstrap(item_scores(a), item_scores(b), n_boot=n_boot, seed=seed)
 
 
 def _scores_by(results: list[Result], key: str, tasks: dict[str, Task]) -> dict[str, dict[str, list[float]]]:
