@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -18,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 FORMAT_VERSION = 1
 
@@ -109,10 +110,69 @@ class TestCase(Record):
     output: Any
 
 
+# What a task is, one meaning each (docs/layout.md, "Task kinds"); how each is graded is in the record:
+# * function — a typed signature (``signature``), tests of argument lists and return values;
+# * method   — a LeetCode-style method ``meta.func_name`` of ``class Solution`` (or a top-level function
+#              of that name), tests of JSON argument lists and JSON return values (LiveCodeBench's functional
+#              problems);
+# * script   — HumanEval-style: the program ``prompt + solution + meta.test + check(meta.entry_point)``
+#              passes iff that last call returns;
+# * stdin    — a whole program per test: stdin in, stdout compared by ``meta.compare`` (STDIN_RULES);
+# * project  — a directory with its own build and test commands (``meta.project``).
+KINDS: tuple[str, ...] = ("function", "method", "script", "stdin", "project")
+Kind = Literal["function", "method", "script", "stdin", "project"]
+STDIN_RULES: tuple[str, ...] = ("exact", "numeric", "lcb")  # meta.compare of a stdin task (default exact)
+GRADINGS: tuple[str, ...] = ("robust", "faithful")  # meta.grading of a method task or a stdin task compared by lcb
+
+
+def _number(meta: dict[str, Any], key: str, *, positive: bool) -> None:
+    v = meta.get(key)
+    if v is None:
+        return
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"meta.{key}: {v!r} is not a {'positive' if positive else 'non-negative'} number")
+
+
+def check_kind_fields(kind: str, meta: dict[str, Any]) -> None:
+    """The fields a kind needs and the grading options it allows; ValueError naming the field."""
+    compare = meta.get("compare")
+    if kind == "method":
+        name = meta.get("func_name")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"meta.func_name: a method task needs the method's name, got {name!r}")
+    if kind == "script":
+        entry = meta.get("entry_point")
+        if not isinstance(entry, str) or not entry.isidentifier():
+            raise ValueError(f"meta.entry_point: a script task needs the checked function's name, got {entry!r}")
+        if not isinstance(meta.get("test"), str):
+            raise ValueError("meta.test: a script task needs its check program (a string defining check())")
+    if kind == "stdin" and compare is not None and compare not in STDIN_RULES:
+        raise ValueError(f"meta.compare: {compare!r} is not a stdin rule; expected one of {', '.join(STDIN_RULES)}")
+    lcb_graded = kind in ("method", "script") or (kind == "stdin" and compare == "lcb")
+    grading = meta.get("grading")
+    if grading is not None:
+        if grading not in GRADINGS:
+            raise ValueError(f"meta.grading: {grading!r}: expected robust or faithful")
+        if not lcb_graded or (grading == "faithful" and kind == "script"):
+            raise ValueError(f"meta.grading: {grading!r} applies to method tasks and stdin tasks compared by lcb"
+                             + (" (robust also to script tasks)" if grading == "robust" else ""))
+    _number(meta, "float_tol", positive=False)
+    _number(meta, "timeout_s", positive=True)
+    if meta.get("float_tol") is not None:
+        if kind not in ("method", "stdin") or not lcb_graded:
+            raise ValueError("meta.float_tol: a tolerance applies to method tasks and stdin tasks compared by lcb "
+                             "(compare numeric has its own)")
+        if grading == "faithful":
+            raise ValueError("meta.float_tol: faithful grading has no tolerance (upstream has none)")
+    if meta.get("timeout_s") is not None and not lcb_graded:
+        raise ValueError("meta.timeout_s: a per-test timeout of the method/script/lcb grader; other kinds take "
+                         "the evaluation's limits")
+
+
 class Task(Record):
     task_id: str
     source: Literal["builtin", "livecodebench", "polyglot", "humaneval", "custom"] = "custom"
-    kind: Literal["function", "stdin", "project"] = "function"
+    kind: Kind = "function"
     prompt: str
     tests: list[TestCase] = []
     signature: Signature | None = None
@@ -122,6 +182,11 @@ class Task(Record):
     license: str | None = None
     meta: dict[str, Any] = {}
     version: int = FORMAT_VERSION
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Task:
+        check_kind_fields(self.kind, self.meta)
+        return self
 
 
 class Sample(Record):
@@ -243,3 +308,40 @@ def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]])
     lines = [dumps_record(r) for r in records]
     atomic_write_text(path, "".join(line + "\n" for line in lines))
     return len(lines)
+
+
+class JsonlWriter:
+    """Records appended as JSONL to a temp file beside ``path``, renamed over it when the ``with`` block
+    ends without an error (removed if it raises): for files written in parts, too large to hold at once."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.count = 0
+        self._fh: Any = None
+        self._tmp = ""
+
+    def __enter__(self) -> JsonlWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        self._fh = os.fdopen(fd, "w", encoding="utf-8")
+        return self
+
+    def write_all(self, records: Iterable[BaseModel | dict[str, Any]]) -> None:
+        for rec in records:
+            self._fh.write(dumps_record(rec) + "\n")
+            self.count += 1
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        renamed = False
+        try:
+            if exc_type is None:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            self._fh.close()
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+                renamed = True
+        finally:
+            if not renamed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._tmp)

@@ -48,7 +48,7 @@ def _task(obj: Any, where: str) -> Task:
             raise RecordError(f"{where}: {f}: missing or not a string")
     if not obj["entry_point"].isidentifier():
         raise RecordError(f"{where}: entry_point: {obj['entry_point']!r} is not a function name")
-    return Task(task_id=obj["task_id"], source="humaneval", kind="function", prompt=obj["prompt"],
+    return Task(task_id=obj["task_id"], source="humaneval", kind="script", prompt=obj["prompt"],
                 starter_code={"python": obj["prompt"]},
                 reference={"python": obj["prompt"] + obj["canonical_solution"]},
                 license="MIT", meta={"entry_point": obj["entry_point"], "test": obj["test"], "record": where})
@@ -80,7 +80,8 @@ def load_tasks(path: str | Path | None = None, *, skip_bad: bool = False) -> tup
 
 
 def program(task: Task, solution: str) -> str:
-    """The program a sample is graded by: it passes iff its last statement, ``check(<entry_point>)``,
+    """The program a sample of a ``script`` task (HumanEval's, or any task of that kind) is graded by:
+    it passes iff its last statement, ``check(<entry_point>)``,
     returns — which the grading driver runs and reports itself, so that exiting early (``sys.exit(0)``,
     ``os._exit(0)``) is a failure as upstream (see ``lcb_driver.SCRIPT_PASSED``)."""
     entry = task.meta["entry_point"]

@@ -461,7 +461,8 @@ def _functional_args(text: str, where: str, fld: str) -> list[Any]:
 
 
 def to_task(p: Problem, *, with_private: bool = True) -> Task:
-    """A Task record: task id = question_id, kind stdin or function (``meta.func_name``).
+    """A Task record: task id = question_id, kind ``stdin`` (``meta.compare`` lcb) or ``method``
+    (``meta.func_name``; upstream's "functional" test type).
 
     Functional tests become ``input`` = the JSON argument list (one line per argument upstream) and
     ``output`` = the JSON value; stdin tests keep their strings.
@@ -484,9 +485,11 @@ def to_task(p: Problem, *, with_private: bool = True) -> Task:
     }
     if p.func_name:
         meta["func_name"] = p.func_name
+    else:
+        meta["compare"] = "lcb"  # lcb_runner's line rule (execute/compare.py)
     if p.errata:
         meta["errata"] = p.errata
-    return Task(task_id=p.question_id, source="livecodebench", kind="function" if p.func_name else "stdin",
+    return Task(task_id=p.question_id, source="livecodebench", kind="method" if p.func_name else "stdin",
                 prompt=p.question_content, tests=tests,
                 starter_code={"python": p.starter_code} if p.starter_code else {},
                 difficulty=p.difficulty, meta=meta)

@@ -9,8 +9,11 @@ Each takes either ``samples`` (a samples.jsonl path, a list of Sample records, o
 an upstream ``[{"question_id", "code_list"}]`` JSON file) or ``generate``, a callable
 ``generate(prompts: list[str], language: str, n: int) -> list[list[str]]`` returning ``n`` raw model
 outputs per prompt. Each writes into ``out_dir``: results.jsonl (one Result per sample),
-summary.json, report.md and, for LiveCodeBench, ``livecodebench_<language>_eval_all.json`` in the
+summary.json, report.md, tasks.jsonl (the Task records graded — every test, the entry points, the
+check programs and the grading options in each — which ``hrmcode eval files --tasks`` regrades with
+the same verdicts) and, for LiveCodeBench, ``livecodebench_<language>_eval_all.json`` in the
 shape of upstream's ``*_eval_all.json`` (per problem: code_list, graded_list, pass@1, metadata).
+Both grade through :func:`hrmcode.evaluate.grading.grade_in_jail`.
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ from typing import Any, Literal
 
 from hrmcode.data import humaneval as he
 from hrmcode.data import livecodebench as lcb
-from hrmcode.evaluate.lcb_grade import GradeConfig, Graded, GradeJob, GradeProblem, grade
+from hrmcode.evaluate.grading import grade_in_jail, grade_problem, graded_code, with_grading
+from hrmcode.evaluate.lcb_grade import GradeConfig
 from hrmcode.evaluate.metrics import pass_at_k
 from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
 from hrmcode.records import (
     LANGUAGES,
+    JsonlWriter,
     RecordError,
     Result,
     Sample,
@@ -100,16 +105,6 @@ def _generated(prompts: dict[str, str], language: str, n: int, generate: Generat
 
 
 # ---- results and summaries ----------------------------------------------------------------------
-
-
-def _result(s: Sample, index: int, g: Graded, grading: str, code: str) -> Result:
-    extra: dict[str, Any] = {"grading": grading, "test_verdicts": g.verdicts, **g.detail}
-    if g.codes is not None:
-        extra["upstream_codes"] = g.codes
-    if not code.strip():
-        extra["error"] = extra.get("error") or "no code: the output has fewer than two ``` fences"
-    return Result(task_id=s.task_id, language=s.language, sample_index=index, passed=g.passed, verdict=g.verdict,
-                  tests_passed=g.tests_passed, tests_total=g.n_tests, **extra)
 
 
 def _pass_table(groups: dict[str, list[bool]], ks: Sequence[int]) -> dict[str, Any]:
@@ -234,7 +229,7 @@ def eval_livecodebench(
     for lang in languages:
         if lang not in LANGUAGES:
             raise ValueError(f"--language {lang!r}: expected one of {', '.join(LANGUAGES)}")
-    cfg = GradeConfig(mode=grading, timeout=timeout, float_tol=float_tol, workers=workers)
+    GradeConfig(mode=grading, timeout=timeout, float_tol=float_tol, workers=workers)  # the options' errors, early
     window = lcb.Window(start_date, end_date, tuple(platforms), tuple(difficulties))
     sel = lcb.load_problems(data, release=release, window=window, skip_bad=skip_bad)
     by_id = {p.question_id: p for p in sel.problems}
@@ -278,35 +273,31 @@ def eval_livecodebench(
     bad_problems: list[str] = []
     t0 = time.monotonic()
     done = 0
-    for w in range(0, len(order), WAVE_PROBLEMS):
-        gprobs: dict[str, GradeProblem] = {}
-        for tid in order[w: w + WAVE_PROBLEMS]:
-            try:
-                gprobs[tid] = grade_problem(lcb.to_task(by_id[tid]))
-            except lcb.LCBFormatError as e:
-                if not skip_bad:
-                    raise
-                bad_problems.append(str(e))
-        jobs = []
-        for tid in gprobs:
-            for i in per_problem[tid]:
-                s = inside[i]
-                if s.language != "python" and by_id[tid].kind != "stdin":
-                    results[i] = Result(task_id=s.task_id, language=s.language, sample_index=index_of[i],
-                                        passed=False, verdict="harness_error", tests_passed=0,
-                                        tests_total=gprobs[tid].n_tests, grading=grading,
-                                        error="functional (LeetCode) problems are graded in Python only")
-                    continue
-                jobs.append(GradeJob(i, tid, s.language, codes[i]))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with JsonlWriter(out / "tasks.jsonl") as exported:
+        for w in range(0, len(order), WAVE_PROBLEMS):
+            wave: dict[str, Task] = {}
+            for tid in order[w: w + WAVE_PROBLEMS]:
+                try:
+                    wave[tid] = with_grading(lcb.to_task(by_id[tid]), grading=grading, timeout=timeout,
+                                             float_tol=float_tol)
+                except lcb.LCBFormatError as e:
+                    if not skip_bad:
+                        raise
+                    bad_problems.append(str(e))
+            exported.write_all(wave.values())  # the records graded, every test in them (`eval files` regrades)
+            picked = [i for tid in wave for i in per_problem[tid]]
 
-        def tick(d: int, _t: int, base: int = done) -> None:
-            if progress:
-                progress(base + d, len(inside))
+            def tick(d: int, _t: int, base: int = done) -> None:
+                if progress:
+                    progress(base + d, len(inside))
 
-        graded = grade(gprobs, jobs, cfg, progress=tick)
-        for j in jobs:
-            results[j.key] = _result(inside[j.key], index_of[j.key], graded[j.key], grading, codes[j.key])
-        done += len(jobs)
+            got = grade_in_jail(wave, [(inside[i], index_of[i], codes[i]) for i in picked], workers=workers,
+                                progress=tick)
+            for i, r in zip(picked, got, strict=True):
+                results[i] = r
+            done += len(picked)
     elapsed = time.monotonic() - t0
     final = [r for r in results if r is not None]
     graded_ids = {r.task_id for r in final}
@@ -333,8 +324,6 @@ def eval_livecodebench(
             "errata_selected": sel.errata,
             "livecodebench": _breakdown(final, attr, ks, errata),
         })
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "results.jsonl", final)
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "report.md", render_report(summary, title="LiveCodeBench", sections=[livecodebench_section],
@@ -346,16 +335,6 @@ def eval_livecodebench(
     for lang in sorted({r.language for r in final}):
         atomic_write_json(out / f"livecodebench_{lang}_eval_all.json", _eval_all(sel.problems, samples_of, lang))
     return summary
-
-
-def grade_problem(task: Task) -> GradeProblem:
-    """A LiveCodeBench or HumanEval Task as the grader needs it."""
-    if task.source == "humaneval":
-        return GradeProblem(task.task_id, "script", [None], [None])
-    if task.kind == "function":
-        return GradeProblem(task.task_id, "function", [t.input for t in task.tests], [t.output for t in task.tests],
-                            func_name=task.meta["func_name"])
-    return GradeProblem(task.task_id, "stdin", [str(t.input) for t in task.tests], [str(t.output) for t in task.tests])
 
 
 # ---- HumanEval ----------------------------------------------------------------------------------
@@ -389,19 +368,15 @@ def eval_humaneval(
         all_samples = _generated({t.task_id: t.prompt for t in tasks}, "python", n, generate)
     inside = [s for s in all_samples if s.task_id in by_id and s.language == "python"]
     outside = len(all_samples) - len(inside)
+    graded_tasks = {t.task_id: with_grading(t, timeout=timeout) for t in tasks}
     counters: dict[str, int] = defaultdict(int)
-    jobs, index_of, codes = [], [], []
-    for i, s in enumerate(inside):
-        index_of.append(counters[s.task_id])
+    items = []
+    for s in inside:
+        items.append((s, counters[s.task_id], graded_code(graded_tasks[s.task_id], _extract(s.solution, extract))))
         counters[s.task_id] += 1
-        code = he.program(by_id[s.task_id], _extract(s.solution, extract))
-        codes.append(code)
-        jobs.append(GradeJob(i, s.task_id, "python", code))
-    gprobs = {t.task_id: grade_problem(t) for t in tasks}
     t0 = time.monotonic()
-    graded = grade(gprobs, jobs, GradeConfig(mode="robust", timeout=timeout, workers=workers), progress=progress)
+    final = grade_in_jail(graded_tasks, items, workers=workers, progress=progress)
     elapsed = time.monotonic() - t0
-    final = [_result(inside[j.key], index_of[j.key], graded[j.key], "robust", codes[j.key]) for j in jobs]
     summary = build_summary(
         final, benchmark="humaneval", ks=ks, sandbox=sandbox_layers(), n_tasks=len({r.task_id for r in final}),
         skipped={"tasks": len(rep), "samples": len(skipped_samples), "reasons": [*rep, *skipped_samples][:200]},
@@ -411,6 +386,8 @@ def eval_humaneval(
                "samples_outside_data": outside, "timeout_s": timeout, "extraction": extract})
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # The records graded (those with samples), for `hrmcode eval files --tasks OUT/tasks.jsonl`.
+    write_jsonl(out / "tasks.jsonl", [graded_tasks[tid] for tid in dict.fromkeys(s.task_id for s in inside)])
     write_jsonl(out / "results.jsonl", final)
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "report.md", render_report(summary, title="HumanEval", examples=failure_examples(final)))

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 # per candidate (a verdict cached before may have been changed by a batch-mate's tampering). 5: one
 # value rule for every grader (3.0 equals 3), named in results; the rules' source is in the key too.
 HARNESS_VERSION = 5
+RUNNER_KINDS = ("function", "stdin", "project")  # the kinds this runner grades (method/script: evaluate/grading.py)
 DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
 TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
@@ -845,6 +846,11 @@ def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool 
         lang = LANGUAGES.get(s.language)
         if lang is None:
             outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {"error": f"unknown language {s.language}"})
+            continue
+        if task.kind not in RUNNER_KINDS:
+            outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {
+                "error": f"task {task.task_id}: a {task.kind} task is graded by the method/script grader "
+                         "(hrmcode.evaluate.grading.grade_samples, as `hrmcode eval files` does), not here"})
             continue
         k = cache_key(task, s, cfg, layers.mode)
         keys[i] = k
