@@ -170,11 +170,13 @@ def test_errata_are_kept_and_flagged():
 def test_to_task_functional_and_stdin():
     by = {p.question_id: p for p in lcb.load_problems(FIX, release="v1").problems}
     t = lcb.to_task(by["3900"])
-    assert (t.task_id, t.source, t.kind, t.meta["func_name"]) == ("3900", "livecodebench", "function", "minimumKSum")
+    # A LeetCode-style method is its own kind (issue 17: `function` is the typed signature only).
+    assert (t.task_id, t.source, t.kind, t.meta["func_name"]) == ("3900", "livecodebench", "method", "minimumKSum")
     assert [(c.input, c.output) for c in t.tests] == [([[4, 3, 2, 3, 1], 2], 3), ([[5], 1], 5), ([[9, 8, 7, 1], 3], 16)]
     assert t.starter_code["python"].startswith("class Solution:")
     s = lcb.to_task(by["abc900_a"])
     assert s.kind == "stdin" and s.tests[0].input == "1 2\n" and s.tests[0].output == "3\n"
+    assert s.meta["compare"] == "lcb"  # the record names its rule
     assert s.difficulty == "easy" and s.meta["platform"] == "atcoder" and s.meta["public_tests"] == 2
     assert len(lcb.to_task(by["abc900_a"], with_private=False).tests) == 2
 
