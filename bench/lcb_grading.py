@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hrmcode.data import livecodebench as lcb
-from hrmcode.evaluate.benchmarks import grade_problem
+from hrmcode.evaluate.grading import grade_problem
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 from hrmcode.execute import evaluate_samples, sandbox_layers
 from hrmcode.execute.sandbox import cpu_meter

@@ -124,7 +124,7 @@ EARLY_EXITS = {
 def test_early_exits_and_forged_reports_fail_and_correct_code_passes(tasks):
     """A sample passes only when check(entry_point) returned: an exit with status 0 before that, a
     marker printed or written to a descriptor, or a spoiled channel never passes."""
-    from hrmcode.evaluate.benchmarks import grade_problem
+    from hrmcode.evaluate.grading import grade_problem
     from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 
     t = tasks[0]

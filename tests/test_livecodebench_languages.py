@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hrmcode.data import livecodebench as lcb
-from hrmcode.evaluate.benchmarks import grade_problem
+from hrmcode.evaluate.grading import grade_problem
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 
 FIX = Path(__file__).parent / "fixtures" / "livecodebench"

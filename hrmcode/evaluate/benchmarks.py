@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from hrmcode.data import humaneval as he
 from hrmcode.data import livecodebench as lcb
-from hrmcode.evaluate.grading import grade_in_jail, grade_problem, graded_code, with_grading
+from hrmcode.evaluate.grading import grade_in_jail, graded_code, with_grading
 from hrmcode.evaluate.lcb_grade import GradeConfig
 from hrmcode.evaluate.metrics import pass_at_k
 from hrmcode.evaluate.render import failure_examples, render_report
@@ -394,4 +394,4 @@ def eval_humaneval(
     return summary
 
 
-__all__ = ["GenerateFn", "eval_humaneval", "eval_livecodebench", "grade_problem"]
+__all__ = ["GenerateFn", "eval_humaneval", "eval_livecodebench"]
