@@ -188,3 +188,14 @@ def test_the_runner_refuses_kinds_it_does_not_own():
     assert r.verdict.value == "harness_error" and "grade_samples" in r.model_dump()["error"]
     (r,) = grade_samples([method], [_py("m", "class Solution:\n    def f(self, x):\n        return x\n")], workers=1)
     assert r.verdict.value == "pass" and r.model_dump()["compare"] == "values"
+
+
+@pytest.mark.slow
+def test_all_164_canonical_humaneval_solutions_pass_through_the_exported_tasks(tmp_path):
+    tasks, _ = he.load_tasks()
+    path = tmp_path / "samples.jsonl"
+    write_jsonl(path, [_py(t.task_id, t.reference["python"][len(t.prompt):]) for t in tasks])
+    bench = eval_humaneval(tmp_path / "bench", samples=path)
+    files = evaluate_files(tmp_path / "bench" / "tasks.jsonl", path, tmp_path / "files")
+    assert _graded(tmp_path / "files") == _graded(tmp_path / "bench")
+    assert files["passed"] == bench["passed"] == 164 and files["overall"]["pass@1"] == 1.0
