@@ -387,7 +387,7 @@ def with_act(cfg: RunConfig, *, inference: str | None = None, threshold: float |
     try:
         return RunConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, "ACT override")) from None
+        raise ConfigError(format_errors(e, "ACT override")) from None
 
 
 def threshold_field(inference: str) -> str:
@@ -419,7 +419,7 @@ class ConfigError(ValueError):
     """A config that does not validate; the message names the file and every bad field."""
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
+def format_errors(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid config"]
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "<root>"
@@ -440,7 +440,7 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> RunConfig
     try:
         return RunConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, source)) from None
+        raise ConfigError(format_errors(e, source)) from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

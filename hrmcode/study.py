@@ -49,8 +49,8 @@ from hrmcode.config import (
     ConfigError,
     RunConfig,
     StrictModel,
-    _format_errors,
     deep_merge,
+    format_errors,
     read_recipe,
     validate_config,
 )
@@ -133,7 +133,7 @@ def load_study(path: str | Path) -> StudyConfig:
     try:
         cfg = StudyConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, str(path))) from None
+        raise ConfigError(format_errors(e, str(path))) from None
     for m in cfg.models:  # every run config must validate before hours are spent on the first one
         run_config(cfg, m, cfg.seeds[0], Path("."), source=f"{path}: models.{m.name}")
     return cfg
