@@ -60,9 +60,18 @@ from hrmcode.evaluate.metrics import bootstrap_ci, item_scores, paired_bootstrap
 from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
 from hrmcode.evaluate.report import paired_difference
 from hrmcode.generate import SamplingConfig
-from hrmcode.model import IGNORE, equal_compute_layers
-from hrmcode.model.common import token_nll
-from hrmcode.records import LANGUAGES, Result, Sample, Task, atomic_write_json, atomic_write_text, read_jsonl
+from hrmcode.model import equal_compute_layers
+from hrmcode.model.common import lm_stats
+from hrmcode.records import (
+    LANGUAGES,
+    Result,
+    Sample,
+    Task,
+    atomic_write_json,
+    atomic_write_text,
+    read_jsonl,
+    write_jsonl,
+)
 from hrmcode.runs import LoadedRun, load_run
 from hrmcode.tokenizer import CodeTokenizer
 from hrmcode.train.trainer import split_tasks, train, train_tokenizer
@@ -213,12 +222,9 @@ def reference_scores(run: LoadedRun, tasks: Sequence[Task], languages: Sequence[
             for _ in range(segments):
                 out = model(carry, batch)
                 carry = out.carry
-            logits = out.outputs["logits"].float()
-            has = batch.targets != IGNORE
-            n = has.sum(-1).clamp_min(1)
-            nll = token_nll(logits, batch.targets, cfg.loss).sum(-1) / n
-            acc = ((logits.argmax(-1) == batch.targets) & has).sum(-1) / n
-            for e, v, a, k in zip(chunk, nll.tolist(), acc.tolist(), has.sum(-1).tolist(), strict=True):
+            stats = lm_stats(out.outputs["logits"].float(), batch.targets, cfg.loss)
+            acc = stats.token_correct.sum(-1) / stats.n_targets.clamp_min(1)
+            for e, v, a, k in zip(chunk, stats.per_seq.tolist(), acc.tolist(), stats.n_targets.tolist(), strict=True):
                 rows.append({"task_id": e.task_id, "language": e.language, "nll": v, "token_accuracy": a,
                              "tokens": k, "truncated": (e.task_id, e.language) in cut})
     return rows, len(cut)
@@ -271,7 +277,7 @@ def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "",
                 if st.teacher_forced and not (eval_dir / REFERENCE_FILE).exists():
                     s = time.perf_counter()
                     rows, cut = reference_scores(run, chosen, cfg.eval.languages, st.options)
-                    atomic_write_text(eval_dir / REFERENCE_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+                    write_jsonl(eval_dir / REFERENCE_FILE, rows)
                     timings[f"reference loss {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
                     if cut:
                         say(f"  reference loss: {cut} of {len(rows)} references scored on the part within max_seq_len")

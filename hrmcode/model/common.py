@@ -37,6 +37,7 @@ class LMStats:
     token_correct: Tensor  # (B, T) bool, argmax == target (False where IGNORE)
     n_targets: Tensor  # (B,) number of target positions
     exact: Tensor  # (B,) bool: every target position right (the "solved" signal of ACT)
+    per_seq: Tensor  # (B,) mean NLL over each sequence's targets (0 where it has none)
 
 
 def lm_stats(logits: Tensor, targets: Tensor, kind: str) -> LMStats:
@@ -47,7 +48,7 @@ def lm_stats(logits: Tensor, targets: Tensor, kind: str) -> LMStats:
     loss = (per_seq * weight).sum() / weight.sum().clamp_min(1)
     correct = (logits.argmax(-1) == targets) & has
     exact = (correct.sum(-1) == n) & (n > 0)
-    return LMStats(loss, correct, n, exact)
+    return LMStats(loss, correct, n, exact, per_seq)
 
 
 @dataclass
