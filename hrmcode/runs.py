@@ -48,9 +48,19 @@ class LoadedRun:
         return self.cfg.name or self.run_dir.name
 
 
-def pick_checkpoint(run_dir: Path, which: Literal["best", "last"]) -> ck.Checkpoint:
-    """The best (lowest probe loss) or newest checkpoint that verifies; falls back to older ones."""
+def pick_checkpoint(run_dir: Path, which: Literal["best", "last"] | int) -> ck.Checkpoint:
+    """The best (lowest probe loss) or newest checkpoint that verifies, falling back to older ones;
+    or, for an int, the checkpoint of that step (an error when it is missing or does not verify)."""
     root = run_dir / "checkpoints"
+    if isinstance(which, int):
+        path = root / ck.step_dir_name(which)
+        if not path.is_dir():
+            kept = ", ".join(str(s) for s, _ in ck.list_checkpoints(root)) or "none"
+            raise RunError(f"{path}: no checkpoint of step {which} (kept: {kept})")
+        try:
+            return ck.load_checkpoint(path)
+        except ck.CheckpointError as e:
+            raise RunError(str(e)) from None
     if which == "best":
         best = ck.best_checkpoint(root)
         if best is not None:
@@ -65,7 +75,7 @@ def pick_checkpoint(run_dir: Path, which: Literal["best", "last"]) -> ck.Checkpo
     return latest
 
 
-def load_run(run_dir: str | Path, *, which: Literal["best", "last"] = "best", device: str = "cpu",
+def load_run(run_dir: str | Path, *, which: Literal["best", "last"] | int = "best", device: str = "cpu",
              use_ema: bool = True, act_inference: str | None = None,
              act_threshold: float | None = None) -> LoadedRun:
     """Load a run for inference (``model.eval()``). ``act_inference`` / ``act_threshold`` override
