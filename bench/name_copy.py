@@ -83,19 +83,24 @@ def rename(task: Task, new: str) -> Task:
 
 
 def wide_data(src: Path, dst: Path, seed: int) -> None:
-    """A copy of the suite whose train and val tasks have pseudo-word names."""
+    """A copy of the suite whose train and val tasks (``meta.split``) have pseudo-word names, the same
+    name for a task in every file (training reads ``tasks.jsonl``; the split files are views of it)."""
     if (dst / "done").is_file():
         return
     dst.mkdir(parents=True, exist_ok=True)
     rng, taken = random.Random(seed), set()
-    for f in src.glob("*.jsonl"):
+    names: dict[str, str] = {}
+    for f in sorted(src.glob("*.jsonl")):
         tasks, _ = read_jsonl(f, Task)
-        if f.stem in ("train", "val"):
-            tasks = [rename(t, pseudo_name(rng, taken)) if t.signature else t for t in tasks]
-        write_jsonl(dst / f.name, tasks)
+        out = []
+        for t in tasks:
+            if t.signature and t.meta.get("split") in ("train", "val"):
+                t = rename(t, names.setdefault(t.task_id, pseudo_name(rng, taken)))
+            out.append(t)
+        write_jsonl(dst / f.name, out)
     for f in src.glob("*.json"):
         (dst / f.name).write_bytes(f.read_bytes())
-    (dst / "done").write_text("")
+    (dst / "done").write_text(json.dumps({"renamed": len(names)}))
 
 
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:
