@@ -21,9 +21,11 @@ from pathlib import Path
 
 from hrmcode.data.polyglot import load_exercise
 from hrmcode.evaluate.polyglot import _Reference, run_exercise
-from hrmcode.evaluate.polyglot_toolchains import cpp_toolchain, warm_catch_main
+from hrmcode.evaluate.polyglot_toolchains import trusted_runner
 from hrmcode.execute.runner import Ctx, ExecConfig
 from hrmcode.execute.sandbox import detect_layers
+from hrmcode.languages.cpp import cpp_toolchain, warm_catch_main
+from hrmcode.languages.toolchain import ToolchainContext
 
 log = logging.getLogger("bench.polyglot_cpp_catch")
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "polyglot" / "cpp" / "exercises" / "practice"
@@ -48,7 +50,8 @@ def main() -> int:
         cache, tmp = root / "cache", root / "tmp"
         tmp.mkdir()
         t0 = time.monotonic()
-        warm = warm_catch_main([ex], cache, layers, cfg, tmp)
+        warm = warm_catch_main([ex], ToolchainContext(cache_root=cache, tmp_root=tmp,
+                                                      run_trusted=trusted_runner(layers, cfg)))
         warm_s = time.monotonic() - t0
         ctx = Ctx(cfg, layers, cache, tmp)
         times: dict[str, list[float]] = {"cached main": [], "upstream (no cache)": []}

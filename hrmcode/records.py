@@ -13,18 +13,63 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 FORMAT_VERSION = 1
 
-LANGUAGES: tuple[str, ...] = ("python", "javascript", "java", "cpp", "go", "rust")
-Language = Literal["python", "javascript", "java", "cpp", "go", "rust"]
+
+
+class LanguageNames(Sequence[str]):
+    """The names of the registered languages, in their order: a live view.
+
+    The languages themselves (``hrmcode/languages/<name>.py``) sit above the records; each one adds its
+    name here when ``hrmcode.languages`` registers it (``hrmcode/__init__.py`` imports that package, so
+    any reader of records sees every language), and records validate ``language`` fields against it.
+    """
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+
+    def add(self, name: str) -> None:
+        if name not in self._names:
+            self._names.append(name)
+
+    def remove(self, name: str) -> None:
+        if name in self._names:
+            self._names.remove(name)
+
+    def __getitem__(self, i: Any) -> Any:
+        return tuple(self._names)[i]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(self._names))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __repr__(self) -> str:
+        return repr(tuple(self._names))
+
+
+LANGUAGES = LanguageNames()
+
+
+def _known_language(name: str) -> str:
+    if name not in LANGUAGES:
+        raise ValueError(f"unknown language {name!r}: expected one of {', '.join(LANGUAGES)}")
+    return name
+
+
+Language = Annotated[str, AfterValidator(_known_language)]
 
 # Value types of typed function tests: a scalar or a list of one (parse_type reads these strings).
 VALUE_TYPES: tuple[str, ...] = ("int", "bool", "str", "list[int]", "list[str]", "list[bool]")

@@ -55,17 +55,13 @@ from starlette.routing import Route
 from hrmcode.backends.base import cut_at_stop
 from hrmcode.backends.hrm import InferenceOptions, call_counts, inference_overrides, overridden_config
 from hrmcode.generate import SamplingConfig, generate
-from hrmcode.records import LANGUAGES
+from hrmcode.languages import LANGUAGES, language_of_fence, language_of_path
 from hrmcode.runs import LoadedRun
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 256
 MAX_N = 16
-_SUFFIX = {".py": "python", ".js": "javascript", ".mjs": "javascript", ".java": "java", ".cpp": "cpp", ".cc": "cpp",
-           ".hpp": "cpp", ".h": "cpp", ".go": "go", ".rs": "rust"}
-_FENCE_INFO = {"python": "python", "py": "python", "javascript": "javascript", "js": "javascript", "java": "java",
-               "cpp": "cpp", "c++": "cpp", "go": "go", "golang": "go", "rust": "rust", "rs": "rust"}
 _FENCE_LINE = re.compile(r"^\s*```\s*([\w+#.-]*)\s*$")
 _FILE_LINE = re.compile(r"^\s*([\w./-]+\.(\w+))\s*$")
 
@@ -208,15 +204,15 @@ def chat_prompt(messages: Sequence[dict[str, Any]]) -> tuple[str, str | None, st
             fm = _FENCE_LINE.match(line)
             if not fm:
                 continue
-            if fence_lang is None and fm.group(1).lower() in _FENCE_INFO:
-                fence_lang = _FENCE_INFO[fm.group(1).lower()]
+            if fence_lang is None:
+                fence_lang = language_of_fence(fm.group(1))
             prev = next((lines[k] for k in range(j - 1, -1, -1) if lines[k].strip()), "")
             name = _FILE_LINE.match(prev)
-            if name and f".{name.group(2)}" in _SUFFIX and name.group(1) not in files:
+            if name and language_of_path(name.group(1)) and name.group(1) not in files:
                 files.append(name.group(1))
     sources = [f for f in files if PurePosixPath(f).suffix not in (".h", ".hpp")]
     one = sources[0] if len(sources) == 1 else None
-    language = _SUFFIX[PurePosixPath(one).suffix] if one else fence_lang
+    language = language_of_path(one) if one else fence_lang
     return "\n".join(users), language, one
 
 

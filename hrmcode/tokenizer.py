@@ -74,7 +74,8 @@ class CodeTokenizer:
         if wrong:
             raise TokenizerError(f"special tokens at wrong ids: {', '.join(wrong)}")
         self.pad_id, self.eos_id, self.prompt_id, self.code_id, self.mask_id = (ids[s] for s in SPECIAL_TOKENS[:5])
-        self.lang_ids: dict[str, int] = {lang: ids[f"<{lang}>"] for lang in LANGUAGES}
+        # The languages this tokenizer was trained with (a language registered later has no token).
+        self.lang_ids: dict[str, int] = {lang: ids[f"<{lang}>"] for lang in LANGUAGES if f"<{lang}>" in ids}
 
     # ---- building --------------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class CodeTokenizer:
 
     def lang_id(self, language: str) -> int:
         if language not in self.lang_ids:
-            raise ValueError(f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}")
+            raise ValueError(f"unknown language {language!r}: expected one of {', '.join(self.lang_ids)}")
         return self.lang_ids[language]
 
     def prompt_ids(self, language: str, prompt: str) -> list[int]:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from polyglot_fixtures import WHERE, find_archive, whole_reply
 
-from hrmcode.data.polyglot import POLYGLOT_LANGUAGES, Exercise, load_exercises
+from hrmcode.data.polyglot import Exercise, load_exercises, polyglot_languages
 from hrmcode.evaluate.polyglot import eval_polyglot
 from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
 
-MISSING = missing_toolchains(POLYGLOT_LANGUAGES)
+MISSING = missing_toolchains(polyglot_languages())
 
 # Two per language: quick ones whose stubs fail in different ways (a build failure where the language
 # has one, failing tests), and cpp/bank-account, whose tests start 1000 threads (it aborted under the
@@ -56,7 +56,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.timeout(900)
 def test_two_tries_on_real_exercises_stub_then_reference(checkout, tmp_path):
-    langs = [lang for lang in POLYGLOT_LANGUAGES if lang not in MISSING]
+    langs = [lang for lang in polyglot_languages() if lang not in MISSING]
     if not langs:
         pytest.skip(f"no Polyglot toolchain here: {MISSING}")
     names = [f"{lang}/{name}" for lang in langs for name in PICKS[lang]]
@@ -103,7 +103,7 @@ def test_two_tries_on_real_exercises_stub_then_reference(checkout, tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_all_references_pass_or_name_what_is_missing_and_all_stubs_fail(checkout, tmp_path):
-    langs = [lang for lang in POLYGLOT_LANGUAGES if lang not in MISSING]
+    langs = [lang for lang in polyglot_languages() if lang not in MISSING]
     s = eval_polyglot(checkout, tmp_path / "ref", source="reference", languages=langs, timeout=180)
     assert s["tasks"] == sum({"cpp": 26, "go": 39, "java": 47, "javascript": 49, "python": 34, "rust": 30}[x]
                              for x in langs)

@@ -290,7 +290,7 @@ def _cacheprog(tmp_path: Path, shared: Path, private: str, requests: list[str]) 
     import subprocess
     import sys
 
-    from hrmcode.evaluate.polyglot_toolchains import GO_CACHEPROG
+    from hrmcode.languages.go import GO_CACHEPROG
 
     prog = tmp_path / "cacheprog.py"
     prog.write_text(GO_CACHEPROG)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.evaluate.polyglot_deps import (
+from hrmcode.evaluate.polyglot_toolchains import explain_build_failure
+from hrmcode.languages.polyglot_deps import (
     Needs,
     OfflineDeps,
     cargo_dependencies,
-    explain_build_failure,
     gradle_dependencies,
     req_matches,
     resolve_java,

@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hrmcode.languages import get_language
 from hrmcode.records import RecordError, Task, TestCase
 
 log = logging.getLogger(__name__)
@@ -491,47 +492,39 @@ def to_task(p: Problem, *, with_private: bool = True) -> Task:
         meta["errata"] = p.errata
     return Task(task_id=p.question_id, source="livecodebench", kind="method" if p.func_name else "stdin",
                 prompt=p.question_content, tests=tests,
-                starter_code={"python": p.starter_code} if p.starter_code else {},
+                starter_code={UPSTREAM_LANGUAGE: p.starter_code} if p.starter_code else {},
                 difficulty=p.difficulty, meta=meta)
 
 
 # ---- prompts and extraction (upstream's generic chat format) -------------------------------------
 
-DISPLAY = {"python": "Python", "javascript": "JavaScript", "java": "Java", "cpp": "C++", "go": "Go", "rust": "Rust"}
-FENCE = {"python": "python", "javascript": "javascript", "java": "java", "cpp": "cpp", "go": "go", "rust": "rust"}
-_COMMENT = {"python": "#"}  # every other target language comments with //
+UPSTREAM_LANGUAGE = "python"  # LiveCodeBench's own prompts and functional problems are Python's
 
 
-def _check_language(language: str) -> None:
-    if language not in DISPLAY:
-        raise ValueError(f"unknown language {language!r}: expected one of {', '.join(DISPLAY)}")
-
-
-def system_message(language: str = "python") -> str:
-    _check_language(language)
-    name = DISPLAY[language]
+def system_message(language: str = UPSTREAM_LANGUAGE) -> str:
+    name = get_language(language).display_name
     return (f"You are an expert {name} programmer. You will be given a question (problem specification) and "
             f"will generate a correct {name} program that matches the specification and passes all tests.")
 
 
-def user_message(question_content: str, starter_code: str = "", language: str = "python") -> str:
+def user_message(question_content: str, starter_code: str = "", language: str = UPSTREAM_LANGUAGE) -> str:
     """Upstream's user turn; for Python byte-identical, for the others naming the language and its fence.
 
     Starter code exists only for LeetCode (functional) problems and only in Python upstream.
     """
-    _check_language(language)
-    fence = FENCE[language]
+    lang = get_language(language)
+    fence = lang.fence
     text = f"### Question:\n{question_content}\n\n"
     if starter_code:
-        if language != "python":
+        if language != UPSTREAM_LANGUAGE:
             raise ValueError(f"functional (LeetCode) problems have Python starter code only; "
                              f"cannot prompt for {language}")
         text += ("### Format: You will use the following starter code to write the solution to the problem "
                  f"and enclose your code within delimiters.\n```{fence}\n{starter_code}\n```\n\n")
     else:
         # Upstream writes the language in lower case here ("the python program").
-        prog = "python" if language == "python" else DISPLAY[language]
-        comment = _COMMENT.get(language, "//")
+        prog = language if language == UPSTREAM_LANGUAGE else lang.display_name
+        comment = lang.comment
         text += ("### Format: Read the inputs from stdin solve the problem and write the answer to stdout "
                  "(do not directly test on the sample inputs). Enclose your code within delimiters as follows. "
                  f"Ensure that when the {prog} program runs, it reads the inputs, runs the algorithm and writes "
@@ -540,12 +533,12 @@ def user_message(question_content: str, starter_code: str = "", language: str = 
     return text
 
 
-def chat_messages(p: Problem, language: str = "python") -> list[dict[str, str]]:
+def chat_messages(p: Problem, language: str = UPSTREAM_LANGUAGE) -> list[dict[str, str]]:
     return [{"role": "system", "content": system_message(language)},
             {"role": "user", "content": user_message(p.question_content, p.starter_code, language)}]
 
 
-def prompt_text(p: Problem, language: str = "python") -> str:
+def prompt_text(p: Problem, language: str = UPSTREAM_LANGUAGE) -> str:
     """System and user turns as one text, for models without a chat template."""
     return system_message(language) + "\n\n" + user_message(p.question_content, p.starter_code, language)
 
@@ -561,4 +554,4 @@ def extract_code(output: str) -> str:
 
 def supports(p: Problem, language: str) -> bool:
     """Functional problems are Python-only (starter code and call convention); stdin ones are neutral."""
-    return language == "python" or p.kind == "stdin"
+    return language == UPSTREAM_LANGUAGE or p.kind == "stdin"

@@ -29,23 +29,33 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from hrmcode.languages import LANGUAGES
+from hrmcode.languages.toolchain import PolyglotTrack
 from hrmcode.records import Task
 
 log = logging.getLogger(__name__)
 
-POLYGLOT_LANGUAGES: tuple[str, ...] = ("cpp", "go", "java", "javascript", "python", "rust")
-# Upstream never shows these to the model nor lists them in the prompt (they are build files).
-BUILD_FILES = frozenset({"Cargo.toml", "CMakeLists.txt"})
 DOC_PARTS = (".docs/introduction.md", ".docs/instructions.md", ".docs/instructions.append.md")
 FILE_FIELDS = ("solution", "test", "example", "exemplar", "editor", "invalidator")
 EXERCISE_KINDS = ("practice", "concept")
-CARGO_EXAMPLE = ".meta/Cargo-example.toml"  # the Rust track's reference Cargo.toml (its CI copies it)
-_JS_PARENT_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])\.\./""")
+
+
+
+def polyglot_languages() -> tuple[str, ...]:
+    """The registered languages that have a Polyglot track (``Language.polyglot``), by name."""
+    return tuple(sorted(name for name, lang in LANGUAGES.items() if lang.polyglot is not None))
+
+
+def polyglot_track(language: str) -> PolyglotTrack:
+    track = LANGUAGES[language].polyglot if language in LANGUAGES else None
+    if track is None:
+        raise ValueError(f"{language!r} is not a Polyglot language ({', '.join(polyglot_languages())})")
+    return track
+
 
 # Upstream's prompts (aider/benchmark/prompts.py), reproduced as text: they are the benchmark's data.
 INSTRUCTIONS_ADDENDUM = """
@@ -89,7 +99,8 @@ class Exercise:
     @property
     def editable(self) -> tuple[str, ...]:
         """The solution files the model sees and may edit (build files excluded, as upstream)."""
-        return tuple(f for f in self.solution if PurePosixPath(f).name not in BUILD_FILES)
+        build_files = polyglot_track(self.language).build_files
+        return tuple(f for f in self.solution if PurePosixPath(f).name not in build_files)
 
     @property
     def file_list(self) -> str:
@@ -141,9 +152,7 @@ class Exercise:
                 raise PolyglotFormatError(f"polyglot {self.task_id}: .meta/config.json: files.example: {ex!r} "
                                           "matches no solution file (by name or extension)")
             text = self.read(ex)
-            if self.language == "javascript" and p.suffix in (".js", ".mjs", ".cjs", ".ts"):
-                text = _JS_PARENT_IMPORT.sub(r"\1\2./", text)
-            out[dest] = text
+            out[dest] = polyglot_track(self.language).reference_text(ex, text)
         return out
 
     def to_task(self) -> Task:
@@ -227,8 +236,7 @@ def load_exercise(exdir: str | Path, language: str, *, defaults: dict[str, objec
     lists = {f: _file_list(files.get(f), ex_id, f, exdir, required=f in ("solution", "test", ref_field))
              for f in ("solution", "test", ref_field, "editor", "invalidator")}
     example = lists.pop(ref_field)
-    if language == "rust" and (exdir / CARGO_EXAMPLE).is_file() and CARGO_EXAMPLE not in example:
-        example = (*example, CARGO_EXAMPLE)
+    example = (*example, *(f for f in polyglot_track(language).extra_reference(exdir) if f not in example))
     return Exercise(language=language, name=exdir.name, path=exdir, example=example, kind=kind, **lists)
 
 
@@ -258,9 +266,9 @@ def track_dirs(root: str | Path, languages: Sequence[str]) -> dict[str, Path]:
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             pass
         lang = slug or root.resolve().name.lower()
-        if lang not in POLYGLOT_LANGUAGES:
+        if lang not in polyglot_languages():
             raise ValueError(f"--data {root}: an Exercism track checkout of {lang!r}, not one of "
-                             f"{', '.join(POLYGLOT_LANGUAGES)}")
+                             f"{', '.join(polyglot_languages())}")
         return {lang: root} if lang in languages else {}
     return {lang: root / lang for lang in languages if (root / lang / "exercises").is_dir()}
 
@@ -281,10 +289,10 @@ def load_exercises(root: str | Path, languages: Sequence[str] | None = None, *, 
     (language, name) and the report of skipped ones.
     """
     root = Path(root)
-    langs = list(languages or POLYGLOT_LANGUAGES)
+    langs = list(languages or polyglot_languages())
     for lang in langs:
-        if lang not in POLYGLOT_LANGUAGES:
-            raise ValueError(f"--languages: {lang!r} is not a Polyglot language ({', '.join(POLYGLOT_LANGUAGES)})")
+        if lang not in polyglot_languages():
+            raise ValueError(f"--languages: {lang!r} is not a Polyglot language ({', '.join(polyglot_languages())})")
     if not root.is_dir():
         raise FileNotFoundError(f"--data {root}: not a directory (clone Aider-AI/polyglot-benchmark there)")
     tracks = track_dirs(root, langs)
@@ -330,5 +338,5 @@ def load_exercises(root: str | Path, languages: Sequence[str] | None = None, *, 
     return exercises, report
 
 
-__all__ = ["EXERCISE_KINDS", "INSTRUCTIONS_ADDENDUM", "POLYGLOT_LANGUAGES", "TEST_FAILURES", "Exercise", "LoadReport",
-           "PolyglotFormatError", "load_exercise", "load_exercises", "track_dirs"]
+__all__ = ["EXERCISE_KINDS", "INSTRUCTIONS_ADDENDUM", "TEST_FAILURES", "Exercise", "LoadReport", "PolyglotFormatError",
+           "load_exercise", "load_exercises", "polyglot_languages", "polyglot_track", "track_dirs"]

@@ -28,6 +28,7 @@ from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary, signature_adherence
 from hrmcode.execute import evaluate_samples, sandbox_layers
 from hrmcode.generate import SamplingConfig
+from hrmcode.languages import get_language
 from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json, atomic_write_text, write_jsonl
 from hrmcode.runs import LoadedRun
 
@@ -100,7 +101,7 @@ def is_syntax_error(r: Result) -> bool:
     """A compile error, or (interpreted languages) a SyntaxError reported at run time."""
     if r.verdict == Verdict.COMPILE_ERROR:
         return True
-    if r.verdict == Verdict.RUNTIME_ERROR and r.language in ("python", "javascript"):
+    if r.verdict == Verdict.RUNTIME_ERROR and not get_language(r.language).compiled:
         return bool(_SYNTAX.search(str((r.model_extra or {}).get("stderr", ""))))
     return False
 

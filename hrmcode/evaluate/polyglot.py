@@ -41,9 +41,9 @@ with no usable block, or an unclosed fence, is *malformed* (upstream's well-form
 
 Per exercise (each on a fresh copy, in parallel): apply the try's edits; re-copy the test and
 editor files from the pristine tree (a model cannot tamper with them); re-enable skipped tests;
-resolve the libraries the exercise declares against what is offline (:mod:`.polyglot_deps`);
+resolve the libraries the exercise declares against what is offline (:mod:`hrmcode.languages.polyglot_deps`);
 build, then run the language's test command in the sandbox
-(:mod:`hrmcode.evaluate.polyglot_toolchains`) with a ``timeout`` per step (upstream: 180 s);
+(the language's track, :mod:`hrmcode.evaluate.polyglot_toolchains`) with a ``timeout`` per step (upstream: 180 s);
 pass = exit status 0. Verdicts: ``pass``; ``wrong_answer`` (the tests ran and failed);
 ``compile_error`` (the build failed: its log is what the model sees next); ``timeout``;
 ``unavailable`` (a toolchain or a declared library is not offline here: named, reported apart,
@@ -73,20 +73,23 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
 from hrmcode.data.polyglot import Exercise, load_exercises
-from hrmcode.evaluate.polyglot_deps import DECLARATION_FILES, OfflineDeps, explain_build_failure
 from hrmcode.evaluate.polyglot_toolchains import (
     Toolchain,
     Toolchains,
+    explain_build_failure,
     polyglot_limits,
     reenable_skipped,
     relpath_ok,
     tests_ran,
+    track,
 )
 from hrmcode.evaluate.render import render_report
 from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
 from hrmcode.execute.runner import Ctx, ExecConfig, default_cache_dir, evaluate_project, trim
 from hrmcode.execute.sandbox import detect_layers
+from hrmcode.languages import LANGUAGES
+from hrmcode.languages.polyglot_deps import DECLARATION_FILES, OfflineDeps
 from hrmcode.records import (
     RecordError,
     Result,
@@ -117,23 +120,11 @@ TIMED_OUT_TEXT = "Tests timed out!"  # what upstream feeds back after a timeout
 REPLY_KEEP = 4000  # characters of a model reply kept in results.jsonl
 
 SLOWEST = 10  # exercises listed in the report's slowest table
-# Expected seconds per exercise before a first run (scheduling only: longest first; later runs use
-# the durations the last run recorded in the cache directory).
-_EXPECTED_S = {"java": 5.0, "cpp": 3.0, "javascript": 2.0, "rust": 1.5, "go": 1.0, "python": 0.6}
 
+# Where this harness departs from upstream, besides each language track's own (PolyglotTrack.deviations).
 DEVIATIONS = (
-    "java: javac + the JUnit console launcher instead of ./gradlew test (Gradle downloads itself at test "
-    "time); the libraries build.gradle declares come from --deps directories or Debian, possibly at another "
-    "version (each substitute is listed per exercise)",
-    "rust: crates come from Debian's registry (and --deps directories); a caret requirement only an older "
-    "release of its semver series meets offline is rewritten to that release in the copy (listed per exercise)",
     "every exercise is built, then tested (two sandboxed steps, each with the timeout): a build failure is a "
     "compile_error and its log is what the model sees; upstream runs one command",
-    "java: a bare @Disabled is removed too (upstream's regex only removes @Disabled(...))",
-    "javascript: xit(, xdescribe( and .skip( are re-enabled besides upstream's xtest(; jest runs without "
-    "upstream's `./*` path patterns (the same test files)",
-    "cpp: Catch2's main object is served from a cache filled by a trusted compile (same compiler, flags "
-    "and bytes)",
     "test and editor files are re-copied before every run (upstream: test files only); .meta is not "
     "copied into the work directory",
     "each try runs on a fresh copy of the exercise (upstream reuses one directory across tries)",
@@ -141,6 +132,12 @@ DEVIATIONS = (
     "seconds_per_case is wall time per exercise (model + tests); upstream times the model calls only",
     "a stateless model callable gets the conversation as one text on the second try",
 )
+
+
+def deviations() -> list[str]:
+    """Every departure from upstream: each registered language track's, then the harness's own."""
+    return [d for lang in LANGUAGES.values() if lang.polyglot for d in lang.polyglot.deviations] + list(DEVIATIONS)
+
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+#.-]*)\s*$")
 _TIME = re.compile(r"\bin \d+\.\d+s\b")
@@ -386,12 +383,6 @@ class TryRecord:
         return {k: v for k, v in self.__dict__.items() if (v is not None and v != []) or k in ("edited", "problems")}
 
 
-def _java_classes(ex: Exercise, work: Path) -> list[str]:
-    """Class names the candidate's Java files define (a heuristic must not blame a library for them)."""
-    return [PurePosixPath(f).stem for f in ex.solution if f.endswith(".java")] + [
-        p.stem for p in work.glob("src/main/java/**/*.java")]
-
-
 def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, tries: int, timeout: float) -> Result:
     """Upstream's loop for one exercise: up to ``tries`` tries, stopping at the first pass."""
     t0 = time.monotonic()
@@ -446,8 +437,9 @@ def run_exercise(ex: Exercise, source: _Source, ctx: Ctx, tc: Toolchain, *, trie
                 text = text or str(out.detail.get("error", ""))
             unavailable = None
             if out.verdict is Verdict.COMPILE_ERROR:
+                # Names the candidate's own files define: a heuristic must not blame a library for them.
                 unavailable = explain_build_failure(ex.language, raw, needs, untouched,
-                                                    _java_classes(ex, work) if ex.language == "java" else ())
+                                                    track(ex.language).candidate_classes(ex, work))
                 if unavailable:
                     verdict = Verdict.UNAVAILABLE.value
             lines = text.splitlines()
@@ -628,7 +620,8 @@ def _run_all(exs: Sequence[Exercise], tcs: Toolchains, src: _Source, ctx: Ctx, *
              progress: Callable[[int, int], None] | None) -> dict[str, Result]:
     """Run every exercise on ``workers`` threads, longest expected first among those whose
     toolchain is ready (Go and C++ wait for their warm-ups; the other languages run meanwhile)."""
-    pending = sorted(exs, key=lambda e: (-expected.get(e.task_id, _EXPECTED_S.get(e.language, 1.0)), e.task_id))
+    # Before a first run, each track's expected seconds per exercise; later, the last run's durations.
+    pending = sorted(exs, key=lambda e: (-expected.get(e.task_id, track(e.language).expected_s), e.task_id))
     results: dict[str, Result] = {}
     cond = threading.Condition()
 
@@ -749,7 +742,7 @@ def eval_polyglot(
         "substitutes": dict(sorted(substitutes.items())),
         "missing_toolchains": missing,
         "deps": [str(d) for d in offline.dirs],
-        "deviations": list(DEVIATIONS),
+        "deviations": deviations(),
     }
     if label == "reference":
         extra["reference_failures"] = {r.task_id: r.verdict.value for r in final
@@ -788,5 +781,5 @@ def eval_polyglot(
     return summary
 
 
-__all__ = ["DEVIATIONS", "EditFn", "Parsed", "apply_edits", "clean_output", "eval_polyglot", "parse_whole_reply",
-           "polyglot_metrics", "prepare_run", "read_samples", "run_exercise"]
+__all__ = ["DEVIATIONS", "EditFn", "Parsed", "apply_edits", "clean_output", "deviations", "eval_polyglot",
+           "parse_whole_reply", "polyglot_metrics", "prepare_run", "read_samples", "run_exercise"]

@@ -20,19 +20,18 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from pathlib import PurePosixPath
 from typing import Any
 
 from hrmcode.backends.base import Backend, Completion, Job, Message, Prompt, Style
 from hrmcode.backends.cache import GenerationCache, GenerationStats, run_jobs
 from hrmcode.data import livecodebench as lcb
 from hrmcode.generate import SamplingConfig
+from hrmcode.languages import get_language, language_of_path
 from hrmcode.prompts import prompt_text
 from hrmcode.records import Task
 
-DISPLAY = lcb.DISPLAY
-FENCE = lcb.FENCE
 _FENCE_LINE = re.compile(r"^\s*```")
+DEFAULT_LANGUAGE = "python"  # a Polyglot file of no registered language's suffix
 
 
 def extract_code(text: str) -> str:
@@ -52,14 +51,6 @@ def flatten(messages: Sequence[Message]) -> str:
 
 # ---- the built-in suite --------------------------------------------------------------------------
 
-PYTHON_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
-BRACE_STOPS = ("\n}",)
-
-
-def _comment(language: str) -> str:
-    return "#" if language == "python" else "//"
-
-
 def signature_head(starter: str) -> str:
     """The starter code up to the line that opens the body (``def f(x):`` / ``int f(int x) {``)."""
     lines = starter.splitlines(keepends=True)
@@ -71,15 +62,16 @@ def signature_head(starter: str) -> str:
 
 
 def builtin_system(language: str) -> str:
-    name = DISPLAY[language]
+    name = get_language(language).display_name
     return (f"You are an expert {name} programmer. You will be given a task and will write a correct {name} "
             "function that matches the specification and passes all tests.")
 
 
 def builtin_user(task: Task, language: str) -> str:
-    name, fence = DISPLAY[language], FENCE[language]
+    lang = get_language(language)
+    name, fence = lang.display_name, lang.fence
     starter = (task.starter_code or {}).get(language, "")
-    where = " (the harness puts it inside a class: write a static method)" if language == "java" else ""
+    where = lang.function_note
     text = f"### Task:\n{task.prompt.strip()}\n\n"
     if starter.strip():
         text += (f"### Format: Complete the following {name} function, keeping its name and signature{where}. "
@@ -87,7 +79,7 @@ def builtin_user(task: Task, language: str) -> str:
                  f"function, tests or example usage.\n```{fence}\n{starter.rstrip()}\n```\n\n")
     else:
         text += (f"### Format: Write the {name} function{where} in one code block, without a main function, "
-                 f"tests or example usage.\n```{fence}\n{_comment(language)} YOUR CODE HERE\n```\n\n")
+                 f"tests or example usage.\n```{fence}\n{lang.comment} YOUR CODE HERE\n```\n\n")
     return text + "### Answer: (use the provided format with backticks)\n\n"
 
 
@@ -103,15 +95,16 @@ def builtin_prompt(task: Task, language: str, *, prefill_signature: bool = False
     """The built-in task in every style. ``prefill_signature``: our models' (native) answers start from
     the starter's signature line, as a completion prompt does for base models — the model writes the
     body, the name and parameters are given."""
+    lang = get_language(language)
     starter = (task.starter_code or {}).get(language, "")
-    c = _comment(language)
+    c = lang.comment
     statement = "\n".join(f"{c} {line}".rstrip() for line in task.prompt.strip().splitlines())
     head = signature_head(starter) if starter.strip() else ""
-    stops = (PYTHON_STOPS if language == "python" else BRACE_STOPS) if head else ()
+    stops = lang.completion_stops if head else ()
     return Prompt(language=language, native=prompt_text(task, language),
                   messages=({"role": "system", "content": builtin_system(language)},
                             {"role": "user", "content": builtin_user(task, language)}),
-                  completion=f"{c} Language: {DISPLAY[language]}\n{statement}\n{head}", stop=stops,
+                  completion=f"{c} Language: {lang.display_name}\n{statement}\n{head}", stop=stops,
                   prefill=signature_line(starter) if prefill_signature and starter.strip() else "")
 
 
@@ -121,8 +114,7 @@ def builtin_solution(text: str, style: Style, task: Task, language: str) -> str:
     starter = (task.starter_code or {}).get(language, "")
     if style != "completion" or not starter.strip():
         return extract_code(text)
-    closing = "\n}\n" if language != "python" else "\n"
-    return signature_head(starter) + text.rstrip("\n") + closing
+    return signature_head(starter) + text.rstrip("\n") + get_language(language).body_close
 
 
 # ---- LiveCodeBench -------------------------------------------------------------------------------
@@ -165,23 +157,20 @@ POLYGLOT_SYSTEM = (
     "path/to/file.py\n```python\n<the entire content of the file>\n```\n\n"
     "Never leave out, elide or abbreviate any part of a file you return."
 )
-_SUFFIX_LANGUAGE = {".py": "python", ".js": "javascript", ".java": "java", ".cpp": "cpp", ".h": "cpp", ".go": "go",
-                    ".rs": "rust"}
 
 
 def files_block(files: dict[str, str]) -> str:
     out = []
     for path, text in files.items():
-        lang = _SUFFIX_LANGUAGE.get(PurePosixPath(path).suffix, "")
+        lang = language_of_path(path) or ""
         out.append(f"{path}\n```{lang}\n{text if text.endswith(chr(10)) else text + chr(10)}```\n")
     return "\n".join(out)
 
 
 def polyglot_target(files: dict[str, str]) -> tuple[str | None, str]:
     """The file a native (one-file) model writes, and its language: the first editable source file."""
-    target = next((f for f in files if PurePosixPath(f).suffix in _SUFFIX_LANGUAGE and not f.endswith(".h")),
-                  next(iter(files), None))
-    return target, _SUFFIX_LANGUAGE.get(PurePosixPath(target).suffix, "python") if target else "python"
+    target = next((f for f in files if language_of_path(f) and not f.endswith(".h")), next(iter(files), None))
+    return target, (language_of_path(target) if target else None) or DEFAULT_LANGUAGE
 
 
 def polyglot_prompt(conversation: Sequence[Message], files: dict[str, str]) -> Prompt:

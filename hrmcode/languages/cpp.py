@@ -9,8 +9,10 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -18,7 +20,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, definition_arities, snake_case
+from hrmcode.languages.toolchain import (
+    Mount,
+    PolyglotTrack,
+    ProjectExercise,
+    Toolchain,
+    ToolchainContext,
+    python_for_jail,
+    trusted_log,
+)
 from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
+from hrmcode.records import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -216,10 +228,189 @@ def init_keys(asm: str) -> set[int]:
     return {files[n] for f in starters for n in locs.get(f, ()) if n in files}
 
 
+# ---- Aider Polyglot ---------------------------------------------------------------------------------
+# build: upstream's ``cmake -DEXERCISM_RUN_ALL_TESTS=1 -G "Unix Makefiles" ..`` then ``make <exercise>``
+# (the test executable); test: upstream's ``make`` (its last target runs the tests), with a compiler
+# launcher that serves Catch2's ``tests-main.cpp`` object from a cache.
+#
+# Compiling Catch2's main (``test/tests-main.cpp``, ``CATCH_CONFIG_MAIN``) is most of an exercise's
+# 15 s. A trusted job configures the pristine exercise and compiles only that object with the
+# launcher in record mode; candidate jobs see the cache read-only, and the launcher serves the object
+# only when the compiler, its arguments and the bytes of ``tests-main.cpp`` and ``catch.hpp`` all match
+# what was recorded — anything else (a model rewriting catch.hpp) compiles normally.
+
+# The launcher runs inside the jail, standard library only.
+CXX_LAUNCHER = r'''"""hrmcode's compiler launcher for Polyglot C++: serves Catch2's main object from a trusted cache.
+
+Usage (CMAKE_CXX_COMPILER_LAUNCHER): launcher.py COMPILER ARGS... Only the compile of
+test/tests-main.cpp is ever served; the key covers the compiler, its arguments (output paths and
+the exercise directory left out) and the bytes of tests-main.cpp and catch.hpp.
+"""
+import hashlib, json, os, shutil, subprocess, sys, tempfile
+
+def main(argv):
+    cache = os.environ.get("HRMCODE_CATCH_CACHE")
+    args, key_args, out, src, dep = argv[1:], [], None, None, None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-o", "-c", "-MF", "-MT", "-MQ") and i + 1 < len(args):
+            out = args[i + 1] if a == "-o" else out
+            src = args[i + 1] if a == "-c" else src
+            dep = args[i + 1] if a == "-MF" else dep
+            i += 2
+            continue
+        key_args.append(a)
+        i += 1
+    if not cache or not src or not out or os.path.basename(src) != "tests-main.cpp":
+        os.execvp(argv[0], argv)
+    srcdir = os.path.dirname(os.path.abspath(src))
+    root = os.path.dirname(srcdir)
+    compiler = os.path.realpath(shutil.which(argv[0]) or argv[0])
+    st = os.stat(compiler)
+    h = hashlib.sha256(json.dumps([compiler, st.st_size, int(st.st_mtime),
+                                   [a.replace(root, "@EXERCISE@") for a in key_args]]).encode())
+    for name in ("tests-main.cpp", "catch.hpp"):
+        try:
+            with open(os.path.join(srcdir, name), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            data = b"<missing>"
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    obj = os.path.join(cache, h.hexdigest() + ".o")
+    if os.path.isfile(obj):
+        shutil.copyfile(obj, out)
+        print("[hrmcode] " + os.path.basename(out) + ": Catch2's main served from the trusted cache", flush=True)
+        if dep:
+            with open(dep, "w") as fh:
+                fh.write(out + ": " + src + "\n")
+        return 0
+    rc = subprocess.call(argv)
+    if rc == 0 and os.environ.get("HRMCODE_CATCH_RECORD") == "1":
+        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".tmp")
+        os.close(fd)
+        shutil.copyfile(out, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, obj)
+    return rc
+
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+
+def cpp_toolchain(catch_cache: Path | None) -> Toolchain:
+    missing = None
+    for tool in ("cmake", "make", "g++"):
+        if shutil.which(tool) is None:
+            missing = f"cpp: {tool} is not installed"
+    flags = ""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+    paths: list[str] = []
+    if catch_cache is not None:
+        launcher = f"{python_for_jail()};{catch_cache / 'launcher.py'}"
+        flags = f" '-DCMAKE_CXX_COMPILER_LAUNCHER={launcher}'"
+        env["HRMCODE_CATCH_CACHE"] = str(catch_cache)
+        paths = [sys.base_prefix, str(catch_cache)]
+    configure = f"set -e; mkdir -p build; cd build; cmake -DEXERCISM_RUN_ALL_TESTS=1{flags} -G 'Unix Makefiles' ..; "
+    # Build: upstream's configure, then the test executable only (the CMakeLists names its target
+    # after the exercise directory). Test: upstream's `make`, whose last target runs the tests.
+    return Toolchain("cpp", "cd build && exec make", paths=paths, env=env, missing=missing,
+                     build=lambda ex: configure + f"exec make {shlex.quote(ex.name)}")
+
+
+_cpp_lock = threading.Lock()
+
+
+def _catch_key(ex: ProjectExercise) -> str:
+    h = hashlib.sha256()
+    for rel in ("CMakeLists.txt", "test/tests-main.cpp", "test/catch.hpp"):
+        p = ex.path / rel
+        h.update(rel.encode() + b"\0" + (hashlib.sha256(p.read_bytes()).digest() if p.is_file() else b"-"))
+    return h.hexdigest()[:16]
+
+
+def catch_cache_dir(cache_root: Path) -> Path:
+    """The directory of cached Catch2 main objects and the launcher (written once, read-only in jobs)."""
+    root = cache_root / "polyglot-cpp"
+    launcher = root / "launcher.py"
+    if not launcher.is_file() or launcher.read_text() != CXX_LAUNCHER:
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(launcher, CXX_LAUNCHER)
+        launcher.chmod(0o644)
+    root.chmod(0o755)
+    return root
+
+
+def warm_catch_main(exercises: Sequence[ProjectExercise], ctx: ToolchainContext) -> Path | None:
+    """Compile Catch2's main once per distinct (CMakeLists, tests-main.cpp, catch.hpp) of ``exercises``."""
+    tc0 = cpp_toolchain(None)
+    if tc0.missing or ctx.cache_root is None or ctx.tmp_root is None or ctx.run_trusted is None:
+        return None
+    root = catch_cache_dir(ctx.cache_root)
+    tc = cpp_toolchain(root)
+    seen: dict[str, ProjectExercise] = {}
+    for ex in exercises:
+        if (ex.path / "test" / "tests-main.cpp").is_file():
+            seen.setdefault(_catch_key(ex), ex)
+    for key, ex in seen.items():
+        marker = root / f"warm-{key}"
+        with _cpp_lock:
+            if marker.exists():
+                continue
+            work = Path(tempfile.mkdtemp(prefix="cpp-warm-", dir=ctx.tmp_root)) / ex.name
+            try:
+                # The pristine exercise (stub, tests, Catch): no candidate code. Only the main object is built.
+                shutil.copytree(ex.path, work, ignore=shutil.ignore_patterns(".meta", "build"))
+                assert tc.build is not None
+                # The build step with Catch2's main object as the only target.
+                cmd = str(tc.build(ex)).replace(f"exec make {shlex.quote(ex.name)}", "exec make test/tests-main.cpp.o")
+                argv = tc.argv(ex.name, cmd)
+                log.info("polyglot: compiling Catch2's main for %s (once per Catch version and CMakeLists)",
+                         ex.task_id)
+                res = ctx.run_trusted(argv, work.parent, tc, [Mount(str(root), str(root), writable=True)],
+                                      {"HRMCODE_CATCH_RECORD": "1"})
+                if res.ok:
+                    marker.write_text(ex.task_id + "\n")
+                else:
+                    log.warning("polyglot: Catch2 main warm-up failed for %s (C++ jobs compile it): %s", ex.task_id,
+                                trusted_log(res, 800))
+            finally:
+                shutil.rmtree(work.parent, ignore_errors=True)
+    # Whatever the jail wrote must stay readable by the jail's uid and by no one else writable.
+    for p in root.iterdir():
+        p.chmod(0o644)
+    return root
+
+
+class CppPolyglot(PolyglotTrack):
+    """Skipped tests run: EXERCISM_RUN_ALL_TESTS is defined at configure time."""
+
+    language = "cpp"
+    deviations = (
+        "cpp: Catch2's main object is served from a cache filled by a trusted compile (same compiler, flags "
+        "and bytes)",
+    )
+    build_files = frozenset({"CMakeLists.txt"})
+    expected_s = 3.0
+    warms = True
+    ran = re.compile(r"\((?:\d+ assertions? in )?(\d+) test cases?\)|^test cases:\s*(\d+)", re.M)
+    none_ran = re.compile(r"No tests ran")
+
+    def toolchain(self, ctx: ToolchainContext, exercises: Sequence[ProjectExercise] = ()) -> Toolchain:
+        warm = warm_catch_main([e for e in exercises if e.language == "cpp"], ctx) if ctx.warm else None
+        return cpp_toolchain(warm)
+
+
 class Cpp(Language):
     name = "cpp"
     extension = "cpp"
     fence = "cpp"
+    order = 3
+    display = "C++"
+    suffixes = (".cpp", ".h", ".cc", ".hpp")
+    fence_aliases = ("c++",)
+    polyglot = CppPolyglot()
     version_commands: ClassVar[dict[str, list[str]]] = {"g++": ["g++", "--version"]}
 
     def ident(self, name: str) -> str:

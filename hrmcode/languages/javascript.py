@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, camel_case, definition_arities
+from hrmcode.languages.polyglot_deps import resolve_javascript
+from hrmcode.languages.toolchain import PolyglotTrack, ProjectExercise, Toolchain, ToolchainContext
 from hrmcode.languages.units import FunctionUnit
 
 # zip_with operators: the element of the list is x, the element of others is {y}.
@@ -23,10 +32,94 @@ def _heap_mb(memory_mb: int) -> int:
     return max(64, memory_mb * 3 // 4)
 
 
+# ---- Aider Polyglot ---------------------------------------------------------------------------------
+
+_JS_SKIPS = ((re.compile(r"\bxtest\("), "test("), (re.compile(r"\bxit\("), "it("),
+             (re.compile(r"\bxdescribe\("), "describe("),
+             (re.compile(r"\b(test|it|describe)\.skip\("), r"\1("))
+_JS_PARENT_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])\.\./""")
+
+
+def js_stack_dir() -> Path:
+    """The shared npm install (``HRMCODE_POLYGLOT_JS``, default ``<venv>/polyglot-js``)."""
+    return Path(os.environ.get("HRMCODE_POLYGLOT_JS") or Path(sys.prefix) / "polyglot-js")
+
+
+@functools.cache
+def _node_default_type_flag(node: str) -> bool:
+    """Whether this node knows ``--experimental-default-type`` (20.10+): parse checks name the file."""
+    try:
+        return subprocess.run([node, "--no-warnings", "--experimental-default-type=module", "--check", "/dev/null"],
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class JavaScriptPolyglot(PolyglotTrack):
+    """build: node's parser on the solution files (as ES modules); test: jest 29 + babel from one
+    shared pinned npm install (``make polyglot-js``): the jail links its ``node_modules`` into the
+    exercise and copies its ``package.json`` over the exercise's, as upstream's ``npm-test.sh``
+    does, then runs jest."""
+
+    language = "javascript"
+    deviations = (
+        "javascript: xit(, xdescribe( and .skip( are re-enabled besides upstream's xtest(; jest runs without "
+        "upstream's `./*` path patterns (the same test files)",
+    )
+    expected_s = 2.0
+    ran = re.compile(r"^Tests:.*?(\d+) total", re.M)
+    none_ran = re.compile(r"No tests found")
+
+    def toolchain(self, ctx: ToolchainContext, exercises: Sequence[ProjectExercise] = ()) -> Toolchain:
+        root = js_stack_dir()
+        node = shutil.which("node")
+        jest = root / "node_modules" / "jest" / "bin" / "jest.js"
+        missing = None
+        if node is None:
+            missing = "javascript: node is not installed"
+        elif not jest.is_file():
+            missing = f"javascript: the shared jest install is missing ({root}); run `make polyglot-js` (needs npm)"
+        q = json.dumps(str(root))
+        # As upstream's npm-test.sh: the shared node_modules linked in, its package.json over the exercise's.
+        cmd = (f"ln -sfn {q}/node_modules node_modules && cp {q}/package.json package.json && "
+               f"exec node {q}/node_modules/jest/bin/jest.js")
+        by_name = node is not None and _node_default_type_flag(node)
+
+        def build(ex: ProjectExercise) -> str | None:
+            # The solution files must parse as ES modules (what babel-jest reads); node's own parser.
+            files = [shlex.quote(f) for f in ex.solution if f.endswith((".js", ".mjs"))]
+            if not files:
+                return None
+            check = ("node --no-warnings --experimental-default-type=module --check {f}" if by_name
+                     else "node --input-type=module --check < {f}")
+            return " && ".join(check.format(f=f) for f in files)
+
+        return Toolchain("javascript", cmd, paths=[str(root)], env={"PATH": "/usr/local/bin:/usr/bin:/bin",
+                         "CI": "true", "FORCE_COLOR": "0"}, missing=missing, build=build,
+                         resolve=lambda ex, declared, work: resolve_javascript(root, declared))
+
+    def reenable_skipped(self, rel: str, text: str) -> str:
+        if rel.endswith(".js"):
+            for pat, rep in _JS_SKIPS:
+                text = pat.sub(rep, text)
+        return text
+
+    def reference_text(self, rel: str, text: str) -> str:
+        # References import their siblings as '../x' (they live in .meta/): './x', as the track's CI does.
+        if rel.endswith((".js", ".mjs", ".cjs", ".ts")):
+            return _JS_PARENT_IMPORT.sub(r"\1\2./", text)
+        return text
+
+
 class JavaScript(Language):
     name = "javascript"
     extension = "js"
     fence = "javascript"
+    order = 1
+    display = "JavaScript"
+    suffixes = (".js", ".mjs")
+    fence_aliases = ("js",)
+    polyglot = JavaScriptPolyglot()
     version_commands: ClassVar[dict[str, list[str]]] = {"node": ["node", "--version"]}
 
     def ident(self, name: str) -> str:

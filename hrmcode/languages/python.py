@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
@@ -10,14 +11,62 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, count_params, definition_arities, snake_case
+from hrmcode.languages.toolchain import (
+    PolyglotTrack,
+    ProjectExercise,
+    Toolchain,
+    ToolchainContext,
+    files_with,
+    python_for_jail,
+)
 from hrmcode.languages.units import FunctionUnit
 
+PYTEST_MODULES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py")
 
-def _jail_python() -> str:
-    """The base interpreter, not the venv: candidates get the standard library and nothing else."""
-    v = sys.version_info
-    base = Path(sys.base_prefix) / "bin" / f"python{v.major}.{v.minor}"
-    return str(base) if base.exists() else sys.executable
+
+def _pytest_paths() -> tuple[list[str], str | None]:
+    paths, site = [], None
+    for mod in PYTEST_MODULES:
+        spec = importlib.util.find_spec(mod)
+        if spec is None:
+            if mod in ("pytest", "_pytest", "pluggy"):
+                return [], f"python: the `{mod}` package is missing from hrmcode's environment (pip install pytest)"
+            continue
+        loc = (next(iter(spec.submodule_search_locations)) if spec.submodule_search_locations else spec.origin)
+        if loc:
+            paths.append(loc)
+            site = str(Path(loc).parent)
+    return paths, None if site else "python: pytest not found"
+
+
+class PythonPolyglot(PolyglotTrack):
+    """build: ``python -m py_compile`` of the solution files; test: ``python -m pytest`` with the base
+    interpreter; only pytest and its dependencies are on ``PYTHONPATH`` inside the jail (bound one by
+    one from the venv), not the rest of the venv. Python exercises have no skipped tests."""
+
+    language = "python"
+    expected_s = 0.6
+    ran = re.compile(r"\b(\d+) (?:passed|failed|error)")
+    none_ran = re.compile(r"\bno tests ran\b")
+
+    def toolchain(self, ctx: ToolchainContext, exercises: Sequence[ProjectExercise] = ()) -> Toolchain:
+        mods, missing = _pytest_paths()
+        py = python_for_jail()
+        site = str(Path(mods[0]).parent) if mods else ""
+
+        def build(ex: ProjectExercise) -> str | None:
+            # The solution files must compile (a SyntaxError is a compile_error; upstream counts them).
+            files = files_with(ex, (".py",))
+            return f"exec {py} -m py_compile {files}" if files else None
+
+        return Toolchain("python", f"exec {py} -m pytest", paths=[sys.base_prefix, *mods],
+                         # No PYTHONPYCACHEPREFIX: it would hide pytest's own compiled modules (every run
+                         # would compile pytest from source, ~2.5x the time). py_compile writes its .pyc
+                         # into the job's own copy.
+                         env={"PYTHONPATH": site, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+                              # Plugins installed beside pytest (hypothesis, benchmark…) stay out of the run.
+                              "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+                         missing=missing, build=build)
 
 
 # zip_with operators: the element of the list is x, the element of others is y.
@@ -28,6 +77,14 @@ class Python(Language):
     name = "python"
     extension = "py"
     fence = "python"
+    order = 0
+    display = "Python"
+    comment = "#"
+    suffixes = (".py",)
+    fence_aliases = ("py",)
+    completion_stops = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
+    body_close = "\n"
+    polyglot = PythonPolyglot()
     version_commands: ClassVar[dict[str, list[str]]] = {"python": [sys.executable, "--version"]}
 
     def ident(self, name: str) -> str:
@@ -79,7 +136,7 @@ class Python(Language):
     fork_driver = "driver.py"  # the supervisor forks itself per candidate after loading it
 
     def stdin_run_command(self, files: dict[str, str], memory_mb: int) -> list[str]:
-        return [_jail_python(), "-I", "-B", "main.py"]
+        return [python_for_jail(), "-I", "-B", "main.py"]
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------

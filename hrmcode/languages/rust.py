@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hrmcode.languages.base import Language, VType, c_string_literal, closing_paren, count_params, snake_case
+from hrmcode.languages.polyglot_deps import DEBIAN_CARGO_REGISTRY, Needs, OfflineDeps, resolve_rust
+from hrmcode.languages.toolchain import PolyglotTrack, ProjectExercise, Toolchain, ToolchainContext
 from hrmcode.languages.units import INPUTS_FILE, FunctionUnit, inputs_file
 
 _OWNED = {"int": "i64", "bool": "bool", "str": "String"}
@@ -54,10 +56,75 @@ def _sysroot() -> str | None:
     return root if root and Path(root, "bin", "rustc").exists() else None
 
 
+# ---- Aider Polyglot ---------------------------------------------------------------------------------
+
+CARGO_EXAMPLE = ".meta/Cargo-example.toml"  # the Rust track's reference Cargo.toml (its CI copies it)
+_CARGO_RESOLVE = (re.compile(r"no matching package named `([^`]+)` found"),
+                  re.compile(r"failed to select a version for the requirement `([^`]+)`"))
+
+
+def rust_toolchain(deps: OfflineDeps | None = None, registry: Path | None = None) -> Toolchain:
+    """build: ``cargo test --no-run``; test: ``cargo test -- --include-ignored``, offline, crates from
+    Debian's registry merged with ``--deps`` crates (hrmcode.languages.polyglot_deps)."""
+    deps = deps or OfflineDeps()
+    lang = Rust()
+    env = {**lang.jail_env(), "CARGO_HOME": "/tmp/cargo-home", "CARGO_TERM_COLOR": "never",
+           "CARGO_NET_OFFLINE": "true"}
+    paths = lang.toolchain_paths()
+    missing = None if paths and Path(paths[0], "bin", "cargo").exists() else "rust: cargo is not installed"
+    registry = registry or (DEBIAN_CARGO_REGISTRY if DEBIAN_CARGO_REGISTRY.is_dir() else None)
+    cfg = ""
+    if registry is not None:
+        # Offline crates: Debian's librust-*-dev registry (merged with --deps crates) replaces crates.io.
+        cfg = (" --config 'source.crates-io.replace-with=\"offline\"'"
+               f" --config 'source.offline.directory=\"{registry}\"'")
+        paths = [*paths, str(registry), *deps.jail_paths()]
+    return Toolchain("rust", f"exec cargo test --offline{cfg} -- --include-ignored", paths=paths,
+                     env=env, missing=missing, build=lambda ex: f"exec cargo test --offline --no-run{cfg}",
+                     resolve=lambda ex, declared, work: resolve_rust(deps, declared, work))
+
+
+class RustPolyglot(PolyglotTrack):
+    """Skipped tests run through ``--include-ignored``; libtest never says that none ran."""
+
+    language = "rust"
+    deviations = (
+        "rust: crates come from Debian's registry (and --deps directories); a caret requirement only an older "
+        "release of its semver series meets offline is rewritten to that release in the copy (listed per exercise)",
+    )
+    build_files = frozenset({"Cargo.toml"})
+    expected_s = 1.5
+    ran = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed", re.M)
+
+    def toolchain(self, ctx: ToolchainContext, exercises: Sequence[ProjectExercise] = ()) -> Toolchain:
+        registry = ctx.deps.merged_registry(ctx.cache_root) if ctx.cache_root is not None else None
+        return rust_toolchain(ctx.deps, registry)
+
+    def extra_reference(self, exdir: Path) -> tuple[str, ...]:
+        return (CARGO_EXAMPLE,) if (exdir / CARGO_EXAMPLE).is_file() else ()
+
+    def explain_build_failure(self, log_text: str, needs: Needs, pristine: Sequence[str],
+                              candidate_classes: Sequence[str] = ()) -> str | None:
+        """cargo's resolver could not find a (transitive) crate — only when the candidate left Cargo.toml
+        alone (``pristine`` lists it)."""
+        if "Cargo.toml" not in pristine:
+            return None
+        for pat in _CARGO_RESOLVE:
+            m = pat.search(log_text)
+            if m:
+                return f"crate {m.group(1)} (cargo found no offline version); put it in a --deps directory"
+        return None
+
+
 class Rust(Language):
     name = "rust"
     extension = "rs"
     fence = "rust"
+    order = 5
+    display = "Rust"
+    suffixes = (".rs",)
+    fence_aliases = ("rs",)
+    polyglot = RustPolyglot()
     version_commands: ClassVar[dict[str, list[str]]] = {"rustc": ["rustc", "--version"]}
 
     def ident(self, name: str) -> str:

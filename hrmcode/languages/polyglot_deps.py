@@ -463,40 +463,6 @@ def resolve_javascript(stack: Path, declared: dict[str, str]) -> Needs:
     return needs
 
 
-_CARGO_RESOLVE = (re.compile(r"no matching package named `([^`]+)` found"),
-                  re.compile(r"failed to select a version for the requirement `([^`]+)`"))
-_JAVAC_SYMBOL = re.compile(r"^(?P<file>[^\s:]+\.java):\d+: error: cannot find symbol\n(?:.*\n){0,3}?\s*symbol:\s+"
-                           r"(?P<kind>\w+)\s+(?P<sym>[^\n]+)\n\s*location:\s+(?:class|interface|variable \w+ of type)\s+"
-                           r"(?P<type>[\w.$]+)", re.M)
-
-
-def explain_build_failure(language: str, log_text: str, needs: Needs, pristine: Sequence[str],
-                          candidate_classes: Sequence[str] = ()) -> str | None:
-    """Why a build failed for want of an offline dependency (→ ``unavailable``), or None.
-
-    Rust: cargo's resolver could not find a (transitive) crate — only when the candidate left
-    Cargo.toml alone (``pristine`` lists it). Java: javac cannot find a symbol that the pristine
-    test or editor files use on a class of a library substituted by an *older* version.
-    """
-    if language == "rust" and "Cargo.toml" in pristine:
-        for pat in _CARGO_RESOLVE:
-            m = pat.search(log_text)
-            if m:
-                return f"crate {m.group(1)} (cargo found no offline version); put it in a --deps directory"
-    if language == "java" and needs.older_jars:
-        for m in _JAVAC_SYMBOL.finditer(log_text):
-            if m.group("file") not in pristine:
-                continue
-            cls = m.group("type").split("<")[0].rsplit(".", 1)[-1]
-            if cls in candidate_classes:
-                continue
-            for coord, used, jar in needs.older_jars:
-                if cls in jar_classes(jar):
-                    return (f"{coord}: the offline {used} lacks {cls}.{m.group('sym').split('(')[0]} "
-                            "(the tests use it); put the declared version's jar in a --deps directory")
-    return None
-
-
-__all__ = ["DECLARATION_FILES", "CargoDep", "Needs", "OfflineDeps", "cargo_dependencies", "explain_build_failure",
-           "gradle_dependencies", "jar_classes", "parse_version", "req_matches", "resolve_java", "resolve_javascript",
-           "resolve_rust", "rewrite_cargo_requirement", "same_series_floor"]
+__all__ = ["DECLARATION_FILES", "CargoDep", "Needs", "OfflineDeps", "cargo_dependencies", "gradle_dependencies",
+           "jar_classes", "parse_version", "req_matches", "resolve_java", "resolve_javascript", "resolve_rust",
+           "rewrite_cargo_requirement", "same_series_floor"]
