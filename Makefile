@@ -13,7 +13,7 @@ DEBIAN_PKGS += junit5 libassertj-core-java cmake libboost-date-time-dev librust-
 DEBIAN_PKGS += librust-num-bigint-dev librust-num-traits-dev librust-thiserror-dev libandroid-json-org-java
 # The Polyglot JavaScript test stack: one pinned npm install (jest 29 + babel) shared by every exercise.
 POLYGLOT_JS := $(VENV)/polyglot-js
-POLYGLOT_JS_SPEC := hrmcode/evaluate/polyglot_js
+POLYGLOT_JS_SPEC := hrmcode/benchmarks/polyglot/polyglot_js
 
 .PHONY: setup demo test test-slow test-polyglot lint doctor clean
 

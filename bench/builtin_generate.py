@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hrmcode.data.builtin.generate import generate, write_suite
+from hrmcode.benchmarks.builtin.generate import generate, write_suite
 
 BUDGET_S = 30.0
 

@@ -15,7 +15,7 @@ import argparse
 import statistics
 from typing import Any
 
-from hrmcode.data.builtin.generate import generate
+from hrmcode.benchmarks.builtin.generate import generate
 from hrmcode.execute import evaluate_samples, runner
 from hrmcode.records import LANGUAGES, Sample
 

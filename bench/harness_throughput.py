@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hrmcode.data.builtin.generate import generate
+from hrmcode.benchmarks.builtin.generate import generate
 from hrmcode.execute import evaluate_samples
 from hrmcode.execute.sandbox import cpu_meter
 from hrmcode.languages import LANGUAGES

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hrmcode.data import livecodebench as lcb
+from hrmcode.benchmarks.livecodebench import data as lcb
 from hrmcode.evaluate.grading import grade_problem
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 from hrmcode.execute import evaluate_samples, sandbox_layers

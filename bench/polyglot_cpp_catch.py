@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hrmcode.data.polyglot import load_exercise
-from hrmcode.evaluate.polyglot import _Reference, run_exercise
-from hrmcode.evaluate.polyglot_toolchains import trusted_runner
+from hrmcode.benchmarks.polyglot.data import load_exercise
+from hrmcode.benchmarks.polyglot.protocol import _Reference, run_exercise
+from hrmcode.benchmarks.polyglot.toolchains import trusted_runner
 from hrmcode.execute.runner import Ctx, ExecConfig
 from hrmcode.execute.sandbox import detect_layers
 from hrmcode.languages.cpp import cpp_toolchain, warm_catch_main

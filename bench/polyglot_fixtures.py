@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hrmcode.evaluate.polyglot import eval_polyglot
+from hrmcode.benchmarks.polyglot.protocol import eval_polyglot
 
 log = logging.getLogger("bench.polyglot_fixtures")
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "polyglot"

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hrmcode.evaluate.polyglot import eval_polyglot
+from hrmcode.benchmarks.polyglot.protocol import eval_polyglot
 
 log = logging.getLogger("bench.polyglot_reference")
 ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "polyglot-benchmark-7e0611e.tar.gz"

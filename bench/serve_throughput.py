@@ -35,10 +35,10 @@ import torch
 from openai import OpenAI
 
 from hrmcode.backends import HrmBackend, Job
+from hrmcode.benchmarks.builtin.generate import build
+from hrmcode.benchmarks.builtin.prompts import builtin_prompt
 from hrmcode.config import load_config
 from hrmcode.data.batching import load_tasks
-from hrmcode.data.builtin.generate import build
-from hrmcode.evaluate.protocols import builtin_prompt
 from hrmcode.generate import SamplingConfig
 from hrmcode.runs import load_run
 from hrmcode.train.trainer import train

@@ -114,7 +114,7 @@ def data_build(
     out: str = typer.Option(..., help="output directory (tasks.jsonl, <split>.jsonl, manifest.json)"),
 ) -> None:
     """Generate the built-in compositional benchmark: tasks with tests and six reference solutions."""
-    from hrmcode.data.builtin.generate import build
+    from hrmcode.benchmarks.builtin.generate import build
 
     if suite != "builtin":
         raise fail(f"--suite {suite!r}: only `builtin` can be built; other suites are read with their adapters")
@@ -136,7 +136,7 @@ def data_stats(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Tasks per depth, family, split and language; prompt and solution lengths in tokens."""
-    from hrmcode.data.builtin.stats import load_suite, suite_stats
+    from hrmcode.benchmarks.builtin.stats import load_suite, suite_stats
     from hrmcode.records import RecordError
 
     try:
@@ -317,7 +317,7 @@ def _run_benchmark(benchmark: str, fields: dict[str, Any], model: ModelSource, s
                    n: int | None, ks: list[int], output: Output) -> None:
     """Fill in what every verb shares, check there is one source of code, run, print the summary."""
     from hrmcode.backends import BackendError, open_backend
-    from hrmcode.evaluate.dispatch import EvalRequest, run_benchmark
+    from hrmcode.benchmarks.dispatch import EvalRequest, run_benchmark
     from hrmcode.records import RecordError
 
     req = EvalRequest(benchmark, output.out, **fields)
@@ -471,9 +471,9 @@ def quant_report_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Every scheme vs fp32 on the same tasks and seed: pass@1, compile errors, agreement, size, speed, alarms."""
+    from hrmcode.benchmarks.builtin.protocol import select_tasks
     from hrmcode.config import load_saved_config
     from hrmcode.data.batching import load_tasks
-    from hrmcode.evaluate.model_eval import select_tasks
     from hrmcode.quant_report import quant_report
     from hrmcode.quantize import QuantError, QuantSpec
 
@@ -513,7 +513,7 @@ def generate_cmd(
     from dataclasses import replace
 
     from hrmcode.backends.hrm import call_counts, inference_overrides
-    from hrmcode.evaluate.model_eval import extract_code
+    from hrmcode.benchmarks.common import extract_code
     from hrmcode.generate import generate
     from hrmcode.records import LANGUAGES
     from hrmcode.runs import RunError, load_run

@@ -21,17 +21,17 @@ from pathlib import Path
 from rich.console import Console
 
 from hrmcode.backends.hrm import HrmBackend, InferenceOptions
-from hrmcode.config import RunConfig, validate_config
-from hrmcode.data.batching import difficulty_of, load_tasks
-from hrmcode.data.builtin.generate import build
-from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
-from hrmcode.evaluate.model_eval import (
+from hrmcode.benchmarks.builtin.generate import build
+from hrmcode.benchmarks.builtin.protocol import (
     GenerationPlan,
     compute_stats,
     evaluate_run,
     generate_samples,
     select_tasks,
 )
+from hrmcode.config import RunConfig, validate_config
+from hrmcode.data.batching import difficulty_of, load_tasks
+from hrmcode.evaluate.metrics import bootstrap_ci, item_scores
 from hrmcode.evaluate.report import EvalRun, compare, load_eval
 from hrmcode.evaluate.summary import signature_adherence
 from hrmcode.generate import SamplingConfig

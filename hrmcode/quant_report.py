@@ -76,8 +76,8 @@ def quant_report(run_dir: str | Path, out_dir: str | Path, *, specs: Sequence[Qu
                  max_new_tokens: int = 128, seed: int = 0, speed_batch: int = 8, speed_new_tokens: int = 32,
                  speed_reps: int = 3, data: str | None = None,
                  progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    from hrmcode.benchmarks.builtin.protocol import GenerationPlan, evaluate_run
     from hrmcode.data.batching import build_examples, load_tasks
-    from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run
     from hrmcode.generate import SamplingConfig
     from hrmcode.model import count_parameters
     from hrmcode.prompts import prompt_text

@@ -45,6 +45,8 @@ import torch
 from pydantic import Field, ValidationError, model_validator
 
 from hrmcode.backends.hrm import HrmBackend, InferenceOptions, inference_overrides
+from hrmcode.benchmarks.builtin.generate import build
+from hrmcode.benchmarks.builtin.protocol import GenerationPlan, evaluate_run, select_tasks
 from hrmcode.config import (
     ConfigError,
     RunConfig,
@@ -55,9 +57,7 @@ from hrmcode.config import (
     validate_config,
 )
 from hrmcode.data.batching import batch_length, build_examples, collate, difficulty_of, load_tasks
-from hrmcode.data.builtin.generate import build
 from hrmcode.evaluate.metrics import bootstrap_ci, item_scores, paired_bootstrap
-from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
 from hrmcode.evaluate.report import paired_difference
 from hrmcode.generate import SamplingConfig
 from hrmcode.model import equal_compute_layers

@@ -168,8 +168,8 @@ def train_tiny_run(root: Path) -> Path:
     """A real (very small) HRM trained for a few steps on a real built-in suite: root/{data,hrm}."""
     from train_fixtures import tiny_config
 
+    from hrmcode.benchmarks.builtin.generate import build
     from hrmcode.data.batching import load_tasks
-    from hrmcode.data.builtin.generate import build
     from hrmcode.train.trainer import train
 
     build(0, 120, root / "data")

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from hrmcode.backends import Completion, HrmBackend, Job
 from hrmcode.backends.cache import GenerationCache, cache_key, run_jobs
+from hrmcode.benchmarks.builtin.prompts import builtin_prompt
 from hrmcode.cli import app
-from hrmcode.evaluate.protocols import builtin_prompt
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import RecordError
 

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 transformers = pytest.importorskip("transformers", reason="the hf backend needs transformers (pip install 'hrmcode[hf]')")
 
 from hrmcode.backends import BackendError, HFBackend, Job  # noqa: E402
+from hrmcode.benchmarks.builtin.prompts import builtin_prompt  # noqa: E402
+from hrmcode.benchmarks.humaneval import data as he  # noqa: E402
+from hrmcode.benchmarks.humaneval.prompts import humaneval_prompt  # noqa: E402
 from hrmcode.cli import app  # noqa: E402
-from hrmcode.data import humaneval as he  # noqa: E402
-from hrmcode.evaluate.protocols import builtin_prompt, humaneval_prompt  # noqa: E402
 from hrmcode.generate import SamplingConfig  # noqa: E402
 from hrmcode.records import Verdict  # noqa: E402
 
@@ -94,7 +95,7 @@ def test_humaneval_completion_prompt_in_the_memorised_body_out_and_a_pass(tiny_g
 
 
 def test_builtin_livecodebench_and_polyglot_run_through_the_hf_backend(tiny_gpt2, tmp_path):
-    from hrmcode.data.builtin.generate import build
+    from hrmcode.benchmarks.builtin.generate import build
 
     build(0, 120, tmp_path / "suite")
     model = ["--backend", "hf", "--model", str(tiny_gpt2 / "gpt2"), "--max-new-tokens", "16"]

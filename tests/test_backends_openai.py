@@ -11,8 +11,9 @@ from backend_fixtures import Reply, ScriptedServer, completion_body
 
 from hrmcode.backends import BackendError, Job, OpenAIBackend, Prompt
 from hrmcode.backends.cache import GenerationCache, run_jobs
-from hrmcode.data import livecodebench as lcb
-from hrmcode.evaluate.protocols import CODEX_STOPS, humaneval_prompt, livecodebench_prompt
+from hrmcode.benchmarks.humaneval.prompts import CODEX_STOPS, humaneval_prompt
+from hrmcode.benchmarks.livecodebench import data as lcb
+from hrmcode.benchmarks.livecodebench.prompts import livecodebench_prompt
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import Task
 

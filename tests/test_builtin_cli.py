@@ -6,9 +6,9 @@ import json
 
 from typer.testing import CliRunner
 
+from hrmcode.benchmarks.builtin.families import BY_NAME
+from hrmcode.benchmarks.builtin.handwritten import TASKS as HANDWRITTEN
 from hrmcode.cli import app
-from hrmcode.data.builtin.families import BY_NAME
-from hrmcode.data.builtin.handwritten import TASKS as HANDWRITTEN
 
 runner = CliRunner()
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.data.batching import load_tasks
-from hrmcode.data.builtin.families import (
+from hrmcode.benchmarks.builtin.families import (
     BY_NAME,
     FAMILIES,
     SEPARATORS,
@@ -19,7 +18,7 @@ from hrmcode.data.builtin.families import (
     pipeline_from_json,
     run_pipeline,
 )
-from hrmcode.data.builtin.generate import (
+from hrmcode.benchmarks.builtin.generate import (
     GENERATED_SPLITS,
     GENERATOR_VERSION,
     LANGUAGES,
@@ -31,10 +30,11 @@ from hrmcode.data.builtin.generate import (
     generate,
     structure_key,
 )
-from hrmcode.data.builtin.handwritten import TASKS as HANDWRITTEN
-from hrmcode.data.builtin.ir import INT_BOUND, OutOfBounds, Step
-from hrmcode.data.builtin.stats import load_suite
-from hrmcode.evaluate.model_eval import select_tasks
+from hrmcode.benchmarks.builtin.handwritten import TASKS as HANDWRITTEN
+from hrmcode.benchmarks.builtin.ir import INT_BOUND, OutOfBounds, Step
+from hrmcode.benchmarks.builtin.protocol import select_tasks
+from hrmcode.benchmarks.builtin.stats import load_suite
+from hrmcode.data.batching import load_tasks
 from hrmcode.languages.base import parse_type
 from hrmcode.records import Task
 

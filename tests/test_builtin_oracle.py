@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from hrmcode.data.builtin.generate import generate
-from hrmcode.data.builtin.handwritten import handwritten_tasks
+from hrmcode.benchmarks.builtin.generate import generate
+from hrmcode.benchmarks.builtin.handwritten import handwritten_tasks
 from hrmcode.execute import evaluate_samples
 from hrmcode.records import LANGUAGES, Sample, Task
 

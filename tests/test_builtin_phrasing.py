@@ -8,11 +8,19 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from hrmcode.benchmarks.builtin.families import BY_NAME, FAMILIES
+from hrmcode.benchmarks.builtin.generate import generate
+from hrmcode.benchmarks.builtin.names import vocabulary
+from hrmcode.benchmarks.builtin.phrasing import (
+    CHAINS,
+    OPENINGS,
+    OPENINGS_HELD,
+    SLOT,
+    WORDING,
+    Wording,
+    phrase,
+)
 from hrmcode.data.batching import build_examples
-from hrmcode.data.builtin.families import BY_NAME, FAMILIES
-from hrmcode.data.builtin.generate import generate
-from hrmcode.data.builtin.names import vocabulary
-from hrmcode.data.builtin.phrasing import CHAINS, OPENINGS, OPENINGS_HELD, SLOT, WORDING, Wording, phrase
 from hrmcode.records import Task
 from hrmcode.tokenizer import CodeTokenizer
 from hrmcode.train.trainer import split_tasks

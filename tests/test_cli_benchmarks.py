@@ -18,7 +18,7 @@ def _summary(out: Path) -> dict:
 
 
 def test_humaneval_samples_three_canonical_and_one_broken(tmp_path):
-    from hrmcode.data import humaneval as he
+    from hrmcode.benchmarks.humaneval import data as he
 
     tasks, _ = he.load_tasks(he.default_path())
     lines = [{"task_id": t.task_id, "language": "python", "solution": t.reference["python"]} for t in tasks[:3]]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from train_fixtures import tiny_config
 
+from hrmcode.benchmarks.builtin.generate import generate
+from hrmcode.benchmarks.builtin.handwritten import handwritten_tasks
+from hrmcode.benchmarks.builtin.protocol import GenerationPlan, evaluate_run
 from hrmcode.data.batching import difficulty_of
-from hrmcode.data.builtin.generate import generate
-from hrmcode.data.builtin.handwritten import handwritten_tasks
 from hrmcode.demo import DemoPlan, eval_tasks, run_config, wording_section
-from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run
 from hrmcode.evaluate.report import load_eval
 from hrmcode.generate import SamplingConfig
 from hrmcode.runs import load_run

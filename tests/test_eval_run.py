@@ -8,9 +8,10 @@ import pytest
 from train_fixtures import tiny_config
 from typer.testing import CliRunner
 
+from hrmcode.benchmarks.builtin.protocol import summarize
+from hrmcode.benchmarks.common import extract_code
 from hrmcode.cli import app
 from hrmcode.evaluate.metrics import bootstrap_ci
-from hrmcode.evaluate.model_eval import extract_code, summarize
 from hrmcode.evaluate.report import compare, load_eval, paired_difference
 from hrmcode.records import Result, Sample, Task, write_jsonl
 
@@ -82,8 +83,8 @@ def test_paired_difference_separates_a_real_gap_from_noise():
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A real (very small) HRM trained for a few steps on a real built-in suite, on disk."""
+    from hrmcode.benchmarks.builtin.generate import build
     from hrmcode.data.batching import load_tasks
-    from hrmcode.data.builtin.generate import build
     from hrmcode.train.trainer import train
 
     root = tmp_path_factory.mktemp("evalrun")
@@ -199,8 +200,8 @@ def test_eval_needs_a_source_and_names_the_flag(tmp_path):
 
 def test_hand_written_samples_on_the_builtin_suite(tmp_path):
     """Any model's outputs: a correct and a wrong Python solution give exactly 1 of 2."""
+    from hrmcode.benchmarks.builtin.generate import build
     from hrmcode.data.batching import load_tasks
-    from hrmcode.data.builtin.generate import build
 
     build(3, 20, tmp_path / "data")
     task = load_tasks(tmp_path / "data" / "tasks.jsonl")[0]

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hrmcode.benchmarks.humaneval import data as he
+from hrmcode.benchmarks.humaneval.protocol import eval_humaneval
+from hrmcode.benchmarks.livecodebench.protocol import eval_livecodebench
 from hrmcode.cli import app
-from hrmcode.data import humaneval as he
 from hrmcode.data.batching import load_tasks
-from hrmcode.evaluate.benchmarks import eval_humaneval, eval_livecodebench
 from hrmcode.evaluate.grading import JAIL, RUNNER, grade_samples, grader_of
 from hrmcode.evaluate.run import evaluate_files
 from hrmcode.execute import ExecConfig, Limits, evaluate_samples

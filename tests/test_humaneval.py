@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from hrmcode.data import humaneval as he
-from hrmcode.evaluate.benchmarks import eval_humaneval
+from hrmcode.benchmarks.humaneval import data as he
+from hrmcode.benchmarks.humaneval.protocol import eval_humaneval
+from hrmcode.evaluate.grading import script_program
 from hrmcode.records import Sample, write_jsonl
 
 # A fixed spread of problems for the default run; all 164 run under `-m slow`.
@@ -37,9 +38,9 @@ def test_data_file_comes_from_the_package_without_importing_its_code(tasks):
 def test_program_is_prompt_completion_test_and_check(tasks):
     t = tasks[0]
     completion = "    return False\n"
-    assert he.program(t, completion) == t.prompt + completion + "\n" + t.meta["test"] + "\n" + "check(has_close_elements)\n"
+    assert script_program(t, completion) == t.prompt + completion + "\n" + t.meta["test"] + "\n" + "check(has_close_elements)\n"
     whole = "def has_close_elements(numbers, threshold):\n    return False\n"
-    assert he.program(t, whole).startswith(t.prompt + "\n\n" + whole)
+    assert script_program(t, whole).startswith(t.prompt + "\n\n" + whole)
 
 
 def _canonical(tasks, ids):
@@ -130,7 +131,7 @@ def test_early_exits_and_forged_reports_fail_and_correct_code_passes(tasks):
     t = tasks[0]
     progs = {"canonical": (CANON, "pass"), "wrong": (WRONG, "wrong_answer"), **EARLY_EXITS,
              "canonical_again": (CANON, "pass")}
-    jobs = [GradeJob(i, t.task_id, "python", he.program(t, c)) for i, (c, _) in enumerate(progs.values())]
+    jobs = [GradeJob(i, t.task_id, "python", script_program(t, c)) for i, (c, _) in enumerate(progs.values())]
     res = grade({t.task_id: grade_problem(t)}, jobs, GradeConfig(mode="robust", timeout=3, workers=1))
     got = {name: res[i] for i, name in enumerate(progs)}
     assert {n: g.verdict.value for n, g in got.items()} == {n: v for n, (_, v) in progs.items()}, \

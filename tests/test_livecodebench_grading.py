@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.evaluate.benchmarks import eval_livecodebench
+from hrmcode.benchmarks.livecodebench.protocol import eval_livecodebench
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, GradeProblem, grade
 from hrmcode.execute import sandbox
 from hrmcode.records import Sample, write_jsonl

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.data import livecodebench as lcb
+from hrmcode.benchmarks.livecodebench import data as lcb
 from hrmcode.evaluate.grading import grade_problem
 from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.data import livecodebench as lcb
+from hrmcode.benchmarks.livecodebench import data as lcb
 
 FIX = Path(__file__).parent / "fixtures" / "livecodebench"
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from hrmcode.backends import BackendSpec, Job, Prompt, open_backend
 from hrmcode.backends.hrm import InferenceOptions, inference_overrides, overridden_config
+from hrmcode.benchmarks.builtin.protocol import compute_stats
 from hrmcode.cli import app
 from hrmcode.config import ConfigError, ModelConfig, preset, validate_config, with_act
-from hrmcode.evaluate.model_eval import compute_stats
 from hrmcode.generate import SamplingConfig, generate
 from hrmcode.model import (
     build_model,

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from polyglot_fixtures import WHERE, find_archive, whole_reply
 
-from hrmcode.data.polyglot import Exercise, load_exercises, polyglot_languages
-from hrmcode.evaluate.polyglot import eval_polyglot
-from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
+from hrmcode.benchmarks.polyglot.data import Exercise, load_exercises, polyglot_languages
+from hrmcode.benchmarks.polyglot.protocol import eval_polyglot
+from hrmcode.benchmarks.polyglot.toolchains import missing_toolchains
 
 MISSING = missing_toolchains(polyglot_languages())
 

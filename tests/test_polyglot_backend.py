@@ -15,9 +15,9 @@ from backend_fixtures import Reply, ScriptedServer, completion_body
 from polyglot_fixtures import WHERE, find_archive, whole_reply
 from typer.testing import CliRunner
 
+from hrmcode.benchmarks.polyglot.data import TEST_FAILURES, load_exercises
+from hrmcode.benchmarks.polyglot.toolchains import missing_toolchains
 from hrmcode.cli import app
-from hrmcode.data.polyglot import TEST_FAILURES, load_exercises
-from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
 
 runner = CliRunner()
 # Quick exercises whose references pass offline; the first editable file names the exercise.

@@ -8,15 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.data.polyglot import (
+from hrmcode.benchmarks.polyglot.data import (
     INSTRUCTIONS_ADDENDUM,
     TEST_FAILURES,
     PolyglotFormatError,
     load_exercise,
     load_exercises,
 )
-from hrmcode.evaluate.polyglot import apply_edits, clean_output, parse_whole_reply, prepare_run, read_samples
-from hrmcode.evaluate.polyglot_toolchains import reenable_skipped
+from hrmcode.benchmarks.polyglot.protocol import (
+    apply_edits,
+    clean_output,
+    parse_whole_reply,
+    prepare_run,
+    read_samples,
+)
+from hrmcode.benchmarks.polyglot.toolchains import reenable_skipped
 from hrmcode.records import RecordError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polyglot"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.evaluate.polyglot_toolchains import explain_build_failure
+from hrmcode.benchmarks.polyglot.toolchains import explain_build_failure
 from hrmcode.languages.polyglot_deps import (
     Needs,
     OfflineDeps,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hrmcode.data.polyglot import load_exercises
-from hrmcode.evaluate.polyglot import TIMED_OUT_TEXT, eval_polyglot
-from hrmcode.evaluate.polyglot_toolchains import missing_toolchains
+from hrmcode.benchmarks.polyglot.data import load_exercises
+from hrmcode.benchmarks.polyglot.protocol import TIMED_OUT_TEXT, eval_polyglot
+from hrmcode.benchmarks.polyglot.toolchains import missing_toolchains
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polyglot"
 FAST = ("python", "javascript", "java", "cpp", "rust")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from hrmcode.evaluate.protocols import (
-    POLYGLOT_SYSTEM,
+from hrmcode.benchmarks.builtin.prompts import (
     builtin_prompt,
     builtin_solution,
-    flatten,
-    polyglot_prompt,
-    polyglot_reply,
     signature_head,
     signature_line,
 )
+from hrmcode.benchmarks.common import flatten
+from hrmcode.benchmarks.polyglot.prompts import POLYGLOT_SYSTEM, polyglot_prompt, polyglot_reply
 from hrmcode.prompts import prompt_text
 from hrmcode.records import Task
 
@@ -53,7 +51,7 @@ def test_prefilled_signature_is_the_line_a_reference_starts_with():
 def test_prefill_tokens_are_a_prefix_of_every_reference_in_six_languages():
     """What makes prefilling sound: the model was trained on the references' tokens, and the signature
     line's tokens are exactly their first tokens (BPE never merges across the line's end)."""
-    from hrmcode.data.builtin.generate import generate
+    from hrmcode.benchmarks.builtin.generate import generate
     from hrmcode.train.trainer import train_tokenizer
 
     tasks = generate(1, 150).tasks

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hrmcode.benchmarks.builtin.handwritten import handwritten_tasks
+from hrmcode.benchmarks.builtin.prompts import builtin_prompt
+from hrmcode.benchmarks.livecodebench.data import system_message
+from hrmcode.benchmarks.polyglot.data import load_exercises, polyglot_languages
+from hrmcode.benchmarks.polyglot.protocol import eval_polyglot
 from hrmcode.cli import app
 from hrmcode.config import DataConfig
-from hrmcode.data.builtin.handwritten import handwritten_tasks
-from hrmcode.data.livecodebench import system_message
-from hrmcode.data.polyglot import load_exercises, polyglot_languages
 from hrmcode.doctor import toolchain_checks
-from hrmcode.evaluate.polyglot import eval_polyglot
-from hrmcode.evaluate.protocols import builtin_prompt
 from hrmcode.execute import evaluate_samples
 from hrmcode.languages import LANGUAGES, language_of_fence, language_of_path, register, unregister
 from hrmcode.languages.base import camel_case

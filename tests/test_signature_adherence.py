@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from hrmcode.data.builtin.generate import generate
-from hrmcode.data.builtin.handwritten import handwritten_tasks
-from hrmcode.evaluate.model_eval import summarize
+from hrmcode.benchmarks.builtin.generate import generate
+from hrmcode.benchmarks.builtin.handwritten import handwritten_tasks
+from hrmcode.benchmarks.builtin.protocol import summarize
 from hrmcode.evaluate.render import render_report
 from hrmcode.evaluate.run import evaluate_files
 from hrmcode.evaluate.summary import signature_adherence

@@ -6,7 +6,7 @@
     completions, stats = run_jobs(backend, jobs, sampling, GenerationCache("out/generations.jsonl"))
 
 See :mod:`hrmcode.backends.base` for the records, :mod:`hrmcode.backends.cache` for resuming, and
-:mod:`hrmcode.evaluate.protocols` for each benchmark's prompts.
+:mod:`hrmcode.benchmarks` (each benchmark's ``prompts.py``) for each benchmark's prompts.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One generation interface for every model: the records a backend takes and returns.
 
-A benchmark's protocol (:mod:`hrmcode.evaluate.protocols`) describes each request as a
+A benchmark's prompts (``hrmcode/benchmarks/<name>/prompts.py``) describe each request as a
 :class:`Prompt` holding every form a model might take it in: hrmcode's own prompt text (our runs,
 local or behind ``hrmcode serve``), the benchmark's chat messages (instruction-tuned models) and
 its plain-text completion prompt (base models). A backend has one :attr:`Backend.style` and sends

@@ -14,12 +14,12 @@ benchmark commands grade through :func:`grade_in_jail` too.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hrmcode.data.humaneval import program as script_program
 from hrmcode.evaluate.lcb_grade import GradeConfig, Graded, GradeJob, GradeProblem, grade
 from hrmcode.execute import ExecConfig, evaluate_samples
 from hrmcode.records import Result, Sample, Task, Verdict
@@ -65,6 +65,19 @@ def grade_problem(task: Task) -> GradeProblem:
         return GradeProblem(task.task_id, "stdin", [str(t.input) for t in task.tests],
                             [str(t.output) for t in task.tests])
     raise ValueError(f"task {task.task_id}: a {task.kind} task is not graded by the method/script grader")
+
+
+def script_program(task: Task, solution: str) -> str:
+    """The program a sample of a ``script`` task (HumanEval's, or any task of that kind) is graded by:
+    it passes iff its last statement, ``check(<entry_point>)``,
+    returns — which the grading driver runs and reports itself, so that exiting early (``sys.exit(0)``,
+    ``os._exit(0)``) is a failure as upstream (see ``lcb_driver.SCRIPT_PASSED``)."""
+    entry = task.meta["entry_point"]
+    if re.search(rf"^(async\s+)?def\s+{re.escape(entry)}\s*\(", solution, re.M):
+        body = task.prompt + "\n\n" + solution  # a whole definition: it replaces the prompt's stub
+    else:
+        body = task.prompt + solution  # a completion of the prompt, as the benchmark defines it
+    return body + "\n" + task.meta["test"] + "\n" + f"check({entry})\n"
 
 
 def graded_code(task: Task, solution: str) -> str:
@@ -160,5 +173,5 @@ def grade_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: 
     return [r for r in out if r is not None]
 
 
-__all__ = ["JAIL", "RUNNER", "grade_config", "grade_in_jail", "grade_problem", "grade_samples", "graded_code",
-           "grader_of", "result_of", "with_grading"]
+__all__ = ["JAIL", "RUNNER", "grade_config", "grade_in_jail", "grade_problem", "grade_samples", "graded_code", "grader_of",
+           "result_of", "script_program", "with_grading"]

@@ -282,7 +282,7 @@ class Language(ABC):
 
 
     # ---- built-in suite IR rendering (issue 3) ---------------------------------------------
-    # A pipeline (hrmcode.data.builtin.ir.Pipeline) renders as its signature, one block per step that
+    # A pipeline (hrmcode.benchmarks.builtin.ir.Pipeline) renders as its signature, one block per step that
     # declares the step's fresh result variable, and a return. Each language implements builtin_step.
     builtin_indent: ClassVar[str] = "    "
     _builtin_idents: ClassVar[dict[tuple[str, str], str]] = {}

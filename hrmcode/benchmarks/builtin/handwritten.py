@@ -3,7 +3,7 @@
 Every task here was written for this set: a natural function name (``total_of_evens``), a plain
 statement in ordinary words (often one sentence, never in the generator's templates), parameter
 names that fit the task, and a few examples whose expected outputs were worked out by hand. The
-solution is written in the built-in IR (:mod:`hrmcode.data.builtin.families`), so the reference in
+solution is written in the built-in IR (:mod:`hrmcode.benchmarks.builtin.families`), so the reference in
 each of the six languages is rendered by the language files and checked by the oracle test, and
 further tests come from the IR interpreter on a fixed pool of inputs per type (edge cases first).
 The hand-checked examples guard the mapping from words to IR: :func:`handwritten_tasks` refuses a
@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from hrmcode.data.builtin.families import build_pipeline, run_pipeline
-from hrmcode.data.builtin.ir import OutOfBounds, Step
+from hrmcode.benchmarks.builtin.families import build_pipeline, run_pipeline
+from hrmcode.benchmarks.builtin.ir import OutOfBounds, Step
 from hrmcode.languages import LANGUAGES
 from hrmcode.languages.base import parse_type
 from hrmcode.records import Task

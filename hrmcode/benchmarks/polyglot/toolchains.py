@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
-from hrmcode.data.polyglot import Exercise
+from hrmcode.benchmarks.polyglot.data import Exercise
 from hrmcode.execute import sandbox
 from hrmcode.execute.runner import ExecConfig
 from hrmcode.execute.sandbox import Layers, Mount

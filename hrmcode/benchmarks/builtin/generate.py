@@ -5,9 +5,9 @@ byte-identical files. A task is kept only if it is new (its structure and consta
 earlier task), its tests have at least ``MIN_TESTS`` inputs within the integer bounds, and its outputs
 vary (a function that returns the same value on every test teaches nothing).
 
-A task's name comes from :mod:`hrmcode.data.builtin.names` (independent of what it computes) and its
-statement from :mod:`hrmcode.data.builtin.phrasing`; the composition is kept in ``meta``. The suite's
-files also carry the hand-written tasks (:mod:`hrmcode.data.builtin.handwritten`) as the
+A task's name comes from :mod:`hrmcode.benchmarks.builtin.names` (independent of what it computes) and its
+statement from :mod:`hrmcode.benchmarks.builtin.phrasing`; the composition is kept in ``meta``. The suite's
+files also carry the hand-written tasks (:mod:`hrmcode.benchmarks.builtin.handwritten`) as the
 ``handwritten`` split.
 """
 
@@ -24,17 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hrmcode.data.builtin.families import (
+from hrmcode.benchmarks.builtin.families import (
     BY_NAME,
     FAMILIES,
     TYPES_WITH_SUCCESSORS,
     build_pipeline,
     run_pipeline,
 )
-from hrmcode.data.builtin.handwritten import HANDWRITTEN_VERSION, handwritten_tasks
-from hrmcode.data.builtin.ir import OutOfBounds, Pipeline, Step
-from hrmcode.data.builtin.names import task_name
-from hrmcode.data.builtin.phrasing import phrase
+from hrmcode.benchmarks.builtin.handwritten import HANDWRITTEN_VERSION, handwritten_tasks
+from hrmcode.benchmarks.builtin.ir import OutOfBounds, Pipeline, Step
+from hrmcode.benchmarks.builtin.names import task_name
+from hrmcode.benchmarks.builtin.phrasing import phrase
 from hrmcode.languages import LANGUAGES
 from hrmcode.records import Task, atomic_write_bytes, atomic_write_json, dumps_record
 

@@ -22,8 +22,8 @@ import numpy as np
 from hrmcode.backends.base import Backend, Job
 from hrmcode.backends.cache import GenerationCache, GenerationStats, run_jobs
 from hrmcode.backends.hrm import HrmBackend
+from hrmcode.benchmarks.builtin.prompts import builtin_prompt, builtin_solution
 from hrmcode.evaluate.metrics import mean_pass_at_k
-from hrmcode.evaluate.protocols import builtin_prompt, builtin_solution, extract_code  # noqa: F401 (re-exported)
 from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary, signature_adherence
 from hrmcode.execute import evaluate_samples, sandbox_layers

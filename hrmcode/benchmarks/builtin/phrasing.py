@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hrmcode.data.builtin.families import BY_NAME, SEPARATORS, pred_text
+from hrmcode.benchmarks.builtin.families import BY_NAME, SEPARATORS, pred_text
 
 Args = dict[str, Any]
 SLOT = "@"  # where a noun phrase's input goes

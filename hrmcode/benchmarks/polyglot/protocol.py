@@ -24,7 +24,7 @@ Library entry point (the CLI is a thin layer over it)::
   request to fix it), so a stateless model still has the instructions. Calls are serialized
   (one model, many exercise threads);
 * a conversational editor (:class:`Conversational`, e.g. a backend from :mod:`hrmcode.backends`
-  via :class:`hrmcode.evaluate.protocols.PolyglotEditor`) — ``converse(conversation, files)`` gets
+  via :class:`hrmcode.benchmarks.polyglot.prompts.PolyglotEditor`) — ``converse(conversation, files)`` gets
   upstream's turns so far as chat messages (user, then assistant reply and user follow-up for each
   failed try), as aider sends them; with ``concurrent = True`` several exercises may ask at once.
 
@@ -43,7 +43,7 @@ Per exercise (each on a fresh copy, in parallel): apply the try's edits; re-copy
 editor files from the pristine tree (a model cannot tamper with them); re-enable skipped tests;
 resolve the libraries the exercise declares against what is offline (:mod:`hrmcode.languages.polyglot_deps`);
 build, then run the language's test command in the sandbox
-(the language's track, :mod:`hrmcode.evaluate.polyglot_toolchains`) with a ``timeout`` per step (upstream: 180 s);
+(the language's track, :mod:`hrmcode.benchmarks.polyglot.toolchains`) with a ``timeout`` per step (upstream: 180 s);
 pass = exit status 0. Verdicts: ``pass``; ``wrong_answer`` (the tests ran and failed);
 ``compile_error`` (the build failed: its log is what the model sees next); ``timeout``;
 ``unavailable`` (a toolchain or a declared library is not offline here: named, reported apart,
@@ -72,8 +72,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from hrmcode.data.polyglot import Exercise, load_exercises
-from hrmcode.evaluate.polyglot_toolchains import (
+from hrmcode.backends.base import Backend
+from hrmcode.backends.cache import GenerationCache
+from hrmcode.benchmarks.common import Progress, add_generation, default_cache, stage_progress
+from hrmcode.benchmarks.polyglot.data import Exercise, load_exercises
+from hrmcode.benchmarks.polyglot.prompts import PolyglotEditor
+from hrmcode.benchmarks.polyglot.toolchains import (
     Toolchain,
     Toolchains,
     explain_build_failure,
@@ -88,6 +92,7 @@ from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
 from hrmcode.execute.runner import Ctx, ExecConfig, default_cache_dir, evaluate_project, trim
 from hrmcode.execute.sandbox import detect_layers
+from hrmcode.generate import SamplingConfig
 from hrmcode.languages import LANGUAGES
 from hrmcode.languages.polyglot_deps import DECLARATION_FILES, OfflineDeps
 from hrmcode.records import (
@@ -781,5 +786,17 @@ def eval_polyglot(
     return summary
 
 
+# ---- with any backend ---------------------------------------------------------------------------
+
+
+def polyglot_with_backend(backend: Backend, data: str | Path, out_dir: str | Path, *, sampling: SamplingConfig,
+                          gen_cache: str | Path | None = None, progress: Progress | None = None,
+                          **kwargs: Any) -> dict[str, Any]:
+    """Aider's two-try conversation: the second request carries the first try's real test output."""
+    editor = PolyglotEditor(backend, sampling, GenerationCache(default_cache(out_dir, gen_cache)))
+    summary = eval_polyglot(data, out_dir, source=editor, progress=stage_progress(progress, "exercises"), **kwargs)
+    return add_generation(out_dir, summary, editor.stats())
+
+
 __all__ = ["DEVIATIONS", "EditFn", "Parsed", "apply_edits", "clean_output", "deviations", "eval_polyglot",
-           "parse_whole_reply", "polyglot_metrics", "prepare_run", "read_samples", "run_exercise"]
+           "parse_whole_reply", "polyglot_metrics", "polyglot_with_backend", "prepare_run", "read_samples", "run_exercise"]

@@ -15,16 +15,12 @@ from typing import Any
 
 from hrmcode.backends.base import Backend
 from hrmcode.backends.hrm import HrmBackend
+from hrmcode.benchmarks.builtin.protocol import GenerationPlan, evaluate_run, select_tasks
+from hrmcode.benchmarks.common import default_cache
+from hrmcode.benchmarks.humaneval.protocol import eval_humaneval, humaneval_with_backend
+from hrmcode.benchmarks.livecodebench.protocol import eval_livecodebench, livecodebench_with_backend
+from hrmcode.benchmarks.polyglot.protocol import eval_polyglot, polyglot_with_backend
 from hrmcode.data.batching import load_tasks
-from hrmcode.evaluate.backend_eval import (
-    default_cache,
-    humaneval_with_backend,
-    livecodebench_with_backend,
-    polyglot_with_backend,
-)
-from hrmcode.evaluate.benchmarks import eval_humaneval, eval_livecodebench
-from hrmcode.evaluate.model_eval import GenerationPlan, evaluate_run, select_tasks
-from hrmcode.evaluate.polyglot import eval_polyglot
 from hrmcode.evaluate.run import evaluate_files
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import LANGUAGES
