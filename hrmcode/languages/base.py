@@ -5,7 +5,9 @@ A language file provides
     (used by the test drivers of typed function tests and by the built-in suite's renderers);
   * the toolchain: compile and run commands, version detection (used by the execution harness);
   * test-driver rendering for typed function tests (shared by the harness and the built-in suite);
-  * rendering of the built-in suite's IR into idiomatic code.
+  * rendering of the built-in suite's IR into idiomatic code;
+  * what the benchmarks' prompts and the server need to know (display name, comment, file suffixes,
+    fence aliases) and, optionally, its Aider Polyglot track (hrmcode/languages/toolchain.py).
 
 A seventh language is one new file, ``hrmcode/languages/<name>.py``: ``hrmcode/languages/__init__.py``
 registers every Language a module of the package defines.
@@ -157,11 +159,12 @@ class Language(ABC):
     # Aider Polyglot's build and test toolchain (hrmcode/languages/toolchain.py); None: no track.
     polyglot: ClassVar[PolyglotTrack | None] = None
 
+    # tool → argv printing its version; `hrmcode doctor` and the harness's summaries report them.
+    version_commands: ClassVar[dict[str, list[str]]]
+
     @property
     def display_name(self) -> str:
         return self.display or self.name
-    # tool → argv printing its version; `hrmcode doctor` and the harness's summaries report them.
-    version_commands: ClassVar[dict[str, list[str]]]
 
     # ---- toolchain --------------------------------------------------------------------------
     def versions(self) -> dict[str, str | None]:
