@@ -42,8 +42,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hrmcode.benchmarks.builtin.protocol import GenerationPlan, generate_samples  # noqa: E402
 from hrmcode.data.batching import Example, collate  # noqa: E402
-from hrmcode.evaluate.model_eval import GenerationPlan, generate_samples  # noqa: E402
 from hrmcode.evaluate.summary import signature_adherence  # noqa: E402
 from hrmcode.generate import SamplingConfig  # noqa: E402
 from hrmcode.languages import get_language  # noqa: E402
