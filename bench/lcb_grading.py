@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from hrmcode.benchmarks.livecodebench import data as lcb
-from hrmcode.evaluate.grading import grade_problem
-from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
 from hrmcode.execute import evaluate_samples, sandbox_layers
+from hrmcode.execute.grade import grade_problem
+from hrmcode.execute.lcb import GradeConfig, GradeJob, grade
 from hrmcode.execute.sandbox import cpu_meter
 from hrmcode.records import Sample
 

@@ -9,9 +9,8 @@ import marshal
 import types
 from pathlib import Path
 
-from hrmcode.evaluate import lcb_driver, lcb_grade
-from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, GradeProblem, grade
-from hrmcode.execute import ExecConfig, Limits, compare, evaluate_samples
+from hrmcode.execute import ExecConfig, Limits, compare, evaluate_samples, lcb
+from hrmcode.execute.lcb import GradeConfig, GradeJob, GradeProblem, grade
 from hrmcode.records import Sample, Task
 
 
@@ -27,13 +26,13 @@ def test_the_rules_differ_where_their_benchmarks_do() -> None:
 
 
 def test_the_lcb_driver_compares_with_the_shared_module_only() -> None:
-    tree = ast.parse(Path(lcb_driver.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(lcb.DRIVER.read_text(encoding="utf-8"))
     own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     assert not own & {"upstream_lines_match", "robust_lines_match", "stripped_lines", "decimals", "values_equal",
                       "robust_values_equal"}
     # What the jail gets is this module compiled: the same functions.
     mod = types.ModuleType("hrm_compare")
-    exec(marshal.loads(lcb_grade._pyc(Path(compare.__file__))[16:]), mod.__dict__)
+    exec(marshal.loads(lcb._pyc(Path(compare.__file__))[16:]), mod.__dict__)
     for got, exp in [("  1.0 \n2\n", "1.00\n2"), ("1 2\n", "1 2 3"), ("x\n\n", "x")]:
         assert mod.upstream_lines_match(got, exp) == compare.upstream_lines_match(got, exp)
 

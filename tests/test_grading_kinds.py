@@ -1,4 +1,4 @@
-"""One meaning per Task.kind and one entry for grading them (hrmcode/evaluate/grading.py).
+"""One meaning per Task.kind and one entry for grading them (hrmcode/execute/grade.py).
 
 A LiveCodeBench or HumanEval evaluation exports the Task records it graded (OUT/tasks.jsonl); the
 same samples graded through ``hrmcode eval files --tasks OUT/tasks.jsonl`` get the benchmark
@@ -18,9 +18,18 @@ from hrmcode.benchmarks.humaneval.protocol import eval_humaneval
 from hrmcode.benchmarks.livecodebench.protocol import eval_livecodebench
 from hrmcode.cli import app
 from hrmcode.data.batching import load_tasks
-from hrmcode.evaluate.grading import JAIL, RUNNER, grade_samples, grader_of
 from hrmcode.evaluate.run import evaluate_files
-from hrmcode.execute import ExecConfig, Limits, evaluate_samples
+from hrmcode.execute import ExecConfig, Limits, evaluate_samples, lcb, runner
+from hrmcode.execute.grade import (
+    JAIL,
+    RUNNER,
+    grade_config,
+    grade_problem,
+    grade_samples,
+    grader_of,
+    jail_cache_key,
+)
+from hrmcode.execute.lcb import GradeJob
 from hrmcode.records import RecordError, Sample, Task, read_jsonl, write_jsonl
 
 FIX = Path(__file__).parent / "fixtures" / "livecodebench"
@@ -182,13 +191,56 @@ def test_kind_fields_are_checked_with_file_line_and_field(tmp_path):
             read_jsonl(path, Task)
 
 
-def test_the_runner_refuses_kinds_it_does_not_own():
+def test_the_runner_refuses_kinds_it_does_not_own_and_the_one_entry_routes_them():
     method = Task(task_id="m", kind="method", prompt="p", tests=[{"input": [1], "output": 1}],
                   meta={"func_name": "f"})
-    (r,) = evaluate_samples([method], [_py("m", "class Solution:\n    def f(self, x):\n        return x\n")])
-    assert r.verdict.value == "harness_error" and "grade_samples" in r.model_dump()["error"]
-    (r,) = grade_samples([method], [_py("m", "class Solution:\n    def f(self, x):\n        return x\n")], workers=1)
-    assert r.verdict.value == "pass" and r.model_dump()["compare"] == "values"
+    (r,) = runner.evaluate([method], [_py("m", "class Solution:\n    def f(self, x):\n        return x\n")])
+    assert r.verdict.value == "harness_error" and "evaluate_samples" in r.model_dump()["error"]
+    for entry in (evaluate_samples, grade_samples):
+        (r,) = entry([method], [_py("m", "class Solution:\n    def f(self, x):\n        return x\n")], workers=1)
+        assert r.verdict.value == "pass" and r.model_dump()["compare"] == "values"
+
+
+def _method_and_script() -> list[Task]:
+    method = Task(task_id="m", kind="method", prompt="p", tests=[{"input": [2], "output": 4}, {"input": [3], "output": 9}],
+                  meta={"func_name": "sq", "timeout_s": 2.0})
+    script = Task(task_id="s", kind="script", prompt="def inc(x):\n",
+                  meta={"entry_point": "inc", "test": "def check(f):\n    assert f(1) == 2\n", "timeout_s": 2.0})
+    return [method, script]
+
+
+def test_method_and_script_grades_are_cached_with_the_drivers_and_options_in_the_key(tmp_path):
+    tasks = _method_and_script()
+    samples = [_py("m", "class Solution:\n    def sq(self, x):\n        return x * x\n"),
+               _py("m", "class Solution:\n    def sq(self, x):\n        return x + x\n"),
+               _py("s", "    return x + 1\n"),
+               _py("m", "class Solution:\n    def sq(self, x):\n        while True:\n            pass\n")]
+    first = evaluate_samples(tasks, samples, workers=1, cache_dir=tmp_path)
+    assert [r.verdict.value for r in first] == ["pass", "wrong_answer", "pass", "timeout"]
+    assert not any(r.model_dump().get("mode") == "cache" for r in first)
+    again = evaluate_samples(tasks, samples, workers=1, cache_dir=tmp_path)
+    keys = ("verdict", "tests_passed", "tests_total", "test_verdicts", "grading", "compare")
+    assert [[r.model_dump(mode="json").get(k) for k in keys] for r in again] == \
+        [[r.model_dump(mode="json").get(k) for k in keys] for r in first]
+    # Every kept grade is served from the cache; a timeout (the machine's load) is graded again.
+    assert [r.model_dump().get("mode") == "cache" for r in again] == [True, True, True, False]
+    # Another grading option is another key: the faithful grade is graded, not read back.
+    faithful = [t.model_copy(update={"meta": {**t.meta, "grading": "faithful"}}) for t in tasks]
+    third = evaluate_samples(faithful, samples[:1], workers=1, cache_dir=tmp_path)
+    assert third[0].verdict.value == "pass" and third[0].model_dump().get("mode") != "cache"
+    cfg = grade_config(tasks[0])
+    assert jail_cache_key(tasks[0], "python", "x", cfg, "bwrap") != jail_cache_key(tasks[0], "python", "x", cfg, "userns")
+
+
+def test_unbatched_method_samples_get_a_jailed_driver_each():
+    tasks = _method_and_script()
+    problems = {"m": grade_problem(tasks[0])}
+    jobs = [GradeJob(i, "m", "python", "") for i in range(5)]
+    assert [len(b) for b in lcb._batches(jobs, problems, 2, grade_config(tasks[0], batched=False).batch_samples)] == [1] * 5
+    assert [len(b) for b in lcb._batches(jobs, problems, 2, grade_config(tasks[0]).batch_samples)] == [3, 2]
+    samples = [_py("m", "class Solution:\n    def sq(self, x):\n        return x * x\n")] * 2
+    iso = evaluate_samples(tasks, samples, batched=False, workers=1)
+    assert [r.verdict.value for r in iso] == ["pass", "pass"]
 
 
 @pytest.mark.slow

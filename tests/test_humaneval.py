@@ -10,7 +10,7 @@ import pytest
 
 from hrmcode.benchmarks.humaneval import data as he
 from hrmcode.benchmarks.humaneval.protocol import eval_humaneval
-from hrmcode.evaluate.grading import script_program
+from hrmcode.execute.grade import script_program
 from hrmcode.records import Sample, write_jsonl
 
 # A fixed spread of problems for the default run; all 164 run under `-m slow`.
@@ -125,8 +125,8 @@ EARLY_EXITS = {
 def test_early_exits_and_forged_reports_fail_and_correct_code_passes(tasks):
     """A sample passes only when check(entry_point) returned: an exit with status 0 before that, a
     marker printed or written to a descriptor, or a spoiled channel never passes."""
-    from hrmcode.evaluate.grading import grade_problem
-    from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
+    from hrmcode.execute.grade import grade_problem
+    from hrmcode.execute.lcb import GradeConfig, GradeJob, grade
 
     t = tasks[0]
     progs = {"canonical": (CANON, "pass"), "wrong": (WRONG, "wrong_answer"), **EARLY_EXITS,

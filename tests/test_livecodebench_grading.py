@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from hrmcode.benchmarks.livecodebench.protocol import eval_livecodebench
-from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, GradeProblem, grade
 from hrmcode.execute import sandbox
+from hrmcode.execute.lcb import GradeConfig, GradeJob, GradeProblem, grade
 from hrmcode.records import Sample, write_jsonl
 
 FIX = Path(__file__).parent / "fixtures" / "livecodebench"

@@ -11,8 +11,8 @@ import secrets
 
 import pytest
 
-from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, GradeProblem, grade
 from hrmcode.execute import sandbox
+from hrmcode.execute.lcb import GradeConfig, GradeJob, GradeProblem, grade
 
 SECRET = "SECRET-" + secrets.token_hex(16)  # the expected output: nowhere in the inputs or the code
 OPEN = "OPEN-" + secrets.token_hex(16)  # in the input, so a program may see it
@@ -190,7 +190,7 @@ def test_ordinary_programs_in_the_batch_still_pass_and_fail(graded):
 
 @pytest.mark.parametrize("mode", ["robust", "faithful"])
 def test_no_expected_output_is_written_to_the_jail(tmp_path, mode):
-    from hrmcode.evaluate.lcb_grade import _driver_stdin  # what the jail gets: files, and the driver's stdin
+    from hrmcode.execute.lcb import _driver_stdin  # what the jail gets: files, and the driver's stdin
 
     jobs = [GradeJob(i, p, "python", "") for i, p in enumerate(PROBLEMS)]
     stdin = _driver_stdin(tmp_path, jobs, PROBLEMS, {"mode": mode})

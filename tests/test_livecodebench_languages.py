@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hrmcode.benchmarks.livecodebench import data as lcb
-from hrmcode.evaluate.grading import grade_problem
-from hrmcode.evaluate.lcb_grade import GradeConfig, GradeJob, grade
+from hrmcode.execute.grade import grade_problem
+from hrmcode.execute.lcb import GradeConfig, GradeJob, grade
 
 FIX = Path(__file__).parent / "fixtures" / "livecodebench"
 
@@ -68,7 +68,7 @@ def test_broken_programs_fail_with_the_right_verdict(graded):
 
 
 def test_functional_problems_are_not_graded_in_other_languages():
-    from hrmcode.evaluate.lcb_grade import GradeProblem
+    from hrmcode.execute.lcb import GradeProblem
 
     fn = GradeProblem("fn", "function", [[1]], [1], func_name="f")
     res = grade({"fn": fn}, [GradeJob(0, "fn", "go", "package main")], GradeConfig())

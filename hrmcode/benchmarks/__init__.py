@@ -6,7 +6,7 @@ Each of ``builtin/``, ``livecodebench/``, ``humaneval/`` and ``polyglot/`` holds
   files → Task records (or Polyglot exercises);
 * the **prompts** (``prompts.py``): a task → a :class:`~hrmcode.backends.base.Prompt` in every form
   (native, chat, completion) and the code read back out of a reply;
-* the **protocol** (``protocol.py``): generate (any backend) → grade (:mod:`hrmcode.evaluate.grading`,
+* the **protocol** (``protocol.py``): generate (any backend) → grade (:mod:`hrmcode.execute.grade`,
   :mod:`hrmcode.execute`) → summary.json, results.jsonl, report.md.
 
 :mod:`.common` is what the protocols share (reply extraction, generation with a backend) and

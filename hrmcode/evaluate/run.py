@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrmcode.evaluate.grading import grade_samples
 from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary, signature_adherence
-from hrmcode.execute import ExecConfig, sandbox_layers
+from hrmcode.execute import ExecConfig, evaluate_samples, sandbox_layers
 from hrmcode.records import (
     RecordError,
     Result,
@@ -143,15 +142,15 @@ def evaluate_files(tasks_path: str | Path, samples_path: str | Path, out_dir: st
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate ``samples_path`` against ``tasks_path`` in the sandbox; write results.jsonl,
     summary.json and report.md into ``out_dir``; return the summary. Each task is graded by the
-    grader of its kind (:func:`hrmcode.evaluate.grading.grade_samples`); ``batched``, ``cache_dir``
-    and ``config`` are the runner's (function, stdin by exact/numeric, project tasks)."""
+    driver of its kind (:func:`hrmcode.execute.evaluate_samples`); ``batched`` and ``cache_dir`` apply to
+    every kind, ``config`` to the runner's (function, stdin by exact/numeric, project tasks)."""
     ks = sorted(set(k))
     if not ks or ks[0] < 1:
         raise ValueError(f"--k: expected positive integers, got {list(k)}")
     inputs = read_inputs(tasks_path, samples_path, skip_bad=skip_bad)
     t0 = time.monotonic()
-    results = grade_samples(inputs.tasks, inputs.samples, batched=batched, workers=workers,
-                            progress=progress, cache_dir=cache_dir, config=config)
+    results = evaluate_samples(inputs.tasks, inputs.samples, batched=batched, workers=workers,
+                               progress=progress, cache_dir=cache_dir, config=config)
     elapsed = time.monotonic() - t0
     summary = build_summary(
         results, benchmark="files", ks=ks, sandbox=sandbox_layers(), n_tasks=len({s.task_id for s in inputs.samples}),

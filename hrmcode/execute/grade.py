@@ -1,10 +1,15 @@
-"""One entry for grading samples of any kind: each task goes to the grader that owns its kind.
+"""One entry for grading samples of any kind: each task goes to the driver that owns its kind.
 
 * ``function`` (typed signature), ``stdin`` compared by ``exact`` or ``numeric``, ``project``: the
-  runner (:func:`hrmcode.execute.evaluate_samples`: batched builds, one process per candidate, a cache);
+  runner (:func:`hrmcode.execute.runner.evaluate`: batched builds, one process per candidate);
 * ``method`` (LeetCode-style), ``script`` (HumanEval-style) and ``stdin`` compared by ``lcb``: the
-  LiveCodeBench/HumanEval grader (:func:`hrmcode.evaluate.lcb_grade.grade`), with the options the
-  record names: ``meta.grading`` (robust | faithful), ``meta.float_tol``, ``meta.timeout_s``.
+  LiveCodeBench/HumanEval driver (:func:`hrmcode.execute.lcb.grade`: a jailed Python driver whose
+  forks run each test), with the options the record names: ``meta.grading`` (robust | faithful),
+  ``meta.float_tol``, ``meta.timeout_s``.
+
+Both sides share what a caller sees: the comparison rules (:mod:`hrmcode.execute.compare`), the
+outcome cache (``cache_dir``: keyed by the code, the task record, the grading options, the drivers'
+source and the jail mode), ``batched=False`` (one jail per sample) and the Result record.
 
 Nothing is inferred from where a task came from (``source``): the record says how it is graded, so a
 tasks.jsonl that ``hrmcode eval livecodebench`` or ``hrmcode eval humaneval`` exported grades through
@@ -14,14 +19,18 @@ benchmark commands grade through :func:`grade_in_jail` too.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hrmcode.evaluate.lcb_grade import GradeConfig, Graded, GradeJob, GradeProblem, grade
-from hrmcode.execute import ExecConfig, evaluate_samples
+from hrmcode.execute import lcb, sandbox
+from hrmcode.execute.lcb import GradeConfig, Graded, GradeJob, GradeProblem, grade
+from hrmcode.execute.runner import ExecConfig, Outcome, ResultCache, driver_digest, evaluate, rules_digest
 from hrmcode.records import Result, Sample, Task, Verdict
 
 RUNNER = "runner"
@@ -47,11 +56,41 @@ def with_grading(task: Task, *, grading: str = "robust", timeout: float, float_t
     return task.model_copy(update={"meta": meta})
 
 
-def grade_config(task: Task, workers: int | None = None) -> GradeConfig:
-    """The grader's settings for a task of :data:`JAIL`, from its record (defaults: robust, the kind's timeout)."""
+def grade_config(task: Task, workers: int | None = None, *, batched: bool = True,
+                 cache_dir: Path | None = None) -> GradeConfig:
+    """The grader's settings for a task of :data:`JAIL`, from its record (defaults: robust, the kind's
+    timeout); ``batched=False`` grades each sample in a jail of its own."""
     return GradeConfig(mode=task.meta.get("grading", "robust"),
                        timeout=float(task.meta.get("timeout_s", DEFAULT_TIMEOUT_S[task.kind])),
-                       float_tol=task.meta.get("float_tol"), workers=workers)
+                       float_tol=task.meta.get("float_tol"), workers=workers, cache_dir=cache_dir,
+                       batch_samples=lcb.BATCH_SAMPLES if batched else 1)
+
+
+@functools.cache
+def _lcb_digest() -> str:
+    """The method/script driver's host side (execute/lcb.py): how it builds, runs and reads the jail."""
+    return hashlib.sha256(Path(lcb.__file__).read_bytes()).hexdigest()
+
+
+def jail_cache_key(task: Task, language: str, code: str, cfg: GradeConfig, mode: str) -> str:
+    """What a method/script/lcb-stdin grade depends on: the code graded, the task's tests and record,
+    the grading options, the jail (``mode``), the drivers' source (execute/drivers and the language
+    file), execute/lcb.py and the comparison rules (execute/compare.py)."""
+    payload = {"v": 1, "lang": language, "code": code, "task": task.model_dump(mode="json"),
+               "grading": [cfg.mode, cfg.timeout, cfg.float_tol, cfg.memory_mb, cfg.output_cap],
+               "sandbox": mode, "driver": driver_digest(language), "host": _lcb_digest(),
+               "rules": rules_digest()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _to_outcome(g: Graded) -> Outcome:
+    return Outcome(g.verdict, g.tests_passed, g.n_tests, {"verdicts": g.verdicts, "codes": g.codes, **g.detail})
+
+
+def _from_outcome(out: Outcome) -> Graded:
+    detail = dict(out.detail)
+    verdicts, codes = detail.pop("verdicts", []), detail.pop("codes", None)
+    return Graded(verdicts=list(verdicts), n_tests=out.tests_total, codes=codes, detail={**detail, "mode": "cache"})
 
 
 def grade_problem(task: Task) -> GradeProblem:
@@ -97,16 +136,28 @@ def result_of(s: Sample, index: int, g: Graded, grading: str, code: str) -> Resu
 
 
 def grade_in_jail(tasks: Mapping[str, Task], items: Sequence[Item], *, workers: int | None = None,
-                  progress: Progress | None = None) -> list[Result]:
+                  progress: Progress | None = None, batched: bool = True,
+                  cache_dir: Path | None = None) -> list[Result]:
     """Grade samples of method, script and lcb-compared stdin tasks; one Result per item, in order.
 
     Samples are grouped by the settings their tasks' records name (one :func:`grade` call each). A
-    method or script task is graded in Python only: another language's sample is a harness_error."""
+    method or script task is graded in Python only: another language's sample is a harness_error.
+    ``batched=False``: each sample in a jail of its own; ``cache_dir``: grades kept by
+    :func:`jail_cache_key` (timeouts and harness errors are never kept), and the toolchain caches."""
     results: list[Result | None] = [None] * len(items)
     groups: dict[GradeConfig, list[int]] = defaultdict(list)
-    for i, (s, index, _code) in enumerate(items):
+    cache = ResultCache(cache_dir)
+    mode = sandbox.detect_layers().mode
+    keys: dict[int, str] = {}
+    for i, (s, index, code) in enumerate(items):
         task = tasks[s.task_id]
-        cfg = grade_config(task, workers)
+        cfg = grade_config(task, workers, batched=batched, cache_dir=cache_dir)
+        if cache_dir is not None:
+            keys[i] = jail_cache_key(task, s.language, code, cfg, mode)
+            hit = cache.get(keys[i])
+            if hit is not None:
+                results[i] = result_of(s, index, _from_outcome(hit), cfg.mode, code)
+                continue
         if s.language != "python" and task.kind != "stdin":
             results[i] = Result(task_id=s.task_id, language=s.language, sample_index=index, passed=False,
                                 verdict=Verdict.HARNESS_ERROR, tests_passed=0,
@@ -128,6 +179,8 @@ def grade_in_jail(tasks: Mapping[str, Task], items: Sequence[Item], *, workers: 
         for j in jobs:
             s, index, code = items[j.key]
             results[j.key] = result_of(s, index, graded[j.key], cfg.mode, code)
+            if j.key in keys:
+                cache.put(keys[j.key], _to_outcome(graded[j.key]))
         done += len(jobs)
     return [r for r in results if r is not None]
 
@@ -136,9 +189,9 @@ def grade_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: 
                   workers: int | None = None, progress: Progress | None = None, cache_dir: Path | None = None,
                   config: ExecConfig | None = None) -> list[Result]:
     """Grade every sample against its task, each task by the grader that owns its kind (:func:`grader_of`);
-    one Result per sample, in the order of ``samples``. ``batched``, ``cache_dir`` and ``config`` are the
-    runner's (:func:`hrmcode.execute.evaluate_samples`); the method/script grader takes its settings
-    from the task records. A sample of an unknown task is the runner's harness_error."""
+    one Result per sample, in the order of ``samples``. ``batched`` and ``cache_dir`` apply to every
+    kind; ``config`` holds the runner's limits (the method/script driver takes its settings from the
+    task records). A sample of an unknown task is the runner's harness_error."""
     by_id = {t.task_id: t for t in tasks}
     if len(by_id) != len(tasks):
         raise ValueError("grade_samples: duplicate task_id in tasks")
@@ -157,8 +210,8 @@ def grade_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: 
 
     out: list[Result | None] = [None] * total
     if rest:
-        got = evaluate_samples(tasks, [samples[i] for i in rest], batched=batched, workers=workers,
-                               progress=runner_tick, cache_dir=cache_dir, config=config)
+        got = evaluate(tasks, [samples[i] for i in rest], batched=batched, workers=workers,
+                       progress=runner_tick, cache_dir=cache_dir, config=config)
         for i, r in zip(rest, got, strict=True):
             out[i] = r
     if jail:
@@ -168,10 +221,11 @@ def grade_samples(tasks: Sequence[Task], samples: Sequence[Sample], *, batched: 
             index_of[i] = counters[(s.task_id, s.language)]
             counters[(s.task_id, s.language)] += 1
         items = [(samples[i], index_of[i], graded_code(by_id[samples[i].task_id], samples[i].solution)) for i in jail]
-        for i, r in zip(jail, grade_in_jail(by_id, items, workers=workers, progress=jail_tick), strict=True):
+        graded = grade_in_jail(by_id, items, workers=workers, progress=jail_tick, batched=batched, cache_dir=cache_dir)
+        for i, r in zip(jail, graded, strict=True):
             out[i] = r
     return [r for r in out if r is not None]
 
 
 __all__ = ["JAIL", "RUNNER", "grade_config", "grade_in_jail", "grade_problem", "grade_samples", "graded_code", "grader_of",
-           "result_of", "script_program", "with_grading"]
+           "jail_cache_key", "result_of", "script_program", "with_grading"]

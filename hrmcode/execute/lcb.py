@@ -48,7 +48,7 @@ from hrmcode.records import Verdict
 
 log = logging.getLogger(__name__)
 
-DRIVER = Path(__file__).with_name("lcb_driver.py")
+DRIVER = Path(__file__).parent / "drivers" / "lcb_driver.py"
 GRADING_MODES = ("faithful", "robust")
 Grading = Literal["faithful", "robust"]
 BATCH_SAMPLES = 128  # samples per jailed driver (a crash of the driver re-runs only its unfinished ones)
@@ -130,6 +130,7 @@ class GradeConfig:
     output_cap: int = 16 << 20
     workers: int | None = None
     cache_dir: Path | None = None  # toolchain caches (Go's build cache) for compiled languages
+    batch_samples: int = BATCH_SAMPLES  # Python samples per jailed driver; 1: each sample in a jail of its own
 
     def __post_init__(self) -> None:
         if self.mode not in GRADING_MODES:
@@ -140,6 +141,8 @@ class GradeConfig:
             raise ValueError(f"--float-tol {self.float_tol}: must be a non-negative number")
         if self.mode == "faithful" and self.float_tol is not None:
             raise ValueError("--float-tol applies to --grading robust only (upstream has no tolerance)")
+        if self.batch_samples < 1:
+            raise ValueError(f"batch_samples {self.batch_samples}: must be at least 1")
 
     def driver_config(self, *, mode: str, sweep: bool, exec_argv: list[str] | None = None) -> dict[str, Any]:
         timeout = max(1, int(self.timeout)) if mode == "faithful" else self.timeout
@@ -290,11 +293,12 @@ def _grade_batch(ctx: _Ctx, jobs: list[GradeJob], problems: dict[str, GradeProbl
     return out
 
 
-def _batches(jobs: list[GradeJob], problems: dict[str, GradeProblem], workers: int) -> list[list[GradeJob]]:
+def _batches(jobs: list[GradeJob], problems: dict[str, GradeProblem], workers: int,
+             limit: int = BATCH_SAMPLES) -> list[list[GradeJob]]:
     """Jobs grouped by problem (the driver decodes one problem's tests at a time), cut into batches small
     enough to spread over the workers and to bound what a crash costs and what the driver holds."""
     jobs = sorted(jobs, key=lambda j: (j.problem, j.key))
-    size = max(1, min(BATCH_SAMPLES, math.ceil(len(jobs) / max(1, workers))))
+    size = max(1, min(limit, math.ceil(len(jobs) / max(1, workers))))
     out: list[list[GradeJob]] = []
     cur: list[GradeJob] = []
     cur_bytes = 0
@@ -384,7 +388,8 @@ def grade(problems: dict[str, GradeProblem], jobs: Sequence[GradeJob], config: G
     total = len(jobs)
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(_grade_batch, ctx, b, problems, dcfg) for b in _batches(py, problems, workers)]
+            batches = _batches(py, problems, workers, cfg.batch_samples)
+            futs = [pool.submit(_grade_batch, ctx, b, problems, dcfg) for b in batches]
             futs += [pool.submit(lambda j: {j.key: _grade_compiled(ctx, j, problems)}, j) for j in other]
             for fut in as_completed(futs):
                 got = fut.result()
