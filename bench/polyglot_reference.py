@@ -7,9 +7,10 @@ The archive defaults to ``../shared/benchmarks/polyglot-benchmark-7e0611e.tar.gz
 checkout (extracted to a temporary directory). The first run uses a fresh cache directory, so the
 one-off warm-ups (Go's standard library, Catch2's main) and the absence of recorded durations
 (longest-first scheduling falls back to per-language guesses) are part of its time; the second
-run reuses that cache. Prints, for each run: wall time, the load average before and after (other
-jobs share the CPU: compare runs measured together), the per-language pass / unavailable table
-with seconds per exercise, and the slowest ten exercises; then the warm / cold ratio. ``--stubs``
+run reuses that cache. Prints, for each run: wall time, the load average before and after, the CPU
+time the hypervisor stole (other jobs share the CPU: compare runs measured together), the
+per-language pass / unavailable table with seconds per exercise, and the slowest ten exercises;
+then the warm / cold ratio. ``--stubs``
 adds a stub check (every unedited stub must fail) after the two runs.
 """
 
@@ -33,12 +34,24 @@ log = logging.getLogger("bench.polyglot_reference")
 ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "polyglot-benchmark-7e0611e.tar.gz"
 
 
+def _steal_s() -> float | None:
+    """CPU time the hypervisor gave to other guests (``steal`` in /proc/stat), all CPUs, in seconds: a
+    shared host slows every job without it showing in the load average."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _run(data: Path, out: Path, cache: Path, source: str, languages: list[str] | None, workers: int | None
          ) -> dict[str, Any]:
     load0 = os.getloadavg()
+    steal0 = _steal_s()
     t0 = time.monotonic()
     s = eval_polyglot(data, out, source=source, languages=languages, workers=workers, cache_dir=cache)
     wall = time.monotonic() - t0
+    steal1 = _steal_s()
     results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     per_lang: dict[str, dict[str, Any]] = {}
     for lang, o in s["outcomes"].items():
@@ -49,6 +62,7 @@ def _run(data: Path, out: Path, cache: Path, source: str, languages: list[str] |
                           "seconds_mean": round(sum(secs) / len(secs), 2) if secs else None}
     return {"source": source, "wall_s": round(wall, 1), "load_before": [round(x, 2) for x in load0],
             "load_after": [round(x, 2) for x in os.getloadavg()], "warm_up_s": s["timing"]["warm_up_s"],
+            "steal_s": None if steal0 is None or steal1 is None else round(steal1 - steal0, 1),
             "workers": s["timing"]["workers"], "outcomes": s["outcomes"]["all"], "per_language": per_lang,
             "unavailable": s["unavailable"], "failures": s.get("reference_failures"),
             "stub_check": s.get("stub_check"), "slowest": s["timing"]["slowest"],
@@ -58,8 +72,8 @@ def _run(data: Path, out: Path, cache: Path, source: str, languages: list[str] |
 def _print(label: str, r: dict[str, Any]) -> None:
     o = r["outcomes"]
     log.info("\n## %s: %s, %d exercises: %d pass, %d fail, %d unavailable; wall %.1f s (%d workers); load %s → %s; "
-             "warm-ups %s", label, r["source"], o["exercises"], o["pass"], o["fail"], o["unavailable"], r["wall_s"],
-             r["workers"], r["load_before"][0], r["load_after"][0], r["warm_up_s"])
+             "CPU steal %s s; warm-ups %s", label, r["source"], o["exercises"], o["pass"], o["fail"], o["unavailable"],
+             r["wall_s"], r["workers"], r["load_before"][0], r["load_after"][0], r["steal_s"], r["warm_up_s"])
     log.info("| language | exercises | pass | fail | unavailable | s / exercise | s total |\n|---|---:|---:|---:|---:|---:|---:|")
     for lang, m in r["per_language"].items():
         log.info("| %s | %d | %d | %d | %d | %s | %s |", lang, m["exercises"], m["pass"], m["fail"], m["unavailable"],
