@@ -8,13 +8,16 @@ suite's names make copying unnecessary to learn, because a name is drawn from a 
 keyed by the signature's types (~260 words), so the model lowers its loss on name tokens by
 learning that prior instead of an induction (copy) mechanism.
 
-This trains the same model on the same suite, examples and steps in two variants, side by side,
-one thread each, and scores each kept checkpoint:
+A third: the model memorises a small suite (train loss near 0 while the probe loss stays high), and
+a memorised task needs no copying. This trains the same model for the same steps in two variants,
+side by side, one thread each, and scores each kept checkpoint:
 
     suite   the suite's own names
     wide    every training and validation task renamed to a pseudo-word name that no vocabulary
             predicts (``vokira_stelum``), in each language's convention, everywhere it occurs
             (statement, starter code, reference): only copying from the prompt gets it right
+    big     another, larger suite (``--big-data``, e.g. ``hrmcode data build --n 12000``): the same
+            names and phrasings, more distinct tasks, so fewer repeats of each in the same steps
 
 Scores per checkpoint on the hand-written tasks (depth ≤ 2, names no training name uses) and on
 the suite's test tasks: teacher-forced accuracy on the function-name tokens of the reference
@@ -154,6 +157,8 @@ def name_accuracy(run: LoadedRun, tasks: list[Task], languages: list[str]) -> di
 
 
 def score(run_dir: Path, step: int, data: Path, languages: list[str], max_new_tokens: int) -> dict:
+    """Name accuracy and adherence at one checkpoint: hand-written depth ≤ 2 tasks (the same in every
+    suite) and the first 60 depth ≤ 2 test tasks of the suite the variant trained on."""
     run = load_run(run_dir, which=step)
     hand = [t for t in read_jsonl(data / "handwritten.jsonl", Task)[0] if t.signature and int(t.difficulty or 0) <= 2]
     test = [t for t in read_jsonl(data / "test.jsonl", Task)[0] if t.signature and int(t.difficulty or 0) <= 2][:60]
@@ -171,7 +176,8 @@ def main() -> None:
     ap.add_argument("--config", required=True, help="the training recipe (e.g. runs/demo/baseline/config.yaml)")
     ap.add_argument("--data", required=True, help="a built-in suite directory (hrmcode data build)")
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json shared by both variants")
-    ap.add_argument("--variants", default="suite,wide")
+    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big")
+    ap.add_argument("--big-data", default=None, help="the larger suite the big variant trains on")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--every", type=int, default=500, help="keep and score a checkpoint every this many steps")
     ap.add_argument("--languages", default="python,javascript,java,cpp,go,rust")
@@ -183,7 +189,9 @@ def main() -> None:
     out, data = Path(args.out), Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
     variants = args.variants.split(",")
-    sources = {"suite": data, "wide": out / "data-wide"}
+    sources = {"suite": data, "wide": out / "data-wide", "big": Path(args.big_data) if args.big_data else None}
+    if "big" in variants and sources["big"] is None:
+        ap.error("the big variant needs --big-data DIR")
     if "wide" in variants:
         wide_data(data, sources["wide"], args.seed)
     t0 = time.perf_counter()
@@ -198,7 +206,7 @@ def main() -> None:
         for step in steps:
             cached = dirs[v] / f"score-{step}.json"
             if not cached.is_file():
-                cached.write_text(json.dumps(score(dirs[v], step, data, languages, args.max_new_tokens)))
+                cached.write_text(json.dumps(score(dirs[v], step, sources[v], languages, args.max_new_tokens)))
             r = {"variant": v, **json.loads(cached.read_text())}
             rows.append(r)
             h, t = r["handwritten"], r["test"]
