@@ -8,8 +8,9 @@ For each run, on the suite's depth-≤ 2 tasks of ``--splits`` in one language (
    signature prefilled), generated in one batch with the KV cache (as the demo does), one prompt at
    a time with the cache, and one at a time by a full forward per token — identical answers rule
    out batching and cache bugs;
-2. teacher-forced quality of the reference on every task: exact match (every next-token argmax
-   right, i.e. greedy decoding would write the reference) and the loss per token.
+2. teacher-forced quality of the reference on every task, as the training probe measures it (the
+   examples training builds, ``lm_stats``): exact match (every next-token argmax right, i.e. greedy
+   decoding would write the reference) and the loss per token.
 
 The training probe (64 examples) is too small to rank two runs; this scores hundreds of tasks.
 """
@@ -27,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hrmcode.benchmarks.builtin.prompts import builtin_prompt  # noqa: E402
-from hrmcode.data.batching import Example, collate, difficulty_of  # noqa: E402
+from hrmcode.data.batching import build_examples, collate, difficulty_of  # noqa: E402
 from hrmcode.generate import SamplingConfig, generate  # noqa: E402
-from hrmcode.prompts import prompt_text  # noqa: E402
+from hrmcode.model.common import lm_stats  # noqa: E402
 from hrmcode.records import Task, read_jsonl  # noqa: E402
 from hrmcode.runs import LoadedRun, load_run  # noqa: E402
 
@@ -50,21 +51,21 @@ def consistency(run: LoadedRun, tasks: list[Task], lang: str, n: int, max_new_to
             "mean_tokens": sum(map(len, batched)) / max(1, len(batched))}
 
 
-def teacher_forced(run: LoadedRun, tasks: list[Task], lang: str) -> dict[str, float]:
+def teacher_forced(run: LoadedRun, tasks: list[Task], lang: str, chunk: int = 16) -> dict[str, float]:
+    """The training probe's measure (the same examples as training builds, ``lm_stats``) on every task."""
     tok, model = run.tokenizer, run.model
+    examples, report = build_examples(tasks, tok, [lang], mode="causal", max_len=run.cfg.model.max_seq_len)
     exact = nll = n_tok = 0.0
-    for t in tasks:
-        prefix = tok.prompt_ids(lang, prompt_text(t, lang))
-        ids = (*prefix, *tok.encode(t.reference[lang]), tok.eos_id)
-        batch = collate([Example(t.task_id, lang, 1, ids, len(prefix))], tok.pad_id, len(ids))
-        logits = model(model.initial_carry(batch), batch).outputs["logits"][0].float()
-        target = batch.targets[0]
-        mask = target != -100
-        logp = torch.log_softmax(logits[mask], -1)
-        nll += float(-logp.gather(-1, target[mask][:, None]).sum())
-        n_tok += int(mask.sum())
-        exact += bool((logits[mask].argmax(-1) == target[mask]).all())
-    return {"tasks": len(tasks), "exact_match": exact / max(1, len(tasks)), "nll_per_token": nll / max(1, n_tok)}
+    for i in range(0, len(examples), chunk):
+        rows = examples[i:i + chunk]
+        batch = collate(rows, tok.pad_id, max(len(e.ids) for e in rows))
+        logits = model(model.initial_carry(batch), batch).outputs["logits"].float()
+        stats = lm_stats(logits, batch.targets, run.cfg.model.loss)
+        nll += float((stats.per_seq * stats.n_targets).sum())  # per-token loss pooled over the tasks
+        n_tok += float(stats.n_targets.sum())
+        exact += float(stats.exact.sum())
+    return {"tasks": len(examples), "too_long": report.skipped_too_long, "exact_match": exact / max(1, len(examples)),
+            "nll_per_token": nll / max(1.0, n_tok)}
 
 
 def main() -> None:
@@ -87,8 +88,8 @@ def main() -> None:
                          if t.signature and difficulty_of(t) <= 2 and args.language in t.reference]
                 t0 = time.monotonic()
                 tf = teacher_forced(run, tasks, args.language)
-                line = (f"{run_dir} {split}: {tf['tasks']} tasks, teacher-forced exact match {tf['exact_match']:.3f}, "
-                        f"loss/token {tf['nll_per_token']:.4f}")
+                line = (f"{run_dir} {split}: {tf['tasks']} tasks ({tf['too_long']} too long), teacher-forced exact "
+                        f"match {tf['exact_match']:.3f}, loss/token {tf['nll_per_token']:.4f}")
                 if split == args.splits.split(",")[0]:
                     c = consistency(run, tasks, args.language, args.n, args.max_new_tokens)
                     line += (f"; greedy answers identical batched/single {c['batched_eq_single']}/{c['prompts']}, "
