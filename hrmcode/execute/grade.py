@@ -19,7 +19,6 @@ benchmark commands grade through :func:`grade_in_jail` too.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -30,7 +29,15 @@ from typing import Any
 
 from hrmcode.execute import lcb, sandbox
 from hrmcode.execute.lcb import GradeConfig, Graded, GradeJob, GradeProblem, grade
-from hrmcode.execute.runner import ExecConfig, Outcome, ResultCache, driver_digest, evaluate, rules_digest
+from hrmcode.execute.runner import (
+    ExecConfig,
+    Outcome,
+    ResultCache,
+    driver_digest,
+    evaluate,
+    rules_digest,
+    source_digest,
+)
 from hrmcode.records import Result, Sample, Task, Verdict
 
 RUNNER = "runner"
@@ -66,19 +73,13 @@ def grade_config(task: Task, workers: int | None = None, *, batched: bool = True
                        batch_samples=lcb.BATCH_SAMPLES if batched else 1)
 
 
-@functools.cache
-def _lcb_digest() -> str:
-    """The method/script driver's host side (execute/lcb.py): how it builds, runs and reads the jail."""
-    return hashlib.sha256(Path(lcb.__file__).read_bytes()).hexdigest()
-
-
 def jail_cache_key(task: Task, language: str, code: str, cfg: GradeConfig, mode: str) -> str:
     """What a method/script/lcb-stdin grade depends on: the code graded, the task's tests and record,
     the grading options, the jail (``mode``), the drivers' source (execute/drivers and the language
     file), execute/lcb.py and the comparison rules (execute/compare.py)."""
     payload = {"v": 1, "lang": language, "code": code, "task": task.model_dump(mode="json"),
                "grading": [cfg.mode, cfg.timeout, cfg.float_tol, cfg.memory_mb, cfg.output_cap],
-               "sandbox": mode, "driver": driver_digest(language), "host": _lcb_digest(),
+               "sandbox": mode, "driver": driver_digest(language), "host": source_digest(lcb.__file__),
                "rules": rules_digest()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -684,9 +684,14 @@ def evaluate_project(ctx: Ctx, lang: Language, task: Task, solution: str) -> Out
 
 
 @functools.cache
+def source_digest(path: str) -> str:
+    """One source file's bytes, hashed once per process (for cache keys: its change is a change of verdicts)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def rules_digest() -> str:
-    """The comparison rules' source (execute/compare.py): a change of rule is a change of verdicts."""
-    return hashlib.sha256(Path(compare.__file__).read_bytes()).hexdigest()
+    """The comparison rules' source (execute/compare.py)."""
+    return source_digest(compare.__file__)
 
 
 def cache_key(task: Task, sample: Sample, cfg: ExecConfig, mode: str) -> str:
