@@ -18,6 +18,8 @@ side by side, one thread each, and scores each kept checkpoint:
             (statement, starter code, reference): only copying from the prompt gets it right
     big     another, larger suite (``--big-data``, e.g. ``hrmcode data build --n 12000``): the same
             names and phrasings, more distinct tasks, so fewer repeats of each in the same steps
+    tied    the suite's own names, the model with ``model.tie_embeddings``: the output projection is
+            the embedding table, so a copied token can be written out through the vectors that read it
 
 Scores per checkpoint on the hand-written tasks (depth ≤ 2, names no training name uses) and on
 the suite's test tasks: teacher-forced accuracy on the function-name tokens of the reference
@@ -106,6 +108,9 @@ def wide_data(src: Path, dst: Path, seed: int) -> None:
     (dst / "done").write_text(json.dumps({"renamed": len(names)}))
 
 
+MODEL_SETS = {"tied": ["model.tie_embeddings=true"]}  # a variant's model change; the others change data
+
+
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:
     run_dir = out / variant
     if (run_dir / "done.json").is_file():
@@ -113,7 +118,7 @@ def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, e
     sets = [f"name=name-copy-{variant}", f"data.path={data}", f"tokenizer.path={tokenizer}",
             f"train.steps={steps}", "train.time_budget_minutes=null", "train.threads=1",
             f"train.ckpt_every={every}", f"train.keep_last={steps // every + 1}", f"train.eval_every={every}",
-            "train.plots=false"]
+            "train.plots=false", *MODEL_SETS.get(variant, [])]
     cmd = [sys.executable, "-m", "hrmcode", "train", str(config), "--out", str(run_dir), "--no-progress"]
     for s in sets:
         cmd += ["--set", s]
@@ -176,7 +181,7 @@ def main() -> None:
     ap.add_argument("--config", required=True, help="the training recipe (e.g. runs/demo/baseline/config.yaml)")
     ap.add_argument("--data", required=True, help="a built-in suite directory (hrmcode data build)")
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json shared by both variants")
-    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big")
+    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, tied")
     ap.add_argument("--big-data", default=None, help="the larger suite the big variant trains on")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--every", type=int, default=500, help="keep and score a checkpoint every this many steps")
@@ -189,7 +194,8 @@ def main() -> None:
     out, data = Path(args.out), Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
     variants = args.variants.split(",")
-    sources = {"suite": data, "wide": out / "data-wide", "big": Path(args.big_data) if args.big_data else None}
+    sources = {"suite": data, "wide": out / "data-wide", "big": Path(args.big_data) if args.big_data else None,
+               "tied": data}
     if "big" in variants and sources["big"] is None:
         ap.error("the big variant needs --big-data DIR")
     if "wide" in variants:

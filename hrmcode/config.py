@@ -133,6 +133,10 @@ class ModelConfig(StrictModel):
     grad_warmup_from: int | None = Field(2, ge=1)
     grad_warmup_fraction: float = Field(0.2, gt=0.0, le=1.0)
     loss: Literal["softmax", "stablemax"] = "softmax"
+    # The output projection shares the token embedding's table (lm_head.weight is embed.weight):
+    # a token the model attends to can be written back out through the same vectors, which is
+    # what copying a name it never produced in training needs (docs/benchmarks.md, name copying).
+    tie_embeddings: bool = False
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

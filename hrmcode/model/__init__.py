@@ -115,9 +115,10 @@ def build_model(cfg: ModelConfig, pad_id: int = 0) -> CodeModel:
 
 def count_parameters(model: nn.Module) -> dict[str, int]:
     """Total parameters and non-embedding parameters (excluding the token embedding and lm_head)."""
-    total = sum(p.numel() for p in model.parameters())
-    embedding = sum(m.weight.numel() for name, m in model.named_modules()
-                    if isinstance(m, nn.Embedding) or name.endswith("lm_head"))
+    total = sum(p.numel() for p in model.parameters())  # a tied lm_head is counted once
+    tables = {id(m.weight): m.weight.numel() for name, m in model.named_modules()
+              if isinstance(m, nn.Embedding) or name.endswith("lm_head")}
+    embedding = sum(tables.values())
     return {"total": total, "non_embedding": total - embedding}
 
 

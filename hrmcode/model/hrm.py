@@ -202,6 +202,8 @@ class HRMCore(nn.Module):
         self.progress = 1.0  # training progress (set_progress): moves the truncation window
         self.train_cycles: int | None = None  # the drawn depth of this training step (set_cycles)
         self._init_weights()
+        if cfg.tie_embeddings:  # after init: the output projection IS the embedding table
+            self.lm_head.weight = self.embed.weight
 
     # ---- the H/L strategy (the looped core overrides these four) ---------------------------------
 

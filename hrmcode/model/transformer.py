@@ -49,6 +49,8 @@ class BaselineTransformer(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 lecun_init_(m)
+        if cfg.tie_embeddings:  # after init: the output projection IS the embedding table
+            self.lm_head.weight = self.embed.weight
 
     def _context(self, layout: Layout, pos: int, q_len: int) -> AttnContext:
         cos, sin = self.rotary(pos, q_len, self.embed.weight.dtype)
