@@ -20,6 +20,9 @@ side by side, one thread each, and scores each kept checkpoint:
             names and phrasings, more distinct tasks, so fewer repeats of each in the same steps
     tied    the suite's own names, the model with ``model.tie_embeddings``: the output projection is
             the embedding table, so a copied token can be written out through the vectors that read it
+    renamed the suite, each training task also trained under two pseudo-word names
+            (``data.rename_copies=2``, hrmcode.data.names): its own name is still there, but it no
+            longer predicts the name, so only copying does; ``tied-renamed`` is both changes
 
 Scores per checkpoint on the hand-written tasks (depth ≤ 2, names no training name uses) and on
 the suite's test tasks: teacher-forced accuracy on the function-name tokens of the reference
@@ -49,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from hrmcode.benchmarks.builtin.protocol import GenerationPlan, generate_samples  # noqa: E402
 from hrmcode.data.batching import Example, collate  # noqa: E402
+from hrmcode.data.names import pseudo_name, rename_task  # noqa: E402
 from hrmcode.evaluate.summary import signature_adherence  # noqa: E402
 from hrmcode.generate import SamplingConfig  # noqa: E402
 from hrmcode.languages import get_language  # noqa: E402
@@ -56,35 +60,6 @@ from hrmcode.prompts import prompt_text  # noqa: E402
 from hrmcode.records import Task, read_jsonl, write_jsonl  # noqa: E402
 from hrmcode.runs import LoadedRun, load_run  # noqa: E402
 from hrmcode.train.checkpoint import list_checkpoints  # noqa: E402
-
-ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "kl", "st", "tr", "gr", "pl")
-VOWELS = ("a", "e", "i", "o", "u")
-CODAS = ("", "", "", "n", "r", "m", "k", "s")
-
-
-def pseudo_name(rng: random.Random, taken: set[str]) -> str:
-    """Two or three pseudo-words of two or three syllables, snake_case, not yet used."""
-    while True:
-        words = ["".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(rng.randint(2, 3)))
-                 for _ in range(rng.randint(2, 3))]
-        name = "_".join(words)
-        if name not in taken:
-            taken.add(name)
-            return name
-
-
-def rename(task: Task, new: str) -> Task:
-    """The task with its function renamed everywhere, in each language's convention."""
-    old = task.signature.name
-    starter = {lang: code.replace(get_language(lang).ident(old), get_language(lang).ident(new))
-               for lang, code in task.starter_code.items()}
-    reference = {lang: code.replace(get_language(lang).ident(old), get_language(lang).ident(new))
-                 for lang, code in task.reference.items()}
-    prompt = task.prompt
-    for lang in {*task.starter_code, *task.reference}:
-        prompt = prompt.replace(get_language(lang).ident(old), get_language(lang).ident(new))
-    return task.model_copy(update={"prompt": prompt, "starter_code": starter, "reference": reference,
-                                   "signature": task.signature.model_copy(update={"name": new})})
 
 
 def wide_data(src: Path, dst: Path, seed: int) -> None:
@@ -100,7 +75,7 @@ def wide_data(src: Path, dst: Path, seed: int) -> None:
         out = []
         for t in tasks:
             if t.signature and t.meta.get("split") in ("train", "val"):
-                t = rename(t, names.setdefault(t.task_id, pseudo_name(rng, taken)))
+                t = rename_task(t, names.setdefault(t.task_id, pseudo_name(rng, taken)))
             out.append(t)
         write_jsonl(dst / f.name, out)
     for f in src.glob("*.json"):
@@ -108,7 +83,9 @@ def wide_data(src: Path, dst: Path, seed: int) -> None:
     (dst / "done").write_text(json.dumps({"renamed": len(names)}))
 
 
-MODEL_SETS = {"tied": ["model.tie_embeddings=true"]}  # a variant's model change; the others change data
+# A variant's config change; the others change the data they read.
+VARIANT_SETS = {"tied": ["model.tie_embeddings=true"], "renamed": ["data.rename_copies=2"],
+                "tied-renamed": ["model.tie_embeddings=true", "data.rename_copies=2"]}
 
 
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:
@@ -118,7 +95,7 @@ def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, e
     sets = [f"name=name-copy-{variant}", f"data.path={data}", f"tokenizer.path={tokenizer}",
             f"train.steps={steps}", "train.time_budget_minutes=null", "train.threads=1",
             f"train.ckpt_every={every}", f"train.keep_last={steps // every + 1}", f"train.eval_every={every}",
-            "train.plots=false", *MODEL_SETS.get(variant, [])]
+            "train.plots=false", *VARIANT_SETS.get(variant, [])]
     cmd = [sys.executable, "-m", "hrmcode", "train", str(config), "--out", str(run_dir), "--no-progress"]
     for s in sets:
         cmd += ["--set", s]
@@ -181,7 +158,7 @@ def main() -> None:
     ap.add_argument("--config", required=True, help="the training recipe (e.g. runs/demo/baseline/config.yaml)")
     ap.add_argument("--data", required=True, help="a built-in suite directory (hrmcode data build)")
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json shared by both variants")
-    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, tied")
+    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, tied, renamed, tied-renamed")
     ap.add_argument("--big-data", default=None, help="the larger suite the big variant trains on")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--every", type=int, default=500, help="keep and score a checkpoint every this many steps")
@@ -195,7 +172,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     variants = args.variants.split(",")
     sources = {"suite": data, "wide": out / "data-wide", "big": Path(args.big_data) if args.big_data else None,
-               "tied": data}
+               "tied": data, "renamed": data, "tied-renamed": data}
     if "big" in variants and sources["big"] is None:
         ap.error("the big variant needs --big-data DIR")
     if "wide" in variants:

@@ -234,6 +234,9 @@ class DataConfig(StrictModel):
     languages: list[str] = Field(default_factory=lambda: list(LANGUAGES))
     max_depth: int = Field(6, ge=1)
     curriculum: bool = False
+    # Each training task is also trained under this many pseudo-word names (hrmcode.data.names):
+    # the name is then had only by copying it from the prompt, not by recalling the training one.
+    rename_copies: int = Field(0, ge=0)
     curriculum_schedule: list[tuple[float, int]] = Field(
         default_factory=lambda: [(0.0, 2), (0.3, 4), (0.6, 6)],
         description="(fraction of training, max depth allowed from then on)",

@@ -33,3 +33,33 @@ def test_table_output_and_unknown_preset():
     assert res.exit_code == 0 and "baseline" in res.output
     res = runner.invoke(app, ["model-info", "--preset", "huge"])
     assert res.exit_code == 2 and "unknown preset 'huge'" in res.output
+
+
+@pytest.mark.parametrize("arch", ["hrm", "baseline", "looped"])
+def test_tied_embeddings_share_one_table_counted_once_and_survive_a_checkpoint(arch, tmp_path):
+    import torch
+
+    from hrmcode.train import checkpoint as ck
+
+    cfg = preset("micro").model_copy(update={"arch": arch, "tie_embeddings": True})
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    heads = dict(model.named_modules())
+    head = next(m for n, m in heads.items() if n.endswith("lm_head"))
+    embed = next(m for n, m in heads.items() if n.endswith(".embed") or n == "embed")
+    assert head.weight is embed.weight
+    untied = count_parameters(build_model(cfg.model_copy(update={"tie_embeddings": False})))
+    tied = count_parameters(model)
+    assert untied["total"] - tied["total"] == cfg.vocab_size * cfg.hidden  # one table fewer
+    assert tied["non_embedding"] == untied["non_embedding"]
+    assert model_info(cfg)[arch]["total"] == tied["total"]
+
+    with torch.no_grad():
+        embed.weight.add_(0.01)  # a trained-looking table: both names must carry it
+    path = ck.save_checkpoint(tmp_path, 1, model.state_dict(), {}, {})
+    loaded = build_model(cfg)
+    missing, unexpected = loaded.load_state_dict(ck.load_checkpoint(path).model)
+    assert not missing and not unexpected
+    head2 = next(m for n, m in loaded.named_modules() if n.endswith("lm_head"))
+    assert torch.equal(head2.weight, head.weight)
+    assert head2.weight is next(m for n, m in loaded.named_modules() if n.endswith(".embed") or n == "embed").weight

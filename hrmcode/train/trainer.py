@@ -46,6 +46,7 @@ from hrmcode.data.batching import (
     load_tasks,
     split_of,
 )
+from hrmcode.data.names import renamed_copies
 from hrmcode.records import Task, atomic_write_json, atomic_write_text
 from hrmcode.tokenizer import CodeTokenizer
 from hrmcode.train import checkpoint as ck
@@ -671,6 +672,8 @@ def prepare_run(cfg: RunConfig, run_dir: Path, *, resume: bool, tasks: Sequence[
     m = cfg.model
     max_len = m.max_seq_len + (m.canvas_slots if m.mode == "canvas" else 0)
     kw = dict(mode=m.mode, max_len=max_len, canvas_slots=m.canvas_slots)
+    if cfg.data.rename_copies:  # after the tokenizer: it learns the suite's text, not the made-up names
+        train_tasks = [*train_tasks, *renamed_copies(train_tasks, cfg.data.rename_copies, cfg.train.seed)]
     examples, rep = build_examples(train_tasks, tokenizer, cfg.data.languages, **kw)
     probe_all, _ = build_examples(probe_tasks, tokenizer, cfg.data.languages, **kw)
     probe = probe_examples(probe_all, cfg.train.probe_size)

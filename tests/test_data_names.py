@@ -1,0 +1,53 @@
+"""Renamed copies of training tasks (data.rename_copies): the function's name changes everywhere it
+occurs, in each language's convention, and nothing else does — the renamed references still pass
+their tests in all six languages, run by the real toolchains."""
+
+from __future__ import annotations
+
+import re
+
+from hrmcode.benchmarks.builtin.generate import generate
+from hrmcode.data.names import rename_task, renamed_copies
+from hrmcode.execute import evaluate_samples
+from hrmcode.languages import get_language
+from hrmcode.records import LANGUAGES, Sample
+
+
+def _mentions(text: str, ident: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(ident)}(?![A-Za-z0-9_])", text) is not None
+
+
+def test_renamed_copies_change_only_the_name_and_still_pass_in_six_languages() -> None:
+    tasks = [t for t in generate(3, 40).tasks if t.signature][:12]
+    copies = renamed_copies(tasks, 2, seed=0)
+    assert len(copies) == 2 * len(tasks)
+    assert renamed_copies(tasks, 2, seed=0) == copies  # deterministic under the seed
+    names = {c.signature.name for c in copies}
+    assert len(names) == len(copies) and not names & {t.signature.name for t in tasks}
+    by_id = {t.task_id: t for t in tasks}
+    for c in copies:
+        src = by_id[c.task_id.split("~")[0]]
+        assert c.task_id != src.task_id and c.meta["renamed_from"] == src.signature.name
+        assert c.tests == src.tests and c.meta["split"] == src.meta["split"]
+        for lang in LANGUAGES:
+            old, new = (get_language(lang).ident(n) for n in (src.signature.name, c.signature.name))
+            for field in ("starter_code", "reference"):
+                text = getattr(c, field)[lang]
+                assert not _mentions(text, old) and _mentions(text, new), (c.task_id, lang, field)
+                # the same text once the names are put back: only the name changed
+                assert text.replace(new, old) == getattr(src, field)[lang]
+        assert not _mentions(c.prompt, src.signature.name)
+    samples = [Sample(task_id=c.task_id, language=lang, solution=c.reference[lang]) for c in copies for lang in LANGUAGES]
+    results = evaluate_samples(copies, samples)
+    failed = [(r.task_id, r.language, r.verdict) for r in results if not r.passed]
+    assert not failed, failed[:5]
+
+
+def test_a_name_inside_a_longer_identifier_is_left_alone() -> None:
+    task = next(t for t in generate(3, 40).tasks if t.signature and t.signature.params)
+    old = task.signature.name
+    body = task.reference["python"].rstrip() + f"\n\n\ndef {old}_helper() -> int:\n    return 1\n"
+    task = task.model_copy(update={"reference": {**task.reference, "python": body}})
+    renamed = rename_task(task, "plain_name")
+    assert f"def {old}_helper()" in renamed.reference["python"]
+    assert "def plain_name(" in renamed.reference["python"]
