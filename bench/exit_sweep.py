@@ -7,7 +7,8 @@ Evaluates the run (``hrmcode eval builtin``, greedy, signature prefilled) at its
 cycles, at ``--max-cycles``, and with ``--act converge`` up to ``--max-cycles`` at each threshold,
 on the same tasks; then prints, per threshold, module calls per generated token against the fixed
 maximum depth (the share saved), pass@1 of both with the paired difference (95 % bootstrap CI over
-tasks, the same samples), and Spearman's correlation of task depth with calls per token. The
+tasks, the same samples), and Spearman's correlation of task depth with calls per token, also with
+the answer's length held fixed (a partial rank correlation: long answers settle sooner). The
 issue's bar: ≥ 30 % fewer calls at pass@1 within 1 point, more calls on deeper tasks. Finished
 evaluations are kept (rerun to resume).
 """
@@ -26,7 +27,7 @@ from hrmcode.data.batching import difficulty_of, load_tasks
 from hrmcode.evaluate.report import paired_difference
 from hrmcode.records import Result, Sample, read_jsonl
 from hrmcode.runs import load_run
-from hrmcode.study import calls_per_token, spearman
+from hrmcode.study import calls_per_token, partial_spearman, spearman
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,10 +58,13 @@ def main() -> None:
     tasks = {t.task_id: t for t in load_tasks(Path(args.data) / "tasks.jsonl")}
 
     def row(name: str, results: list[Result], samples: list[Sample]) -> dict:
-        calls = [(difficulty_of(tasks[s.task_id]), c) for s in samples if (c := calls_per_token(s)) is not None]
+        calls = [(difficulty_of(tasks[s.task_id]), c, s.model_extra["generated_tokens"]) for s in samples
+                 if (c := calls_per_token(s)) is not None]
+        depth, per_token, length = ([v[i] for v in calls] for i in range(3))
         passed = float(np.mean([r.passed for r in results])) if results else float("nan")
-        return {"name": name, "pass@1": passed, "calls": float(np.mean([c for _, c in calls])),
-                "spearman": spearman([d for d, _ in calls], [c for _, c in calls]), "n": len(results)}
+        return {"name": name, "pass@1": passed, "calls": float(np.mean(per_token)),
+                "spearman": spearman(depth, per_token), "spearman_given_length": partial_spearman(depth, per_token, length),
+                "spearman_length": spearman(length, per_token), "n": len(results)}
 
     at_mean = evaluate(args, out / f"c{mean}", ["--cycles", str(mean)])
     full = evaluate(args, out / f"c{args.max_cycles}", ["--cycles", str(args.max_cycles)])
@@ -73,15 +77,16 @@ def main() -> None:
         rows.append(r)
     print(f"exit sweep: {args.run}, {rows[0]['n']} samples ({args.languages}, {args.split}, depth ≤ {args.max_depth}), "
           f"greedy, prefilled")
-    print("| inference | calls/token | saved vs fixed max | pass@1 | − fixed max (points, 95 % CI) | Spearman(depth, calls) |")
-    print("|---|---|---|---|---|---|")
+    print("| inference | calls/token | saved vs fixed max | pass@1 | − fixed max (points, 95 % CI) | Spearman(depth, calls) "
+          "| same, answer length held fixed | Spearman(length, calls) |")
+    print("|---|---|---|---|---|---|---|---|")
     top = rows[1]["calls"]
     for r in rows:
         d = r.get("vs_full")
         diff = f"{100 * d['diff']:+.1f} [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]" if d else "—"
-        sp = "—" if r["spearman"] is None else f"{r['spearman']:.2f}"
+        sp = ["—" if r[k] is None else f"{r[k]:.2f}" for k in ("spearman", "spearman_given_length", "spearman_length")]
         print(f"| {r['name']} | {r['calls']:.2f} | {100 * (1 - r['calls'] / top):.0f} % | {100 * r['pass@1']:.1f} % | "
-              f"{diff} | {sp} |")
+              f"{diff} | {' | '.join(sp)} |")
     (out / "sweep.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 

@@ -629,6 +629,9 @@ def demo_cmd(
     preset: str = typer.Option("micro", "--preset", help="model preset for both models (micro, tiny, small, …)"),
     recipe: str = typer.Option("lm", "--recipe", help="HRM's recipe: lm (causal-LM, one pass) | hrm (original, ACT)"),
     cycles: int = typer.Option(None, "--cycles", min=1, help="HRM's H cycles at inference (default: as trained)"),
+    untied: bool = typer.Option(False, "--untied", help="a separate output projection (default: tied to the embedding)"),
+    rename_copies: int = typer.Option(0, "--rename-copies", min=0,
+                                      help="pseudo-word-named copies of each training task (0: none)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -639,7 +642,8 @@ def demo_cmd(
     if recipe not in ("lm", "hrm"):
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
-                    preset=preset, recipe=recipe, cycles=cycles)
+                    preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
+                    rename_copies=rename_copies)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

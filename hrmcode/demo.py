@@ -73,6 +73,14 @@ class DemoPlan:
     act_inference: str = "per_token"  # recipe "hrm" only
     batch_size: int = 16
     lr: float = 3e-3
+    # Both models' output projection shares the embedding table: at 2,000 steps of the demo's
+    # baseline it lowered the probe loss (0.143 vs 0.166) and more than doubled the function names
+    # copied right on test tasks (bench/name_copy.py; docs/benchmarks.md, "Is it the output layer?").
+    tie_embeddings: bool = True
+    # Pseudo-word-named copies of each training task (data.rename_copies): with tying they doubled
+    # the hand-written names' first token copied right, but whole names stayed at ~2 % and the probe
+    # loss rose (0.205 vs 0.143 at equal steps), so the demo does not use them by default.
+    rename_copies: int = 0
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
     # held-out-phrasing and hand-written tasks up to eval_depth (30 and 60 of ~90 each at seed 0: about
@@ -104,7 +112,8 @@ class DemoPlan:
 
 def run_config(plan: DemoPlan, arch: str) -> RunConfig:
     """The demo's CPU recipe for one architecture, with its budget, seed, depth and languages."""
-    model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe}
+    model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe,
+                   "tie_embeddings": plan.tie_embeddings}
     if plan.recipe == "hrm":
         # TRM's correctness-only Q target: no bootstrap segment per step, ~40% cheaper on a CPU budget.
         model["act"] = {"q_target": "correctness", "halt_max_steps": plan.halt_max_steps,
@@ -113,7 +122,8 @@ def run_config(plan: DemoPlan, arch: str) -> RunConfig:
         "name": f"{plan.preset}-{arch}",
         "model": model,
         "tokenizer": {"vocab_size": plan.vocab_size},
-        "data": {"languages": list(plan.languages), "max_depth": plan.train_max_depth},
+        "data": {"languages": list(plan.languages), "max_depth": plan.train_max_depth,
+                 "rename_copies": plan.rename_copies},
         "train": {"seed": plan.seed, "steps": 1_000_000, "time_budget_minutes": plan.train_minutes,
                   "batch_size": plan.batch_size, "lr": plan.lr, "warmup_steps": 30, "threads": plan.threads,
                   "log_every": 10, "eval_every": 100, "ckpt_every": 200},
@@ -221,7 +231,9 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
     extra = (f" --threads {plan.threads}" if plan.threads else "") + (
         f" --preset {plan.preset}" if plan.preset != DemoPlan.preset else "") + (
         f" --recipe {plan.recipe}" if plan.recipe != DemoPlan.recipe else "") + (
-        f" --cycles {plan.cycles}" if plan.cycles else "")
+        f" --cycles {plan.cycles}" if plan.cycles else "") + (
+        " --untied" if not plan.tie_embeddings else "") + (
+        f" --rename-copies {plan.rename_copies}" if plan.rename_copies != DemoPlan.rename_copies else "")
     setup = ["## Set-up", "",
              f"- command: `hrmcode demo --budget-minutes {plan.budget_minutes:g} --seed {plan.seed}{extra}`",
              f"- suite: {plan.n_tasks} tasks (seed {plan.seed}); training budget {plan.train_minutes:.1f} min "

@@ -359,25 +359,41 @@ def calls_per_token(s: Sample) -> float | None:
     return float(v)
 
 
+def _ranks(v: Sequence[float]) -> np.ndarray:
+    """Ranks from 0, ties sharing their mean rank."""
+    a = np.asarray(v, dtype=float)
+    order = a.argsort(kind="mergesort")
+    r = np.empty(len(a))
+    r[order] = np.arange(len(a), dtype=float)
+    for value in np.unique(a):
+        tie = a == value
+        r[tie] = r[tie].mean()
+    return r
+
+
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Spearman's rank correlation (average ranks for ties)."""
     if len(x) < 3:
         return None
-
-    def ranks(v: Sequence[float]) -> np.ndarray:
-        a = np.asarray(v, dtype=float)
-        order = a.argsort(kind="mergesort")
-        r = np.empty(len(a))
-        r[order] = np.arange(len(a), dtype=float)
-        for value in np.unique(a):  # ties share their mean rank
-            tie = a == value
-            r[tie] = r[tie].mean()
-        return r
-
-    rx, ry = ranks(x), ranks(y)
+    rx, ry = _ranks(x), _ranks(y)
     if rx.std() == 0 or ry.std() == 0:
         return None
     return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def partial_spearman(x: Sequence[float], y: Sequence[float], z: Sequence[float]) -> float | None:
+    """Spearman's correlation of x and y with z held fixed: the correlation of the ranks' residuals
+    after each is regressed on z's ranks. Calls per token against task depth, answer length held
+    fixed: later tokens of a long answer settle sooner, and deeper tasks have longer answers."""
+    if len(x) < 4:
+        return None
+    r = {k: _ranks(v) for k, v in (("x", x), ("y", y), ("z", z))}
+    if any(v.std() == 0 for v in r.values()):
+        return None
+    c = np.corrcoef([r["x"], r["y"], r["z"]])
+    xy, xz, yz = c[0, 1], c[0, 2], c[1, 2]
+    den = float(np.sqrt((1 - xz ** 2) * (1 - yz ** 2)))
+    return None if den == 0 else float((xy - xz * yz) / den)
 
 
 def _answer(diff: dict[str, Any]) -> str:

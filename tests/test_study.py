@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -13,7 +14,15 @@ from typer.testing import CliRunner
 from hrmcode.cli import app
 from hrmcode.config import ConfigError
 from hrmcode.model import equal_compute_layers
-from hrmcode.study import StudyConfig, load_study, nll_difference, run_config, settings_for, spearman
+from hrmcode.study import (
+    StudyConfig,
+    load_study,
+    nll_difference,
+    partial_spearman,
+    run_config,
+    settings_for,
+    spearman,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +78,18 @@ def test_spearman() -> None:
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 1, 2, 2], [1, 2, 3, 4]) == pytest.approx(0.894427, abs=1e-5)  # average ranks for ties
     assert spearman([1, 2], [1, 2]) is None and spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_partial_spearman_removes_a_shared_cause_and_keeps_a_direct_link() -> None:
+    rng = np.random.default_rng(0)
+    length = rng.normal(size=400)
+    depth, calls = length + 0.3 * rng.normal(size=400), -length + 0.3 * rng.normal(size=400)
+    assert spearman(depth, calls) < -0.8  # both follow the length, so they look (anti-)correlated
+    assert abs(partial_spearman(depth, calls, length)) < 0.1  # and are not, once it is held fixed
+    direct = depth + 0.3 * rng.normal(size=400)
+    assert partial_spearman(depth, direct, length) > 0.5
+    assert partial_spearman([1, 2, 3], [1, 2, 3], [1, 2, 3]) is None  # too few
+    assert partial_spearman([1, 2, 3, 4], [4, 3, 2, 1], [5, 5, 5, 5]) is None  # z constant
 
 
 def test_tiny_study_end_to_end(tmp_path: Path) -> None:
