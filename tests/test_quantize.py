@@ -240,3 +240,31 @@ def test_load_run_opens_a_quantized_run_directory_like_any_other(runs: dict[str,
     run = load_run(tmp_path / "q", act_inference="max")
     assert type(run.model.core.lm_head.weight).__name__ == "Int8Tensor"
     assert run.cfg.model.act.inference == "max" and run.weights == "int8"
+
+
+def test_a_tied_run_quantizes_round_trips_and_generates(tmp_path: Path) -> None:
+    """model.tie_embeddings: lm_head.weight is embed.weight. Quantizing the output projection (int8,
+    mixed) gives it a quantized tensor of its own while the embedding keeps its precision; the saved
+    form loads back to the in-memory model exactly."""
+    from hrmcode.train.trainer import train
+
+    torch.set_num_threads(1)
+    run_dir = tmp_path / "tied"
+    train(tiny_config(steps=4, model={"arch": "baseline", "tie_embeddings": True}), run_dir, tasks=make_tasks(40),
+          progress=False)
+    fp32 = load_run(run_dir)
+    assert fp32.model.lm_head.weight is fp32.model.embed.weight
+    prompts = _prompts(fp32)
+    batch = prompt_batch(prompts, fp32.tokenizer.pad_id)
+    for spec in (QuantSpec("int8"), QuantSpec("mixed", group_size=16), QuantSpec("bf16")):
+        in_memory = quantize_model(copy.deepcopy(fp32.model), spec)
+        loaded, _ = quantize_run(run_dir, spec, tmp_path / spec.name)
+        a, _ = in_memory.infer(batch)
+        b, _ = loaded.model.infer(batch)
+        assert torch.equal(a, b), spec.name
+        tok = loaded.tokenizer
+        gen = generate(loaded.model, prompts, eos_id=tok.eos_id, pad_id=tok.pad_id,
+                       sampling=SamplingConfig(max_new_tokens=8))
+        assert len(gen.tokens) == len(prompts)
+    i8 = load_quantized(tmp_path / "int8").model
+    assert type(i8.lm_head.weight).__name__ == "Int8Tensor"
