@@ -85,7 +85,7 @@ def main() -> None:
         d = r.get("vs_full")
         diff = f"{100 * d['diff']:+.1f} [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]" if d else "—"
         sp = ["—" if r[k] is None else f"{r[k]:.2f}" for k in ("spearman", "spearman_given_length", "spearman_length")]
-        print(f"| {r['name']} | {r['calls']:.2f} | {100 * (1 - r['calls'] / top):.0f} % | {100 * r['pass@1']:.1f} % | "
+        print(f"| {r['name']} | {r['calls']:.2f} | {100 * (1 - r['calls'] / top):.1f} % | {100 * r['pass@1']:.1f} % | "
               f"{diff} | {' | '.join(sp)} |")
     (out / "sweep.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
