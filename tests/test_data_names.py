@@ -51,3 +51,22 @@ def test_a_name_inside_a_longer_identifier_is_left_alone() -> None:
     renamed = rename_task(task, "plain_name")
     assert f"def {old}_helper()" in renamed.reference["python"]
     assert "def plain_name(" in renamed.reference["python"]
+
+
+def test_the_trainer_adds_the_renamed_copies_to_training_only(tmp_path) -> None:
+    """data.rename_copies: N more training examples per task, each with its own name; the probe (val)
+    keeps the suite's names."""
+    from train_fixtures import tiny_config
+
+    from hrmcode.train.distributed import DistInfo
+    from hrmcode.train.trainer import prepare_run
+
+    tasks = generate(3, 60).tasks
+    counts = {}
+    for n in (0, 2):
+        cfg = tiny_config(data={"rename_copies": n, "max_depth": 2}, model={"max_seq_len": 2048})
+        _, _, examples, probe = prepare_run(cfg, tmp_path / str(n), resume=False, tasks=tasks, tokenizer=None,
+                                              info=DistInfo())
+        counts[n] = (len(examples), len(probe), sorted({e.task_id for e in probe}))
+    assert counts[0][0] > 0 and counts[2][0] == 3 * counts[0][0]
+    assert counts[2][1:] == counts[0][1:] and counts[2][1] > 0 and not any("~rename" in t for t in counts[2][2])
