@@ -172,7 +172,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     variants = args.variants.split(",")
     sources = {"suite": data, "wide": out / "data-wide", "big": Path(args.big_data) if args.big_data else None,
-               "tied": data, "renamed": data, "tied-renamed": data}
+               **dict.fromkeys(VARIANT_SETS, data)}  # config variants train on the suite as built
     if "big" in variants and sources["big"] is None:
         ap.error("the big variant needs --big-data DIR")
     if "wide" in variants:
