@@ -237,6 +237,9 @@ class DataConfig(StrictModel):
     # Each training task is also trained under this many pseudo-word names (hrmcode.data.names):
     # the name is then had only by copying it from the prompt, not by recalling the training one.
     rename_copies: int = Field(0, ge=0)
+    # Batches padded to their longest row waste compute on padding; with G > 1 each window of G
+    # global batches is drawn sorted by length (hrmcode.data.batching, "Length grouping"). 0/1: off.
+    group_by_length: int = Field(0, ge=0)
     curriculum_schedule: list[tuple[float, int]] = Field(
         default_factory=lambda: [(0.0, 2), (0.3, 4), (0.6, 6)],
         description="(fraction of training, max depth allowed from then on)",

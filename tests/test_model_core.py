@@ -293,3 +293,47 @@ def test_correctness_q_target_runs_one_segment_per_step_and_halts_when_q_halt_is
     with torch.no_grad():
         model.core.q_head.bias.copy_(torch.tensor([-1.0, -5.0]))  # q_halt < 0 although above q_continue
     assert model.infer(prompts)[1].tolist() == [3]
+
+
+@pytest.mark.parametrize("arch", ["hrm", "baseline", "looped"])
+@pytest.mark.parametrize("loss", ["softmax", "stablemax"])
+def test_training_runs_the_output_layer_only_at_targets_and_gets_the_same_loss_and_gradient(arch, loss):
+    # Training (model.train()) computes logits only where a target is; eval computes them all. The
+    # loss, its gradient and the statistics must not change: compare a training step against the
+    # same weights and batch through the full-logits path.
+    torch.manual_seed(0)
+    cfg = small_cfg(arch=arch, recipe="lm", loss=loss, tie_embeddings=arch == "baseline")
+    model = build_model(cfg)
+    batch = causal_batch([CausalExample([5, 6, 3, 7, 8, 9, 1], 3), CausalExample([5, 3, 7, 1], 2)], 0)
+    assert (batch.targets == IGNORE).any()  # prompt and padding positions are in the batch
+
+    def step(full: bool):
+        model.zero_grad(set_to_none=True)
+        model.train()
+        if full:  # the eval path's logits, with the training graph
+            import hrmcode.model.act as act_mod
+            import hrmcode.model.transformer as tr_mod
+            mod = tr_mod if arch == "baseline" else act_mod
+            orig = mod.lm_outputs
+            mod.lm_outputs = lambda head, h, t, k, full: orig(head, h, t, k, full=True)
+            try:
+                out = model(model.initial_carry(batch), batch)
+            finally:
+                mod.lm_outputs = orig
+        else:
+            out = model(model.initial_carry(batch), batch)
+        out.loss.backward()
+        return out, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    sparse, g_sparse = step(False)
+    full, g_full = step(True)
+    assert "logits" not in sparse.outputs and full.outputs["logits"].shape[:2] == batch.targets.shape
+    assert torch.allclose(sparse.loss, full.loss, atol=1e-6)
+    for k in ("accuracy", "exact_accuracy"):
+        assert torch.equal(sparse.metrics[k], full.metrics[k])
+    assert g_sparse.keys() == g_full.keys() and g_sparse
+    for n in g_full:
+        assert torch.allclose(g_sparse[n], g_full[n], atol=1e-6), n
+    model.eval()
+    with torch.no_grad():
+        assert model(model.initial_carry(batch), batch).outputs["logits"].shape[-1] == cfg.vocab_size

@@ -142,3 +142,30 @@ def test_act_carry_follows_batch_lengths_without_changing_what_a_row_computes(to
         for r, e in enumerate(rows):
             n = len(e.ids)
             torch.testing.assert_close(a[r, :n], b[r, :n], atol=1e-5, rtol=1e-5)
+
+
+def test_length_grouping_keeps_epochs_whole_and_batches_of_similar_length(tok):
+    exs, _ = build_examples(TASKS * 3, tok, ["python", "java"], mode="causal", max_len=400)
+    n, B = len(exs), 4
+    lengths = [len(e.ids) for e in exs]
+
+    def batches(sampler, steps):
+        return [[sampler.next_for_slot(s) for s in range(B)] for _ in range(steps)]
+
+    def spread(bs):  # mean (longest − shortest) within a batch
+        return sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in bs) / len(bs)
+
+    assert n % B  # epochs begin mid-batch
+    steps = 3 * n // B + 1  # three epochs
+    grouped, plain = batches(SlotSampler(exs, B, seed=3, group=4), steps), batches(SlotSampler(exs, B, seed=3), steps)
+    flat = [i for b in grouped for i in b]
+    for e in range(3):  # every epoch still visits every example exactly once
+        assert sorted(flat[e * n:(e + 1) * n]) == list(range(n))
+    assert spread(grouped) < 0.5 * spread(plain)
+    assert grouped != batches(SlotSampler(exs, B, seed=4, group=4), steps)  # the seed matters
+    # resumable: a sampler restored from a state dict continues the same stream
+    a = SlotSampler(exs, B, seed=3, group=4)
+    head = batches(a, 7)
+    b = SlotSampler(exs, B, seed=3, group=4)
+    b.load_state_dict(a.state_dict())
+    assert head + batches(b, steps - 7) == grouped

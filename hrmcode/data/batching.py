@@ -11,6 +11,11 @@ permutation per epoch). A slot needs no other slot to know its next example, so 
 is just the B counters: world-size independent and exactly resumable. Without ACT every slot
 advances every step and this is an ordinary shuffled epoch over global batches.
 
+Length grouping (``data.group_by_length``, G batches): each epoch's permutation is cut into windows
+of G global batches; inside a window the examples are sorted by length, cut into batches, and the
+batches shuffled. A batch is padded to its longest row, so similar lengths waste less compute on
+padding, while each epoch still visits every example once in a seeded order.
+
 Curriculum (``data.curriculum``): the pool is the examples whose difficulty is at most the depth
 that ``data.curriculum_schedule`` allows at the current fraction of training.
 """
@@ -166,10 +171,12 @@ class SlotSampler:
     """Deterministic per-slot example streams (see the module docstring)."""
 
     def __init__(self, examples: Sequence[Example], global_batch: int, seed: int, *,
-                 schedule: Sequence[tuple[float, int]] | None = None) -> None:
+                 schedule: Sequence[tuple[float, int]] | None = None, group: int = 0) -> None:
         if not examples:
             raise ValueError("no training examples")
         self.difficulty = [e.difficulty for e in examples]
+        self.lengths = [len(e.ids) for e in examples]
+        self.group = group
         self.global_batch = global_batch
         self.seed = seed
         self.schedule = list(schedule) if schedule else None
@@ -189,14 +196,30 @@ class SlotSampler:
             self._pools[depth] = idx
         return depth, self._pools[depth]
 
-    def _permutation(self, depth: int | None, epoch: int, n: int) -> list[int]:
+    def _permutation(self, depth: int | None, epoch: int, pool: list[int]) -> list[int]:
         key = (depth, epoch)
         if self._perm_key != key:
             mixed = (self.seed * 1_000_003 + (0 if depth is None else depth + 1) * 10_007 + epoch) % 2**63
             g = torch.Generator().manual_seed(mixed)
-            self._perm = torch.randperm(n, generator=g).tolist()
+            self._perm = torch.randperm(len(pool), generator=g).tolist()
+            if self.group > 1:
+                self._perm = self._grouped(self._perm, pool, epoch, g)
             self._perm_key = key
         return self._perm
+
+    def _grouped(self, perm: list[int], pool: list[int], epoch: int, g: torch.Generator) -> list[int]:
+        """``perm`` with each window of ``group`` batches sorted by length and its batches shuffled.
+        Windows start where this epoch's global batches start (an epoch need not hold whole batches:
+        its first ``head`` positions finish the batch the previous epoch began)."""
+        B = self.global_batch
+        head = (-epoch * len(pool)) % B
+        out = perm[:head]
+        for w in range(head, len(perm), B * self.group):
+            window = sorted(perm[w:w + B * self.group], key=lambda i: self.lengths[pool[i]])
+            batches = [window[j:j + B] for j in range(0, len(window), B)]
+            for b in torch.randperm(len(batches), generator=g).tolist():
+                out.extend(batches[b])
+        return out
 
     def next_for_slot(self, slot: int, fraction: float = 0.0) -> int:
         """The next example index for ``slot``; advances that slot's counter."""
@@ -204,7 +227,7 @@ class SlotSampler:
         g = self.counters[slot] * self.global_batch + slot
         self.counters[slot] += 1
         epoch, pos = divmod(g, len(pool))
-        return pool[self._permutation(depth, epoch, len(pool))[pos]]
+        return pool[self._permutation(depth, epoch, pool)[pos]]
 
     def state_dict(self) -> dict[str, Any]:
         return {"counters": list(self.counters), "global_batch": self.global_batch, "seed": self.seed}

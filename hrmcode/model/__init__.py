@@ -34,7 +34,8 @@ Training call (both architectures)
         out.metrics   # dict of detached 0-dim tensors: loss, lm_loss, accuracy, exact_accuracy and,
                       # for HRM with ACT: q_halt_loss, q_continue_loss, q_halt_accuracy,
                       # halting_rate, mean_steps (mean steps of the samples that halted this call)
-        out.outputs   # {"logits": (B, T, V), "q_halt": (B,), "q_continue": (B,)}
+        out.outputs   # {"logits": (B, T, V), "q_halt": (B,), "q_continue": (B,)}; "logits" only in
+                      # model.eval(): training runs the output layer at target positions only
         out.all_halted  # True when every slot finished its sample this call
 
 For HRM (deep supervision) a slot keeps its sample until it halts; rows of ``batch`` that land on

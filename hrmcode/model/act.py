@@ -44,7 +44,7 @@ from torch import Tensor, nn
 
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import IGNORE, Batch
-from hrmcode.model.common import DecodeState, StepOutput, lm_stats
+from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
 from hrmcode.model.hrm import HRMCarry, HRMCore
 from hrmcode.model.layers import KVCache
 from hrmcode.model.looped import LoopedCore
@@ -134,10 +134,9 @@ class HRMACT(nn.Module):
         data, inner, steps, x = self._refill(carry, batch)
         ctx = self.core.context(data.layout, 0, data.length)
         inner, z_H = self.core.segment(inner, x, ctx)
-        logits = self.core.lm_logits(z_H)
+        stats, logits = lm_outputs(self.core.lm_logits, z_H, data.targets, cfg.loss, full=not self.training)
         q_halt, q_continue = self.core.q_logits(self._summary(z_H, data)).unbind(-1)  # (B,) each
         steps = steps + 1
-        stats = lm_stats(logits, data.targets, cfg.loss)
 
         with torch.no_grad():
             is_last = steps >= self.max_steps
@@ -184,7 +183,7 @@ class HRMACT(nn.Module):
                 # mean steps of the samples that finished on this call (0 when none did)
                 mean_steps=(steps * halted).sum() / halted.sum().clamp_min(1),
             )
-        outputs = {"logits": logits, "q_halt": q_halt, "q_continue": q_continue}
+        outputs = {"q_halt": q_halt, "q_continue": q_continue, **({} if logits is None else {"logits": logits})}
         new_carry = ACTCarry(inner, steps, halted, data)
         return StepOutput(new_carry, loss, metrics, outputs, bool(halted.all()))
 

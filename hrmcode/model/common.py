@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +23,12 @@ def _stablemax_nll(logits: Tensor, targets: Tensor) -> Tensor:
 
 
 def token_nll(logits: Tensor, targets: Tensor, kind: str) -> Tensor:
-    """(B, T) negative log-likelihood per position, 0 where the target is IGNORE."""
+    """Negative log-likelihood per position (the shape of ``targets``), 0 where the target is IGNORE."""
     if kind == "stablemax":
         nll = _stablemax_nll(logits, targets)
     else:
-        nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
-                              reduction="none").view(targets.shape)
+        nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                              ignore_index=IGNORE, reduction="none").view(targets.shape)
     return nll.masked_fill(targets == IGNORE, 0.0)
 
 
@@ -42,13 +43,37 @@ class LMStats:
 
 def lm_stats(logits: Tensor, targets: Tensor, kind: str) -> LMStats:
     has = targets != IGNORE
+    return _stats(token_nll(logits, targets, kind), (logits.argmax(-1) == targets) & has, has)
+
+
+def _stats(nll: Tensor, correct: Tensor, has: Tensor) -> LMStats:
     n = has.sum(-1)
-    per_seq = token_nll(logits, targets, kind).sum(-1) / n.clamp_min(1)
+    per_seq = nll.sum(-1) / n.clamp_min(1)
     weight = (n > 0).float()
     loss = (per_seq * weight).sum() / weight.sum().clamp_min(1)
-    correct = (logits.argmax(-1) == targets) & has
     exact = (correct.sum(-1) == n) & (n > 0)
     return LMStats(loss, correct, n, exact, per_seq)
+
+
+def lm_outputs(head: Callable[[Tensor], Tensor], h: Tensor, targets: Tensor, kind: str, *,
+               full: bool) -> tuple[LMStats, Tensor | None]:
+    """The statistics of ``head(h)`` (B, T, C → B, T, V) against ``targets``, and the logits.
+
+    With ``full`` False (training) the output layer runs only at the positions that have a target,
+    and no logits are returned: prompt and padding positions carry no loss, and on the demo's data
+    they are ~70 % of a batch, while a 2k-vocabulary output layer costs more than a 64-wide block.
+    The statistics (and so the loss and its gradient) are the same as from the full logits.
+    """
+    if full:
+        logits = head(h)
+        return lm_stats(logits, targets, kind), logits
+    has = targets != IGNORE
+    picked = targets[has]
+    logits = head(h[has])  # (N, V)
+    nll = torch.zeros(targets.shape, dtype=torch.float32, device=h.device)
+    nll = nll.masked_scatter(has, token_nll(logits, picked, kind))
+    correct = torch.zeros_like(has).masked_scatter(has, logits.argmax(-1) == picked)
+    return _stats(nll, correct, has), None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import Batch
-from hrmcode.model.common import DecodeState, StepOutput, lm_stats
+from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
 from hrmcode.model.hrm import canvas_slot_embed, embed_inputs, n_positions
 from hrmcode.model.layers import (
     AttnContext,
@@ -58,11 +58,15 @@ class BaselineTransformer(nn.Module):
 
     def _forward(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None,
                  layout: Layout | None = None) -> Tensor:
+        return self.lm_head(self._hidden(ids, ctx, caches, layout))  # (B, T, V)
+
+    def _hidden(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None,
+                layout: Layout | None = None) -> Tensor:
+        """The final hidden states (B, T, C), normed where the output layer expects it."""
         h = embed_inputs(self.embed, self.slot_embed, self.embed_scale, ids, layout)  # (B, T, C)
         for i, layer in enumerate(self.layers):
             h = layer(h, ctx, caches[i] if caches is not None else None)
-        h = rms_norm(h) if self.final_norm else h
-        return self.lm_head(h)  # (B, T, V)
+        return rms_norm(h) if self.final_norm else h
 
     def calls_per_segment(self) -> int:
         """One module call (the whole stack) per token: the compute counters' unit for the baseline."""
@@ -74,14 +78,14 @@ class BaselineTransformer(nn.Module):
         return None
 
     def forward(self, carry: None, batch: Batch) -> StepOutput:
-        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
-        stats = lm_stats(logits, batch.targets, self.cfg.loss)
+        h = self._hidden(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
+        stats, logits = lm_outputs(self.lm_head, h, batch.targets, self.cfg.loss, full=not self.training)
         with torch.no_grad():
             n_tok = stats.n_targets.sum().clamp_min(1)
             metrics = {"loss": stats.loss.detach(), "lm_loss": stats.loss.detach(),
                        "accuracy": stats.token_correct.sum() / n_tok,
                        "exact_accuracy": stats.exact.float().mean()}
-        return StepOutput(None, stats.loss, metrics, {"logits": logits}, True)
+        return StepOutput(None, stats.loss, metrics, {} if logits is None else {"logits": logits}, True)
 
     # ---- inference ----------------------------------------------------------------------------------
 

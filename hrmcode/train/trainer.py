@@ -289,7 +289,8 @@ class Trainer:
         self.opt = build_optimizer(self.model, self.tc)
         self.ema = EMA(self.model, self.tc.ema) if self.tc.ema else None
         self.sampler = SlotSampler(train_examples, self.tc.batch_size, self.tc.seed,
-                                   schedule=cfg.data.curriculum_schedule if cfg.data.curriculum else None)
+                                   schedule=cfg.data.curriculum_schedule if cfg.data.curriculum else None,
+                                   group=cfg.data.group_by_length)
         self.slot_examples: list[int] = [-1] * self.tc.batch_size
         self.halted = [True] * self.tc.batch_size
         self.carry: Any = None
