@@ -5,7 +5,8 @@
 # prefilled) and compared (paired bootstrap CI). Prints each variant's steps/s and probe loss.
 #
 #   bench/demo_ab.sh runs/demo hrm runs/ab-tie 1500 model.tie_embeddings true false
-#   bench/demo_ab.sh runs/demo baseline runs/ab-group 1500 data.group_by_length 32 0
+#   bench/demo_ab.sh runs/demo baseline runs/ab-group 1500 data.group_by_length 32 0 train.seed=1
+# (further KEY=VALUE arguments are set in both variants)
 set -euo pipefail
 DEMO=${1:?a demo output directory (hrmcode demo --out DIR)}
 ARCH=${2:?hrm or baseline}
@@ -14,13 +15,16 @@ STEPS=${4:?optimizer steps per variant}
 KEY=${5:?a config key, e.g. model.tie_embeddings}
 A=${6:?value A}
 B=${7:?value B}
+shift 7
+COMMON=()
+for kv in "$@"; do COMMON+=(--set "$kv"); done
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 mkdir -p "$OUT"
 for v in "$A" "$B"; do
   OMP_NUM_THREADS=1 "$PY" -m hrmcode train "$DEMO/$ARCH/config.yaml" --out "$OUT/$v" --no-progress \
     --set data.path="$DEMO/data" --set tokenizer.path="$DEMO/tokenizer.json" --set train.steps="$STEPS" \
-    --set train.time_budget_minutes=null --set train.threads=1 --set "$KEY=$v" \
+    --set train.time_budget_minutes=null --set train.threads=1 --set "$KEY=$v" "${COMMON[@]}" \
     --set train.plots=false > "$OUT/$v.train.log" 2>&1 &
 done
 wait

@@ -632,6 +632,8 @@ def demo_cmd(
     untied: bool = typer.Option(False, "--untied", help="a separate output projection (default: tied to the embedding)"),
     rename_copies: int = typer.Option(0, "--rename-copies", min=0,
                                       help="pseudo-word-named copies of each training task (0: none)"),
+    group_by_length: int = typer.Option(32, "--group-by-length", min=0,
+                                        help="draw batches of similar length, windows of N batches (0: off)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -643,7 +645,7 @@ def demo_cmd(
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
                     preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
-                    rename_copies=rename_copies)
+                    rename_copies=rename_copies, group_by_length=group_by_length)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))
