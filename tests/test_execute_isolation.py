@@ -299,3 +299,34 @@ def test_what_a_candidate_leaves_running_is_gone_before_the_next_starts() -> Non
     assert [r.verdict for r in results] == ["pass", "wrong_answer", "wrong_answer", "wrong_answer"], [
         r.model_dump() for r in results]
     assert [r.model_dump().get("mode") for r in results] == ["batched"] * 4
+
+
+def test_a_candidate_that_stalls_the_compiler_costs_one_more_time_out_not_one_per_halving(monkeypatch) -> None:
+    # A generated C++ answer like `std::to_string(std::string(std::string(… 30 deep …>& x)` keeps
+    # GCC's tentative parsing busy for hours (the time doubles per level). Its batch build runs out
+    # of time; every candidate is then built alone, so the stall costs two time-outs whatever the
+    # batch size (halving the batch would cost one per level: 4 for a batch of 8).
+    from hrmcode.execute import runner
+
+    stall = ("long long scale_sum(const vector<long long>& xs, long long k) {\n    long long c = 0;\n"
+             "    for (size_t i = 0; i < std::to_string(" + "std::string(" * 30 + "std::string>& xs.rend());\n"
+             "    return c;\n}\n")
+    good = [f"// candidate {i}\n" + FIXTURES["cpp"]["pass"] for i in range(7)]  # distinct: no dedup
+    solutions = [*good[:3], stall, *good[3:]]
+    samples = [Sample(task_id=SCALE_SUM.task_id, language="cpp", solution=s) for s in solutions]
+    builds: list[bool] = []
+    real_build = runner._build
+
+    def counting_build(*args, **kw):
+        res = real_build(*args, **kw)
+        builds.append(res is not None and res.timed_out)
+        return res
+
+    monkeypatch.setattr(runner, "_build", counting_build)
+    cfg = ExecConfig(run=Limits(wall_s=10.0, memory_mb=1024), build=Limits(wall_s=6.0, memory_mb=2048),
+                     build_s_per_unit=0.0, batch_size=8)
+    results = evaluate_samples([SCALE_SUM], samples, config=cfg, workers=1)  # one batch of all 8
+    verdicts = [r.verdict.value for r in results]
+    assert verdicts == ["pass"] * 3 + ["compile_error"] + ["pass"] * 4, verdicts
+    assert "ran out of time" in results[3].model_dump()["compile_log"]
+    assert sum(builds) == 2 and len(builds) == 9, builds  # the batch, then 8 alone (one of them times out)

@@ -403,13 +403,21 @@ def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isol
                 if len(pending) == 1:
                     results[pending[0].unit.key] = _compile_error(pending[0], text, "isolated")
                     break
+                if built.timed_out:
+                    # Each candidate is built alone: the one that stalls the compiler (e.g. a
+                    # generated `std::string(std::string(…` 30 deep: minutes of GCC's tentative
+                    # parsing) then costs one more time-out, where halving would cost one per level.
+                    alone += pending
+                    log.info("%s batch build of %d candidates ran out of time; building each alone",
+                             lang.name, len(pending))
+                    break
                 named = lang.error_keys(text) & {j.unit.key for j in pending}
-                if named and not built.timed_out:
+                if named:
                     alone += [j for j in pending if j.unit.key in named]
                     pending = [j for j in pending if j.unit.key not in named]
                     log.debug("%s batch build failed; %d candidates set aside", lang.name, len(named))
                     continue
-                # Nobody named (or the compiler timed out): split, so one culprit costs log2(n) builds.
+                # Nobody named: split, so one culprit costs log2(n) builds.
                 half = len(pending) // 2
                 for part in (pending[:half], pending[half:]):
                     results.update(evaluate_function_group(ctx, lang, part))
