@@ -297,36 +297,31 @@ def test_correctness_q_target_runs_one_segment_per_step_and_halts_when_q_halt_is
 
 @pytest.mark.parametrize("arch", ["hrm", "baseline", "looped"])
 @pytest.mark.parametrize("loss", ["softmax", "stablemax"])
-def test_training_runs_the_output_layer_only_at_targets_and_gets_the_same_loss_and_gradient(arch, loss):
+def test_training_runs_the_output_layer_only_at_targets_and_gets_the_same_loss_and_gradient(arch, loss, monkeypatch):
     # Training (model.train()) computes logits only where a target is; eval computes them all. The
     # loss, its gradient and the statistics must not change: compare a training step against the
     # same weights and batch through the full-logits path.
+    import hrmcode.model.act as act_mod
+    import hrmcode.model.transformer as tr_mod
+
     torch.manual_seed(0)
     cfg = small_cfg(arch=arch, recipe="lm", loss=loss, tie_embeddings=arch == "baseline")
-    model = build_model(cfg)
+    model = build_model(cfg).train()
     batch = causal_batch([CausalExample([5, 6, 3, 7, 8, 9, 1], 3), CausalExample([5, 3, 7, 1], 2)], 0)
     assert (batch.targets == IGNORE).any()  # prompt and padding positions are in the batch
 
-    def step(full: bool):
+    def step():
         model.zero_grad(set_to_none=True)
-        model.train()
-        if full:  # the eval path's logits, with the training graph
-            import hrmcode.model.act as act_mod
-            import hrmcode.model.transformer as tr_mod
-            mod = tr_mod if arch == "baseline" else act_mod
-            orig = mod.lm_outputs
-            mod.lm_outputs = lambda head, h, t, k, full: orig(head, h, t, k, full=True)
-            try:
-                out = model(model.initial_carry(batch), batch)
-            finally:
-                mod.lm_outputs = orig
-        else:
-            out = model(model.initial_carry(batch), batch)
+        out = model(model.initial_carry(batch), batch)
         out.loss.backward()
         return out, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
-    sparse, g_sparse = step(False)
-    full, g_full = step(True)
+    sparse, g_sparse = step()
+    mod = tr_mod if arch == "baseline" else act_mod  # the eval path's full logits, with the training graph
+    targets_only = mod.lm_outputs
+    monkeypatch.setattr(mod, "lm_outputs", lambda head, h, t, k, full: targets_only(head, h, t, k, full=True))
+    full, g_full = step()
+    monkeypatch.undo()
     assert "logits" not in sparse.outputs and full.outputs["logits"].shape[:2] == batch.targets.shape
     assert torch.allclose(sparse.loss, full.loss, atol=1e-6)
     for k in ("accuracy", "exact_accuracy"):
