@@ -349,6 +349,8 @@ def _build_log(res: ProcResult) -> str:
 def _run_program(ctx: Ctx, lang: Language, argv: list[str], workdir: Path, limits: Limits,
                  tracker: Tracker | None = None, stdin: bytes | None = None,
                  extra_ro: Sequence[str] = ()) -> ProcResult:
+    if limits.data_mb is None:
+        limits = replace(limits, data_mb=lang.run_data_mb(limits.memory_mb))
     return sandbox.run(argv, workdir, limits, ro_paths=[*lang.toolchain_paths(), *extra_ro], env=lang.jail_env(),
                        stdin=stdin, channel=tracker is not None,
                        on_channel_line=tracker.feed if tracker else None,

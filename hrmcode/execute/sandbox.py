@@ -58,8 +58,9 @@ class Limits:
     wall_s: float = 10.0
     cpu_s: float | None = None  # None: wall_s + 1 (the CPU limit backs up the wall clock)
     memory_mb: int = 1024  # the cgroup's cap (the real one) and the runtimes' heap flags
-    # RLIMIT_DATA; None: 2 × memory_mb. Reserved-but-untouched thread stacks and JVM regions count
-    # against it, so at 1 × a JVM cannot even start its threads; the cgroup measures what is used.
+    # RLIMIT_DATA; None: 2 × memory_mb (a candidate's run: its language's run_data_mb, which gives
+    # the JVM its reserved regions on top of the heap). Reserved-but-untouched thread stacks and JVM
+    # regions count against it, so at 1 × a JVM cannot even start its threads; the cgroup measures use.
     data_mb: int | None = None
     pids: int = 128  # cgroup pids.max; RLIMIT_NPROC when not root
     fsize_mb: int = 16  # the largest file the program may write

@@ -257,6 +257,11 @@ class Language(ABC):
         """The argv running one candidate of the function program (the supervisor appends its key)."""
         raise NotImplementedError(f"{self.name}: no typed-function test driver")
 
+    def run_data_mb(self, memory_mb: int) -> int:
+        """RLIMIT_DATA of a candidate's run under a memory cap of ``memory_mb`` (when the limits set
+        none): address space reserved but never used counts against it; the cgroup caps what is used."""
+        return 2 * memory_mb
+
     def invasive_keys(self, workdir: Path, units: Sequence[FunctionUnit]) -> set[int] | None:
         """After a successful build: the candidates whose code would run in, or change, a batch-mate's
         process (code before main, symbols that replace the runtime's): they are built alone. None

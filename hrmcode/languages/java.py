@@ -69,8 +69,18 @@ def _javac(sources: list[str]) -> list[str]:
             "-XDstringConcat=inline", "-nowarn", "-proc:none", "-encoding", "UTF-8", "-d", "out", *sources]
 
 
+def _heap_mb(memory_mb: int) -> int:
+    return max(64, memory_mb * 3 // 4)  # below the cgroup cap: an OutOfMemoryError, not an OOM kill
+
+
+# Address space the JVM reserves beyond its heap (code cache, metaspace, thread stacks): with less
+# RLIMIT_DATA it cannot start its threads. Measured with a 256 MB cap (heap 192 MB): 768 MB of
+# RLIMIT_DATA fails every candidate, 896 MB runs them.
+JVM_RESERVED_MB = 768
+
+
 def _java(memory_mb: int) -> list[str]:
-    heap = max(64, memory_mb * 3 // 4)  # below the cgroup cap: an OutOfMemoryError, not an OOM kill
+    heap = _heap_mb(memory_mb)
     return ["java", f"-Xmx{heap}m", "-Xss64m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1",
             "-Dfile.encoding=UTF-8", "-cp", "out"]
 # zip_with operators over the elements {x} and {y}; Math.max/min on two Longs resolve to the long overloads.
@@ -316,6 +326,9 @@ class Java(Language):
 
     def candidate_command(self, memory_mb: int) -> list[str]:
         return [*_java(memory_mb), "HrmMain"]
+
+    def run_data_mb(self, memory_mb: int) -> int:
+        return max(2 * memory_mb, _heap_mb(memory_mb) + JVM_RESERVED_MB)
 
     def invasive_keys(self, workdir: Path, units: Sequence[FunctionUnit]) -> set[int] | None:
         """Candidates that closed their class and declared top-level classes of their own: in the
