@@ -301,32 +301,40 @@ def test_what_a_candidate_leaves_running_is_gone_before_the_next_starts() -> Non
     assert [r.model_dump().get("mode") for r in results] == ["batched"] * 4
 
 
-def test_a_candidate_that_stalls_the_compiler_costs_one_more_time_out_not_one_per_halving(monkeypatch) -> None:
+def test_a_candidate_that_stalls_the_compiler_costs_short_time_outs_and_few_builds(monkeypatch) -> None:
     # A generated C++ answer like `std::to_string(std::string(std::string(… 30 deep …>& x)` keeps
-    # GCC's tentative parsing busy for hours (the time doubles per level). Its batch build runs out
-    # of time; every candidate is then built alone, so the stall costs two time-outs whatever the
-    # batch size (halving the batch would cost one per level: 4 for a batch of 8).
+    # GCC's tentative parsing busy for hours (the time doubles per level). Two batches of 9, one
+    # worker: the first builds and sets the language's build time; the second, with the stall, runs
+    # out of a limit drawn from it (2 × the median finished build, below the configured 15 s); then groups of 3
+    # (√9), and only the stalled group's 3 candidates are built alone, the stall under the full limit.
     from hrmcode.execute import runner
 
     stall = ("long long scale_sum(const vector<long long>& xs, long long k) {\n    long long c = 0;\n"
              "    for (size_t i = 0; i < std::to_string(" + "std::string(" * 30 + "std::string>& xs.rend());\n"
              "    return c;\n}\n")
-    good = [f"// candidate {i}\n" + FIXTURES["cpp"]["pass"] for i in range(7)]  # distinct: no dedup
-    solutions = [*good[:3], stall, *good[3:]]
+    good = [f"// candidate {i}\n" + FIXTURES["cpp"]["pass"] for i in range(17)]  # distinct: no dedup
+    solutions = [*good[:9], *good[9:13], stall, *good[13:]]
     samples = [Sample(task_id=SCALE_SUM.task_id, language="cpp", solution=s) for s in solutions]
-    builds: list[bool] = []
+    builds: list[tuple[int, bool, float]] = []
     real_build = runner._build
 
-    def counting_build(*args, **kw):
-        res = real_build(*args, **kw)
-        builds.append(res is not None and res.timed_out)
+    def recording_build(ctx, lang, cmds, workdir, n_units):
+        res = real_build(ctx, lang, cmds, workdir, n_units)
+        builds.append((n_units, res.timed_out, res.wall_s))
         return res
 
-    monkeypatch.setattr(runner, "_build", counting_build)
-    cfg = ExecConfig(run=Limits(wall_s=10.0, memory_mb=1024), build=Limits(wall_s=6.0, memory_mb=2048),
-                     build_s_per_unit=0.0, batch_size=8)
-    results = evaluate_samples([SCALE_SUM], samples, config=cfg, workers=1)  # one batch of all 8
+    monkeypatch.setattr(runner, "_build", recording_build)
+    cfg = ExecConfig(run=Limits(wall_s=10.0, memory_mb=1024), build=Limits(wall_s=15.0, memory_mb=2048),
+                     build_s_per_unit=0.0, batch_size=9, batch_build_floor_s=1.0, batch_build_factor=2.0)
+    results = evaluate_samples([SCALE_SUM], samples, config=cfg, workers=1)
     verdicts = [r.verdict.value for r in results]
-    assert verdicts == ["pass"] * 3 + ["compile_error"] + ["pass"] * 4, verdicts
-    assert "ran out of time" in results[3].model_dump()["compile_log"]
-    assert sum(builds) == 2 and len(builds) == 9, builds  # the batch, then 8 alone (one of them times out)
+    assert verdicts == ["pass"] * 13 + ["compile_error"] + ["pass"] * 4, verdicts
+    assert "ran out of time" in results[13].model_dump()["compile_log"]
+    sizes = [(n, t) for n, t, _ in builds]
+    # batch 1; batch 2 (out of time); its groups of 3 (the stalled one out of time); that group alone
+    assert sizes == [(9, False), (9, True), (3, False), (3, True), (1, False), (1, True), (1, False), (3, False)], sizes
+    finished = max(wall for _, timed_out, wall in builds if not timed_out)
+    assert finished < 3.0, builds  # so the batches' limit, max(1 s, 2 × their median), is at most 6 s
+    for i in (1, 3):  # the batches' time-outs are the short ones (the jail's kill adds ~1.5 s here)
+        assert builds[i][2] < 9.0, builds
+    assert builds[5][2] >= 15.0, builds  # alone: the configured limit, whatever the batches took

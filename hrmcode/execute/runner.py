@@ -40,7 +40,9 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -76,6 +78,13 @@ class ExecConfig:
     build: Limits = field(default_factory=lambda: Limits(wall_s=120.0, memory_mb=4096, pids=512, fsize_mb=1024,
                                                          nofile=4096, tmpfs_mb=512))
     build_s_per_unit: float = 1.0  # extra build wall time per candidate in a batch
+    # A batch build that runs out of time changes no verdict: its candidates are built again in smaller
+    # groups and, at the end, alone under the limit above. So once a language has built in a call, its
+    # batches are held to max(floor, factor × the median of its finished builds so far): a compiler
+    # stall costs seconds instead of minutes. The first builds keep the full limit (a cold Go build
+    # cache compiles the standard library, 50–100 s); the median forgets them, and a slow batch too.
+    batch_build_floor_s: float = 20.0
+    batch_build_factor: float = 4.0
     batch_size: int | None = None  # None: the language's batch_limit
 
 
@@ -313,6 +322,21 @@ class Ctx:
     layers: Layers
     toolchain_cache: Path
     tmp_root: Path
+    build_s: dict[str, list[float]] = field(default_factory=dict)  # per language: its finished builds
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def batch_build_s(self, lang: str, configured: float) -> float:
+        """The wall limit of a batch build of ``lang`` (a single candidate's is always ``configured``)."""
+        with self.lock:
+            seen = list(self.build_s.get(lang, ()))
+        if not seen:
+            return configured
+        typical = statistics.median(seen)
+        return min(configured, max(self.cfg.batch_build_floor_s, self.cfg.batch_build_factor * typical))
+
+    def built(self, lang: str, wall_s: float) -> None:
+        with self.lock:
+            self.build_s.setdefault(lang, []).append(wall_s)
 
 
 def _write_files(workdir: Path, files: dict[str, str]) -> None:
@@ -327,15 +351,24 @@ def _new_workdir(ctx: Ctx, tag: str) -> Path:
 
 
 def _build(ctx: Ctx, lang: Language, cmds: list[list[str]], workdir: Path, n_units: int) -> ProcResult | None:
-    """Run the build commands; None when there is nothing to build, else the first failure or the last."""
-    limits = replace(ctx.cfg.build, wall_s=ctx.cfg.build.wall_s + ctx.cfg.build_s_per_unit * n_units,
-                     cpu_s=ctx.cfg.build.wall_s + ctx.cfg.build_s_per_unit * n_units)
+    """Run the build commands; None when there is nothing to build, else the first failure or the last.
+    A batch (``n_units`` > 1) may get less time than configured: see ExecConfig.batch_build_floor_s."""
+    wall = ctx.cfg.build.wall_s + ctx.cfg.build_s_per_unit * n_units
+    if n_units > 1:
+        wall = ctx.batch_build_s(lang.name, wall)
+    limits = replace(ctx.cfg.build, wall_s=wall, cpu_s=wall)
     res = None
+    spent = 0.0
     for cmd in cmds:
         res = sandbox.run(cmd, workdir, limits, work_writable=True, ro_paths=lang.toolchain_paths(),
                           mounts=lang.cache_mounts(ctx.toolchain_cache), env=lang.jail_env(), layers=ctx.layers)
-        if not res.ok:
+        spent += res.wall_s
+        if res.timed_out:
             return res
+        if not res.ok:
+            break
+    if res is not None:
+        ctx.built(lang.name, spent)  # a finished build, failed or not: how long this compiler takes
     return res
 
 
@@ -387,8 +420,10 @@ def _compile_error(job: FnJob, log_text: str, mode: str) -> Outcome:
     return Outcome(Verdict.COMPILE_ERROR, 0, n, {"compile_log": trim(log_text), "mode": mode})
 
 
-def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isolated: bool = False) -> dict[int, Outcome]:
-    """Evaluate candidates of one language; a group of one is an isolated run."""
+def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isolated: bool = False,
+                            split: bool = False) -> dict[int, Outcome]:
+    """Evaluate candidates of one language; a group of one is an isolated run. ``split``: this group
+    is part of a batch whose build ran out of time (if its own does too, each candidate is built alone)."""
     if len(jobs) == 1:
         isolated = True
     results: dict[int, Outcome] = {}
@@ -406,12 +441,19 @@ def evaluate_function_group(ctx: Ctx, lang: Language, jobs: list[FnJob], *, isol
                     results[pending[0].unit.key] = _compile_error(pending[0], text, "isolated")
                     break
                 if built.timed_out:
-                    # Each candidate is built alone: the one that stalls the compiler (e.g. a
-                    # generated `std::string(std::string(…` 30 deep: minutes of GCC's tentative
-                    # parsing) then costs one more time-out, where halving would cost one per level.
-                    alone += pending
-                    log.info("%s batch build of %d candidates ran out of time; building each alone",
-                             lang.name, len(pending))
+                    # A candidate stalls the compiler (e.g. a generated `std::string(std::string(…`
+                    # 30 deep: minutes of GCC's tentative parsing). Groups of ~√n are built next and
+                    # a group that runs out of time builds each of its candidates alone, so the stall
+                    # costs three time-outs (two of them short, see ExecConfig.batch_build_floor_s)
+                    # and ~2√n builds, where halving cost one time-out per level.
+                    log.info("%s batch build of %d candidates ran out of time (%.0f s)", lang.name,
+                             len(pending), built.wall_s)
+                    if split or len(pending) <= 4:
+                        alone += pending
+                        break
+                    size = math.ceil(math.sqrt(len(pending)))
+                    for a in range(0, len(pending), size):
+                        results.update(evaluate_function_group(ctx, lang, pending[a:a + size], split=True))
                     break
                 named = lang.error_keys(text) & {j.unit.key for j in pending}
                 if named:
