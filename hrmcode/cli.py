@@ -634,6 +634,9 @@ def demo_cmd(
                                       help="pseudo-word-named copies of each training task (0: none)"),
     group_by_length: int = typer.Option(32, "--group-by-length", min=0,
                                         help="draw batches of similar length, windows of N batches (0: off)"),
+    grad_calls: int = typer.Option(2, "--grad-calls", min=0,
+                                   help="HRM (recipe lm): backprop through the last N module calls (0: the recipe's "
+                                        "schedule)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -645,7 +648,7 @@ def demo_cmd(
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
                     preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
-                    rename_copies=rename_copies, group_by_length=group_by_length)
+                    rename_copies=rename_copies, group_by_length=group_by_length, grad_calls=grad_calls or None)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

@@ -32,6 +32,8 @@ def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
     assert hrm.model.recipe == base.model.recipe == "lm"
     assert (hrm.model.act.enabled, hrm.model.act.halt_max_steps) == (False, 1)  # one pass, no ACT
     assert (hrm.model.norm, hrm.model.z_init) == ("pre", "random")
+    assert hrm.model.grad_mode == "truncated:2"  # the demo's window (DemoPlan.grad_calls)
+    assert run_config(DemoPlan(grad_calls=None), "hrm").model.grad_mode == "truncated:5"  # the recipe's
     # the two runs differ by the architecture only
     a, b = hrm.model_dump(), base.model_dump()
     a["model"].pop("arch"), b["model"].pop("arch"), a.pop("name"), b.pop("name")
