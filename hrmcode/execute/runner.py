@@ -63,7 +63,9 @@ log = logging.getLogger(__name__)
 # per-candidate tokens (a verdict cached before may have been forged by a batch-mate). 4: one process
 # per candidate (a verdict cached before may have been changed by a batch-mate's tampering). 5: one
 # value rule for every grader (3.0 equals 3), named in results; the rules' source is in the key too.
-HARNESS_VERSION = 5
+# 6: a Java run's RLIMIT_DATA makes room for the JVM (below a ~600 MB cap every Java candidate was a
+# runtime error before).
+HARNESS_VERSION = 6
 RUNNER_KINDS = ("function", "stdin", "project")  # the kinds this runner grades (method/script: execute/grade.py)
 DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
 TRIM = 2000  # characters of stdout/stderr/compile log kept in a result

@@ -74,8 +74,9 @@ def _heap_mb(memory_mb: int) -> int:
 
 
 # Address space the JVM reserves beyond its heap (code cache, metaspace, thread stacks): with less
-# RLIMIT_DATA it cannot start its threads. Measured with a 256 MB cap (heap 192 MB): 768 MB of
-# RLIMIT_DATA fails every candidate, 896 MB runs them.
+# RLIMIT_DATA it cannot start its threads. Measured with a 256 MB cap (heap 192 MB): an RLIMIT_DATA
+# of 768 MB failed every candidate, 896 MB ran them (the heap + ~650 MB); 2 × the cap is enough from
+# a ~600 MB cap up.
 JVM_RESERVED_MB = 768
 
 
