@@ -61,6 +61,16 @@ def test_stdin_problem_passes_in_each_language(graded, lang):
     assert g.passed and g.verdicts == ["pass"] * 3, g.detail
 
 
+def test_java_runs_under_a_small_memory_cap():
+    # The jail's RLIMIT_DATA is Java's own (heap + the JVM's reserved regions): at 2 × a 256 MB cap
+    # the JVM could not start its threads and every Java program was a runtime error.
+    prob = next(p for p in lcb.load_problems(FIX, release="v1").problems if p.question_id == "abc900_b")
+    gp = grade_problem(lcb.to_task(prob))
+    res = grade({gp.key: gp}, [GradeJob(0, gp.key, "java", SOLUTIONS["java"])],
+                GradeConfig(mode="robust", timeout=10, memory_mb=256))
+    assert res[0].passed, res[0].detail
+
+
 def test_broken_programs_fail_with_the_right_verdict(graded):
     assert graded[("cpp", True)].verdict.value == "compile_error"
     assert "undefined_name" in graded[("cpp", True)].detail["compile_log"]

@@ -240,15 +240,17 @@ class _Ctx:
 
 
 def _run_driver(ctx: _Ctx, workdir: Path, jobs: list[GradeJob], problems: dict[str, GradeProblem],
-                dcfg: dict[str, Any], ro_paths: Sequence[str], env: dict[str, str]) -> ProcResult:
+                dcfg: dict[str, Any], ro_paths: Sequence[str], env: dict[str, str],
+                data_mb: int | None = None) -> ProcResult:
     """Run the driver over the batch in one jail: the driver and the stdin inputs in ``workdir``, the rest
-    (expected outputs above all) on the driver's stdin, which no graded program can read."""
+    (expected outputs above all) on the driver's stdin, which no graded program can read. ``data_mb``:
+    the jail's RLIMIT_DATA (None: the sandbox's default, 2 × the memory cap)."""
     (workdir / "lcb_driver.pyc").write_bytes(_driver_pyc())
     # The output rules (hrmcode/execute/compare.py): the same code as the built-in runner's.
     (workdir / "hrm_compare.pyc").write_bytes(_pyc(Path(compare.__file__)))
     stdin = _driver_stdin(workdir, jobs, problems, dcfg)
     total = sum(_sample_budget(dcfg, problems[j.problem].n_tests) for j in jobs) + 15
-    limits = Limits(wall_s=total, cpu_s=total, memory_mb=ctx.cfg.memory_mb, pids=256,
+    limits = Limits(wall_s=total, cpu_s=total, memory_mb=ctx.cfg.memory_mb, data_mb=data_mb, pids=256,
                     fsize_mb=max(16, ctx.cfg.output_cap >> 20), tmpfs_mb=64, stdout_bytes=1 << 20)
     argv = [sandbox.python_for_jail(), "-I", "-S", "-B", "lcb_driver.pyc"]
     return sandbox.run(argv, workdir, limits, ro_paths=[*ro_paths, sys.base_prefix], env=env, stdin=stdin,
@@ -257,14 +259,14 @@ def _run_driver(ctx: _Ctx, workdir: Path, jobs: list[GradeJob], problems: dict[s
 
 def _grade_batch(ctx: _Ctx, jobs: list[GradeJob], problems: dict[str, GradeProblem],
                  dcfg: dict[str, Any], ro_paths: Sequence[str] = (), env: dict[str, str] | None = None,
-                 workdir: Path | None = None) -> dict[int, Graded]:
+                 workdir: Path | None = None, data_mb: int | None = None) -> dict[int, Graded]:
     """Grade jobs in jailed driver runs; a job the jail died on gets the jail's fate, the rest go again."""
     out: dict[int, Graded] = {}
     pending = list(jobs)
     while pending:
         wd = workdir or Path(tempfile.mkdtemp(prefix="lcb-", dir=ctx.tmp_root))
         try:
-            proc = _run_driver(ctx, wd, pending, problems, dcfg, ro_paths, env or {})
+            proc = _run_driver(ctx, wd, pending, problems, dcfg, ro_paths, env or {}, data_mb)
         finally:
             if workdir is None:
                 shutil.rmtree(wd, ignore_errors=True)
@@ -345,8 +347,9 @@ def _grade_compiled(ctx: _Ctx, job: GradeJob, problems: dict[str, GradeProblem])
         argv = lang.stdin_run_command(files, ctx.cfg.memory_mb)
         dcfg = ctx.cfg.driver_config(mode="robust", sweep=ctx.layers.mode != "rlimits-only", exec_argv=argv)
         dcfg["float_tol"] = ctx.cfg.float_tol if ctx.cfg.mode == "robust" else None
+        # The language's own RLIMIT_DATA, as the built-in runner gives it (the JVM's reserved regions).
         got = _grade_batch(ctx, [job], problems, dcfg, ro_paths=lang.toolchain_paths(), env=lang.jail_env(),
-                           workdir=workdir)
+                           workdir=workdir, data_mb=lang.run_data_mb(ctx.cfg.memory_mb))
         return got.get(job.key) or Graded(["harness_error"], prob.n_tests, detail={"error": "no result"})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
