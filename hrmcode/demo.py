@@ -89,8 +89,9 @@ class DemoPlan:
     group_by_length: int = 32
     # HRM's gradient reaches the last 2 of its 3 module calls per pass (truncated:2; the lm recipe's
     # default grows the window from 2 to 5 calls, i.e. all 3 here). In 7 minutes, one thread each side
-    # by side, that ran 1.19× the steps and reached the lower probe loss (0.142 vs 0.203) with a
-    # headline pass@1 of +4.0 points [−0.5, +8.8] (seed 0; docs/demo.md). None: the recipe's default.
+    # by side, that ran 1.2× the steps and reached the lower probe loss (0.142 vs 0.203 and 0.139 vs
+    # 0.206) with a headline pass@1 of +4.0 points [−0.5, +8.8] and +12.5 [+6.7, +18.6] (seeds 0 and 1;
+    # docs/demo.md). None: the recipe's default.
     grad_calls: int | None = 2
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
