@@ -85,7 +85,9 @@ def wide_data(src: Path, dst: Path, seed: int) -> None:
 
 # A variant's config change; the others change the data they read.
 VARIANT_SETS = {"tied": ["model.tie_embeddings=true"], "renamed": ["data.rename_copies=2"],
-                "tied-renamed": ["model.tie_embeddings=true", "data.rename_copies=2"]}
+                "tied-renamed": ["model.tie_embeddings=true", "data.rename_copies=2"],
+                "copy": ["model.copy_head=true"],
+                "copy-renamed": ["model.copy_head=true", "data.rename_copies=2"]}
 
 
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:
@@ -158,7 +160,7 @@ def main() -> None:
     ap.add_argument("--config", required=True, help="the training recipe (e.g. runs/demo/baseline/config.yaml)")
     ap.add_argument("--data", required=True, help="a built-in suite directory (hrmcode data build)")
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json shared by both variants")
-    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, tied, renamed, tied-renamed")
+    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, tied, renamed, tied-renamed, copy, copy-renamed")
     ap.add_argument("--big-data", default=None, help="the larger suite the big variant trains on")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--every", type=int, default=500, help="keep and score a checkpoint every this many steps")

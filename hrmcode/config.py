@@ -137,6 +137,9 @@ class ModelConfig(StrictModel):
     # a token the model attends to can be written back out through the same vectors, which is
     # what copying a name it never produced in training needs (docs/benchmarks.md, name copying).
     tie_embeddings: bool = False
+    # A copy (pointer) head beside the output layer: the next token may be copied from any earlier
+    # position of the prompt or the code (hrmcode/model/copy_head.py). Causal mode, softmax loss.
+    copy_head: bool = False
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")
@@ -184,6 +187,9 @@ class ModelConfig(StrictModel):
             raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
         if (self.hidden // self.heads) % 2:
             raise ValueError(f"head size hidden/heads = {self.hidden // self.heads} must be even for RoPE")
+        if self.copy_head and (self.mode != "causal" or self.loss != "softmax"):
+            raise ValueError("model.copy_head needs model.mode = 'causal' and model.loss = 'softmax' "
+                             f"(got mode {self.mode!r}, loss {self.loss!r})")
         if self.cycles_max is not None and self.cycles_max < self.h_cycles:
             raise ValueError(f"cycles_max ({self.cycles_max}) must be ≥ h_cycles ({self.h_cycles}), the mean "
                              "of the sampled training depth")

@@ -34,7 +34,7 @@ def run_segments(model: HRMACT, batch, n: int) -> list[torch.Tensor]:
         carry = core.initial_carry(x)
         for _ in range(n):
             carry, _ = core.segment(carry, x, ctx)
-        outs.append(core.lm_logits(carry.z_H))
+        outs.append(core.lm_logits(carry.z_H, batch.inputs, batch.layout))
     return outs
 
 

@@ -35,6 +35,7 @@ tokens separately).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ from torch import Tensor, nn
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import IGNORE, Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
+from hrmcode.model.copy_head import CopyMemory
 from hrmcode.model.hrm import HRMCarry, HRMCore
 from hrmcode.model.layers import KVCache
 from hrmcode.model.looped import LoopedCore
@@ -134,7 +136,8 @@ class HRMACT(nn.Module):
         data, inner, steps, x = self._refill(carry, batch)
         ctx = self.core.context(data.layout, 0, data.length)
         inner, z_H = self.core.segment(inner, x, ctx)
-        stats, logits = lm_outputs(self.core.lm_logits, z_H, data.targets, cfg.loss, full=not self.training)
+        stats, logits = lm_outputs(functools.partial(self._logits, data), z_H, data.targets, cfg.loss,
+                                   full=not self.training)
         q_halt, q_continue = self.core.q_logits(self._summary(z_H, data)).unbind(-1)  # (B,) each
         steps = steps + 1
 
@@ -186,6 +189,9 @@ class HRMACT(nn.Module):
         outputs = {"q_halt": q_halt, "q_continue": q_continue, **({} if logits is None else {"logits": logits})}
         new_carry = ACTCarry(inner, steps, halted, data)
         return StepOutput(new_carry, loss, metrics, outputs, bool(halted.all()))
+
+    def _logits(self, data: Batch, z_H: Tensor, sel: Tensor | None) -> Tensor:
+        return self.core.lm_logits(z_H, data.inputs, data.layout, sel)
 
     # ---- inference --------------------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ class HRMACT(nn.Module):
         if self._policy() in ("per_token", "converge"):
             raise ValueError("per-token early exit exists only in cached decoding (start_decode/decode_step)")
         z_H, segments, _ = self._run_prompt(batch, None)
-        return self.core.lm_logits(z_H), segments
+        return self._logits(batch, z_H, None), segments
 
     @torch.inference_mode()
     def start_decode(self, prompts: Batch, max_len: int) -> tuple[Tensor, DecodeState]:
@@ -276,7 +282,11 @@ class HRMACT(nn.Module):
             raise ValueError("cached decoding is for model.mode = 'causal'; canvas models use infer()")
         z_H, _, state = self._run_prompt(prompts, max_len)
         assert state is not None
-        return self.core.lm_logits(z_H[:, -1]), state
+        memory = None
+        if self.core.copy is not None:
+            memory = CopyMemory(self.core.copy, z_H, prompts.inputs, prompts.layout.start, max_len)
+            state.extra["copy"] = memory
+        return self.core.token_logits(z_H[:, -1], memory, prompts.length - 1), state
 
     @torch.inference_mode()
     def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
@@ -286,13 +296,19 @@ class HRMACT(nn.Module):
         core = self.core
         x = core.embed_tokens(ids.view(-1, 1))  # (B, 1, C)
         carry = core.initial_carry(x)
+        memory: CopyMemory | None = state.extra.get("copy")
+        if memory is not None:
+            memory.append(ids.view(-1), state.pos)
         if state.seg_rows is not None:
             self._step_per_sequence(state, x, carry)
         else:
             self._step_per_token(state, x, carry, converge=self._policy() == "converge")
+        logits = core.token_logits(carry.z_H[:, 0], memory, state.pos)
+        if memory is not None:
+            memory.write_keys(carry.z_H[:, 0], state.pos)
         state.pos += 1
         state.tokens += 1
-        return core.lm_logits(carry.z_H[:, 0])
+        return logits
 
     def _step_per_sequence(self, state: DecodeState, x: Tensor, carry: HRMCarry) -> None:
         assert state.seg_rows is not None
@@ -319,7 +335,8 @@ class HRMACT(nn.Module):
         unit_len = len(units[0])  # every unit of a core has the same calls
         active = torch.arange(B, device=x.device)
         threshold = self.cfg.act.converge_threshold
-        prev = F.log_softmax(core.lm_logits(carry.z_H[:, 0]).float(), -1) if converge else None
+        memory: CopyMemory | None = state.extra.get("copy")
+        prev = F.log_softmax(core.token_logits(carry.z_H[:, 0], memory, state.pos).float(), -1) if converge else None
         for s in range(self.max_steps):
             state.token_segments[active] += 1
             for u in range(len(units)):
@@ -339,7 +356,7 @@ class HRMACT(nn.Module):
                     return
                 if converge:
                     assert prev is not None
-                    logp = F.log_softmax(core.lm_logits(z_H[:, 0]).float(), -1)
+                    logp = F.log_softmax(core.token_logits(z_H[:, 0], memory, state.pos, idx).float(), -1)
                     kl = (logp.exp() * (logp - prev[active])).sum(-1).clamp_min(0.0)
                     prev[active] = logp
                     halt, span = kl < threshold, (first, unit_len)

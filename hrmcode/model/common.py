@@ -55,9 +55,10 @@ def _stats(nll: Tensor, correct: Tensor, has: Tensor) -> LMStats:
     return LMStats(loss, correct, n, exact, per_seq)
 
 
-def lm_outputs(head: Callable[[Tensor], Tensor], h: Tensor, targets: Tensor, kind: str, *,
+def lm_outputs(head: Callable[[Tensor, Tensor | None], Tensor], h: Tensor, targets: Tensor, kind: str, *,
                full: bool) -> tuple[LMStats, Tensor | None]:
-    """The statistics of ``head(h)`` (B, T, C → B, T, V) against ``targets``, and the logits.
+    """The statistics of the logits ``head(h, None)`` (B, T, C → B, T, V) against ``targets``, and
+    the logits. ``head(h, sel)`` gives the logits (N, V) of the positions a (B, T) mask selects.
 
     With ``full`` False (training) the output layer runs only at the positions that have a target,
     and no logits are returned: prompt and padding positions carry no loss, and on the demo's data
@@ -65,11 +66,11 @@ def lm_outputs(head: Callable[[Tensor], Tensor], h: Tensor, targets: Tensor, kin
     The statistics (and so the loss and its gradient) are the same as from the full logits.
     """
     if full:
-        logits = head(h)
+        logits = head(h, None)
         return lm_stats(logits, targets, kind), logits
     has = targets != IGNORE
     picked = targets[has]
-    logits = head(h[has])  # (N, V)
+    logits = head(h, has)  # (N, V)
     nll = torch.zeros(targets.shape, dtype=torch.float32, device=h.device)
     nll = nll.masked_scatter(has, token_nll(logits, picked, kind))
     correct = torch.zeros_like(has).masked_scatter(has, logits.argmax(-1) == picked)

@@ -43,6 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from hrmcode.config import ModelConfig
+from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits
 from hrmcode.model.layers import (
     AttnContext,
     Block,
@@ -195,6 +196,7 @@ class HRMCore(nn.Module):
         self.rotary = Rotary(cfg.head_dim, n_positions(cfg), cfg.rope_theta)
         self._build_modules(cfg)
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
+        self.copy = CopyHead(d, d) if cfg.copy_head else None
         self.q_head = nn.Linear(d, 2)  # (q_halt, q_continue)
         # Fixed random initial states (not learned; saved with the model so a checkpoint is exact).
         self.register_buffer("H_init", trunc_normal_(torch.empty(d), std=1.0))
@@ -323,8 +325,14 @@ class HRMCore(nn.Module):
         z_H, z_L = self.run_calls(names, carry.z_H, carry.z_L, x, ctx, caches, 0, grad_from)
         return HRMCarry(z_H.detach(), z_L.detach()), z_H
 
-    def lm_logits(self, z_H: Tensor) -> Tensor:
-        return self.lm_head(z_H)  # (B, T, V)
+    def lm_logits(self, z_H: Tensor, ids: Tensor, layout: Layout, sel: Tensor | None = None) -> Tensor:
+        """Logits of a whole sequence of inputs ``ids`` (B, T, V), or (N, V) at the positions ``sel``
+        (B, T) selects (the copy head, when the model has one, reads the whole sequence)."""
+        return output_logits(self.lm_head, self.copy, z_H, ids, layout, sel)
+
+    def token_logits(self, z_H: Tensor, memory: CopyMemory | None, pos: int, rows: Tensor | None = None) -> Tensor:
+        """Logits (B', V) of one position ``pos`` of a cached decode, for ``rows`` (None: all)."""
+        return self.lm_head(z_H) if memory is None else memory.logits(self.lm_head, z_H, pos, rows)
 
     def q_logits(self, z_H: Tensor) -> Tensor:
         """(…, 2) halting logits (q_halt, q_continue) in fp32 (they feed a BCE and comparisons).

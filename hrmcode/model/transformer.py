@@ -7,6 +7,7 @@ model whose every sample halts after one segment; to the generator it is a one-s
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -15,6 +16,7 @@ from torch import Tensor, nn
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
+from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits
 from hrmcode.model.hrm import canvas_slot_embed, embed_inputs, n_positions
 from hrmcode.model.layers import (
     AttnContext,
@@ -43,6 +45,7 @@ class BaselineTransformer(nn.Module):
                                     for _ in range(cfg.n_baseline_layers))
         self.final_norm = cfg.norm == "pre"
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
+        self.copy = CopyHead(d, d) if cfg.copy_head else None
         trunc_normal_(self.embed.weight, std=1.0 / self.embed_scale)
         if self.slot_embed is not None:
             trunc_normal_(self.slot_embed.weight, std=1.0 / self.embed_scale)
@@ -55,10 +58,6 @@ class BaselineTransformer(nn.Module):
     def _context(self, layout: Layout, pos: int, q_len: int) -> AttnContext:
         cos, sin = self.rotary(pos, q_len, self.embed.weight.dtype)
         return AttnContext(cos, sin, attention_mask(layout, pos, q_len, pos + q_len, full=self.cfg.mode == "canvas"), pos)
-
-    def _forward(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None,
-                 layout: Layout | None = None) -> Tensor:
-        return self.lm_head(self._hidden(ids, ctx, caches, layout))  # (B, T, V)
 
     def _hidden(self, ids: Tensor, ctx: AttnContext, caches: list[KVCache] | None = None,
                 layout: Layout | None = None) -> Tensor:
@@ -79,7 +78,8 @@ class BaselineTransformer(nn.Module):
 
     def forward(self, carry: None, batch: Batch) -> StepOutput:
         h = self._hidden(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
-        stats, logits = lm_outputs(self.lm_head, h, batch.targets, self.cfg.loss, full=not self.training)
+        stats, logits = lm_outputs(functools.partial(self._logits, batch), h, batch.targets, self.cfg.loss,
+                                   full=not self.training)
         with torch.no_grad():
             n_tok = stats.n_targets.sum().clamp_min(1)
             metrics = {"loss": stats.loss.detach(), "lm_loss": stats.loss.detach(),
@@ -87,11 +87,15 @@ class BaselineTransformer(nn.Module):
                        "exact_accuracy": stats.exact.float().mean()}
         return StepOutput(None, stats.loss, metrics, {} if logits is None else {"logits": logits}, True)
 
+    def _logits(self, batch: Batch, h: Tensor, sel: Tensor | None) -> Tensor:
+        return output_logits(self.lm_head, self.copy, h, batch.inputs, batch.layout, sel)
+
     # ---- inference ----------------------------------------------------------------------------------
 
     @torch.inference_mode()
     def infer(self, batch: Batch) -> tuple[Tensor, Tensor]:
-        logits = self._forward(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
+        h = self._hidden(batch.inputs, self._context(batch.layout, 0, batch.length), layout=batch.layout)
+        logits = self._logits(batch, h, None)
         return logits, torch.ones(batch.size, dtype=torch.long, device=logits.device)
 
     @torch.inference_mode()
@@ -101,21 +105,31 @@ class BaselineTransformer(nn.Module):
         like = self.embed.weight
         caches = [KVCache(prompts.size, self.cfg.heads, max_len, self.cfg.head_dim, like.dtype, like.device)
                   for _ in self.layers]
-        logits = self._forward(prompts.inputs, self._context(prompts.layout, 0, prompts.length), caches)
+        h = self._hidden(prompts.inputs, self._context(prompts.layout, 0, prompts.length), caches)
         ones = torch.ones(prompts.size, dtype=torch.long, device=like.device)
         state = DecodeState(layout=prompts.layout, pos=prompts.length, max_len=max_len, caches=[[caches]],
                             seg_rows=None, prefill_segments=ones, token_segments=torch.zeros_like(ones),
                             prefill_calls=ones.clone(), token_calls=torch.zeros_like(ones), full_calls=1)
-        return logits[:, -1], state
+        if self.copy is None:
+            return self.lm_head(h[:, -1]), state
+        state.extra["copy"] = memory = CopyMemory(self.copy, h, prompts.inputs, prompts.layout.start, max_len)
+        return memory.logits(self.lm_head, h[:, -1], prompts.length - 1), state
 
     @torch.inference_mode()
     def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
         if state.pos >= state.max_len:
             raise ValueError(f"decode past max_len={state.max_len}")
         ctx = self._context(state.step_layout(None), state.pos, 1)
-        logits = self._forward(ids.view(-1, 1), ctx, state.caches[0][0])
+        h = self._hidden(ids.view(-1, 1), ctx, state.caches[0][0])[:, 0]  # (B, C)
+        memory: CopyMemory | None = state.extra.get("copy")
+        if memory is None:
+            logits = self.lm_head(h)
+        else:
+            memory.append(ids.view(-1), state.pos)
+            logits = memory.logits(self.lm_head, h, state.pos)
+            memory.write_keys(h, state.pos)
         state.pos += 1
         state.tokens += 1
         state.token_segments += 1
         state.token_calls += 1
-        return logits[:, 0]
+        return logits

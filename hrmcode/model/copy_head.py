@@ -1,0 +1,117 @@
+"""A copy (pointer) head: the next token may be copied from the context as well as generated.
+
+A trained micro model does not write the function name its starter code gives when the name is made
+of word pieces it never wrote as a name (docs/benchmarks.md, "Why whole answers do not use the
+requested name"): copying through attention and the output projection has to be learned per token,
+and 5,000 steps taught it for 7 % of the hand-written names. This head makes copying one learned
+comparison instead (a pointer mixture, as Merity et al.'s pointer sentinel and See et al.'s
+pointer-generator, here in one joint softmax over the vocabulary and the context positions):
+
+    score(t, i) = q(h_t) · k(h_i) / √d          for start ≤ i < t  (i + 1 < end)
+    p(v | ≤ t) ∝ exp(gen_v(h_t)) + Σ_{i : x_{i+1} = v} exp(score(t, i))
+
+Position i offers the token that *followed* it, x_{i+1}: a query that matches the state "just wrote
+`total` `_` in the starter code" copies what came next there, so continuing a copy is an induction
+step the model's own states already support. ``h`` is the final hidden state the output layer reads
+(the baseline's last layer, HRM's z_H), so the head works at any depth and exit.
+
+The head returns log-probabilities (up to a constant per row): every consumer of logits (the loss,
+argmax, sampling with temperature, the converge exit's KL) works unchanged. In a cached decode,
+``CopyMemory`` keeps each position's key and the token that followed it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from hrmcode.model.layers import Layout
+
+_TINY = 1e-30  # floor of a token's probability before the log (fp32)
+
+
+def mix(gen: Tensor, scores: Tensor, values: Tensor, valid: Tensor) -> Tensor:
+    """Log of exp(gen) plus each valid position's exp(score) added at its token: (…, V) in fp32.
+
+    ``gen`` (…, V) generator logits; ``scores`` (…, S) pointer scores; ``values`` (…, S) the token
+    each position offers; ``valid`` (…, S) which positions may be copied from.
+    """
+    gen = gen.float()
+    scores = scores.float().masked_fill(~valid, -math.inf)
+    m = torch.maximum(gen.amax(-1, keepdim=True), scores.amax(-1, keepdim=True))  # gen is finite
+    p = (gen - m).exp().scatter_add(-1, values, (scores - m).exp())
+    return p.clamp_min(_TINY).log() + m
+
+
+class CopyHead(nn.Module):
+    """Query and key projections of the pointer (``model.copy_head``); width ``dim``."""
+
+    def __init__(self, hidden: int, dim: int) -> None:
+        super().__init__()
+        self.query = nn.Linear(hidden, dim, bias=False)
+        self.key = nn.Linear(hidden, dim, bias=False)
+        self.scale = 1.0 / math.sqrt(dim)
+
+    def scores(self, h_query: Tensor, keys: Tensor) -> Tensor:
+        """(B, T, C) queries against (B, S, d) keys: (B, T, S)."""
+        return self.query(h_query) @ keys.transpose(-1, -2) * self.scale
+
+    def sequence_logits(self, gen_head: nn.Module, h: Tensor, ids: Tensor, layout: Layout,
+                        sel: Tensor | None = None) -> Tensor:
+        """Logits of a whole (causal) sequence: (B, T, V), or (N, V) at the positions ``sel`` (B, T)
+        selects. ``ids`` (B, T) are the inputs, so position i offers ids[i + 1]."""
+        B, T, _ = h.shape
+        scores = self.scores(h, self.key(h))  # (B, T, T): [query t, key i]
+        t = torch.arange(T, device=h.device).view(1, T, 1)
+        i = torch.arange(T, device=h.device).view(1, 1, T)
+        valid = (i < t) & (i >= layout.start.view(B, 1, 1)) & (i + 1 < layout.end.view(B, 1, 1))
+        values = torch.cat([ids[:, 1:], torch.zeros_like(ids[:, :1])], 1).unsqueeze(1).expand(B, T, T)
+        if sel is None:
+            return mix(gen_head(h), scores, values, valid)
+        return mix(gen_head(h[sel]), scores[sel], values[sel], valid[sel])
+
+
+class CopyMemory:
+    """The copy head's side of a cached decode: each position's key and the token that followed it.
+
+    Position p's key is written once its final state is known (``write_keys``); the token that
+    followed it arrives with the next decode step (``append``). A query at position p reads keys
+    [start, p).
+    """
+
+    def __init__(self, head: CopyHead, h: Tensor, ids: Tensor, start: Tensor, max_len: int) -> None:
+        B, T, _ = h.shape
+        self.head = head
+        self.start = start
+        self.keys = h.new_zeros(B, max_len, head.key.out_features)
+        self.values = ids.new_zeros(B, max_len)
+        self.keys[:, :T] = head.key(h)
+        self.values[:, :T - 1] = ids[:, 1:]
+
+    def append(self, ids: Tensor, pos: int) -> None:
+        """The token (B,) now written at ``pos`` is what position pos − 1 offers."""
+        self.values[:, pos - 1] = ids
+
+    def write_keys(self, h: Tensor, pos: int) -> None:
+        """The final state (B, C) of every row at ``pos``."""
+        self.keys[:, pos] = self.head.key(h)
+
+    def logits(self, gen_head: nn.Module, h: Tensor, pos: int, rows: Tensor | None = None) -> Tensor:
+        """Logits (B', V) of queries ``h`` (B', C) at ``pos`` for ``rows`` (None: every row)."""
+        keys, values, start = self.keys[:, :pos], self.values[:, :pos], self.start
+        if rows is not None:
+            keys, values, start = keys[rows], values[rows], start[rows]
+        scores = self.head.scores(h.unsqueeze(1), keys)[:, 0]  # (B', pos)
+        valid = torch.arange(pos, device=h.device).view(1, -1) >= start.view(-1, 1)
+        return mix(gen_head(h), scores, values, valid)
+
+
+def output_logits(lm_head: nn.Module, copy: CopyHead | None, h: Tensor, ids: Tensor, layout: Layout,
+                  sel: Tensor | None = None) -> Tensor:
+    """A model's logits over a whole sequence (B, T, V), or (N, V) at the positions ``sel`` selects:
+    the output projection alone, or mixed with the copy head's pointer when the model has one."""
+    if copy is None:
+        return lm_head(h if sel is None else h[sel])
+    return copy.sequence_logits(lm_head, h, ids, layout, sel)

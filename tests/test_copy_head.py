@@ -1,0 +1,138 @@
+"""The copy (pointer) head: its mixture, its KV-cache twin, and that it learns to copy what it never saw."""
+
+import math
+
+import pytest
+import torch
+
+from hrmcode.config import ModelConfig
+from hrmcode.generate import SamplingConfig, generate
+from hrmcode.model import build_model
+from hrmcode.model.batch import IGNORE, Batch
+from hrmcode.model.copy_head import mix
+from test_generate_core import PROMPTS, cached_decode, full_logits
+
+
+def cfg(**kw) -> ModelConfig:
+    base = dict(vocab_size=64, hidden=32, heads=2, h_layers=1, l_layers=1, h_cycles=2, l_cycles=2,
+                max_seq_len=96, recipe="lm", copy_head=True)
+    base.update(kw)
+    return ModelConfig.model_validate(base)
+
+
+def test_mix_adds_each_valid_positions_mass_to_its_token():
+    gen = torch.tensor([[0.0, 1.0, 2.0, -1.0]])
+    scores = torch.tensor([[0.5, 3.0, -2.0]])
+    values = torch.tensor([[2, 0, 2]])
+    valid = torch.tensor([[True, True, False]])
+    p = mix(gen, scores, values, valid).softmax(-1)[0]
+    want = gen[0].exp().clone()
+    want[2] += math.exp(0.5)  # position 0 offers token 2; position 2 is not valid
+    want[0] += math.exp(3.0)
+    assert torch.allclose(p, want / want.sum(), atol=1e-6)
+    # no valid position: the generator's distribution alone
+    none = mix(gen, scores, values, torch.zeros_like(valid)).softmax(-1)
+    assert torch.allclose(none, gen.softmax(-1), atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["baseline", "hrm", "looped"])
+def test_kv_cache_matches_recomputation_with_the_copy_head(arch):
+    torch.manual_seed(0)
+    model = build_model(cfg(arch=arch)).eval()
+    with torch.no_grad():  # a pointer strong enough to matter: copied tokens win the argmax often
+        model.copy.query.weight.mul_(8.0) if arch == "baseline" else model.core.copy.query.weight.mul_(8.0)
+    cached, toks, _ = cached_decode(model, PROMPTS, 40)
+    ref = full_logits(model, PROMPTS, toks)
+    assert (ref - cached).abs().max() < 1e-4
+    assert torch.equal(ref.argmax(-1), toks)
+    s = SamplingConfig(max_new_tokens=16)
+    assert generate(model, PROMPTS, eos_id=1, pad_id=0, sampling=s).tokens == \
+        generate(model, PROMPTS, eos_id=1, pad_id=0, sampling=s, use_cache=False).tokens
+
+
+def test_kv_cache_matches_with_rows_halting_at_different_segments_and_the_copy_head():
+    torch.manual_seed(0)
+    model = build_model(cfg(recipe="hrm", act=dict(halt_max_steps=4, inference="per_sequence"))).eval()
+    prompts = [[5 + i, 10 + i, 20 + 2 * i, 3] for i in range(8)]
+    with torch.no_grad():
+        model.core.q_head.weight.normal_(0, 3.0)
+        model.core.q_head.bias.zero_()
+    cached, toks, state = cached_decode(model, prompts, 30)
+    assert len(set(state.prefill_segments.tolist())) > 1
+    assert (full_logits(model, prompts, toks) - cached).abs().max() < 1e-4
+
+
+def test_the_converge_exit_reads_the_copy_head_and_runs_every_cycle_at_threshold_zero():
+    torch.manual_seed(0)
+    full = build_model(cfg(act=dict(inference="max"))).eval()
+    conv = build_model(cfg(act=dict(inference="converge", converge_threshold=0.0))).eval()
+    conv.load_state_dict(full.state_dict())
+    a, ta, _ = cached_decode(full, PROMPTS, 12)
+    b, tb, state = cached_decode(conv, PROMPTS, 12)
+    assert torch.equal(ta, tb) and (a - b).abs().max() < 1e-5
+    assert torch.equal(state.token_calls, torch.full_like(state.token_calls, 11 * state.full_calls))
+
+
+@pytest.mark.parametrize("arch", ["baseline", "hrm"])
+def test_training_on_target_positions_only_gives_the_full_loss(arch):
+    torch.manual_seed(0)
+    model = build_model(cfg(arch=arch))
+    inputs = torch.randint(4, 64, (3, 20))
+    targets = torch.full_like(inputs, IGNORE)
+    targets[:, 9:19] = inputs[:, 10:20]
+    batch = Batch(inputs, targets, torch.zeros(3, dtype=torch.long), torch.full((3,), 10), torch.full((3,), 20))
+    sparse = model(model.initial_carry(batch), batch)
+    model.eval()
+    full = model(model.initial_carry(batch), batch)
+    assert torch.allclose(sparse.loss, full.loss, atol=1e-5)
+    assert full.outputs["logits"].shape == (3, 20, 64)
+
+
+def test_a_copy_head_needs_causal_mode_and_the_softmax_loss():
+    with pytest.raises(ValueError, match="copy_head"):
+        cfg(mode="canvas")
+    with pytest.raises(ValueError, match="copy_head"):
+        cfg(loss="stablemax")
+
+
+def copy_batch(gen: torch.Generator, n: int = 32, k: int = 6, length: int = 24) -> Batch:
+    """Prompt: ``length`` random tokens with k of them fenced by markers 5 … 6 at a random place, then
+    a separator; target: the k fenced tokens. Everything is drawn anew for every batch, so nothing
+    but finding the fence and copying from it predicts the target."""
+    noise = torch.randint(8, 64, (n, length), generator=gen)
+    words = torch.randint(8, 64, (n, k), generator=gen)
+    at = torch.randint(0, length - k - 1, (n,), generator=gen)
+    for r in range(n):
+        a = int(at[r])
+        noise[r, a], noise[r, a + 1:a + 1 + k], noise[r, a + 1 + k] = 5, words[r], 6
+    inputs = torch.cat([torch.full((n, 1), 4), noise, torch.full((n, 1), 3), words], 1)
+    targets = torch.full_like(inputs, IGNORE)
+    targets[:, length + 1:length + 1 + k] = words
+    return Batch(inputs, targets, torch.zeros(n, dtype=torch.long), torch.full((n,), length + 2),
+                 torch.full((n,), inputs.shape[1]))
+
+
+def copy_accuracy(copy_head: bool, steps: int) -> float:
+    torch.manual_seed(0)
+    model = build_model(cfg(arch="baseline", copy_head=copy_head, hidden=32, h_layers=1, l_layers=1))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        batch = copy_batch(gen)
+        out = model(model.initial_carry(batch), batch)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        batch = copy_batch(torch.Generator().manual_seed(1), n=256)
+        return float(model(model.initial_carry(batch), batch).metrics["accuracy"])
+
+
+def test_the_copy_head_learns_to_copy_tokens_it_has_never_seen_in_place():
+    """The same two-layer model and steps, with and without the head, on sequences no model can
+    memorise: 300 steps teach the head to copy (0.98 token accuracy here), while the plain model's
+    attention reaches 0.18 (0.36 after 600 steps)."""
+    with_head, without = copy_accuracy(True, 300), copy_accuracy(False, 300)
+    assert with_head > 0.9, with_head
+    assert without < 0.5, without
