@@ -86,7 +86,7 @@ def wide_data(src: Path, dst: Path, seed: int) -> None:
 # A variant's config change; the others change the data they read.
 VARIANT_SETS = {"tied": ["model.tie_embeddings=true"], "renamed": ["data.rename_copies=2"],
                 "tied-renamed": ["model.tie_embeddings=true", "data.rename_copies=2"],
-                "copy": ["model.copy_head=true"],
+                "copy": ["model.copy_head=true"], "copy-pointer": ["model.copy_head=true", "model.copy_match=false"],
                 "copy-renamed": ["model.copy_head=true", "data.rename_copies=2"]}
 
 

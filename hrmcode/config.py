@@ -140,6 +140,9 @@ class ModelConfig(StrictModel):
     # A copy (pointer) head beside the output layer: the next token may be copied from any earlier
     # position of the prompt or the code (hrmcode/model/copy_head.py). Causal mode, softmax loss.
     copy_head: bool = False
+    # With the copy head: add the induction rule "the position of the token just written offers what
+    # followed it" as two learned per-query weights on exact token matches (off: the learned pointer alone).
+    copy_match: bool = True
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

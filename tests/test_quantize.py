@@ -242,18 +242,21 @@ def test_load_run_opens_a_quantized_run_directory_like_any_other(runs: dict[str,
     assert run.cfg.model.act.inference == "max" and run.weights == "int8"
 
 
-def test_a_tied_run_quantizes_round_trips_and_generates(tmp_path: Path) -> None:
+@pytest.mark.parametrize("copy_head", [False, True])
+def test_a_tied_run_quantizes_round_trips_and_generates(tmp_path: Path, copy_head: bool) -> None:
     """model.tie_embeddings: lm_head.weight is embed.weight. Quantizing the output projection (int8,
     mixed) gives it a quantized tensor of its own while the embedding keeps its precision; the saved
-    form loads back to the in-memory model exactly."""
+    form loads back to the in-memory model exactly. The same with a copy head (its projections are
+    quantized like any linear layer, and the decode memory reads them)."""
     from hrmcode.train.trainer import train
 
     torch.set_num_threads(1)
     run_dir = tmp_path / "tied"
-    train(tiny_config(steps=4, model={"arch": "baseline", "tie_embeddings": True}), run_dir, tasks=make_tasks(40),
-          progress=False)
+    train(tiny_config(steps=4, model={"arch": "baseline", "tie_embeddings": True, "copy_head": copy_head}),
+          run_dir, tasks=make_tasks(40), progress=False)
     fp32 = load_run(run_dir)
     assert fp32.model.lm_head.weight is fp32.model.embed.weight
+    assert (fp32.model.copy is not None) == copy_head
     prompts = _prompts(fp32)
     batch = prompt_batch(prompts, fp32.tokenizer.pad_id)
     for spec in (QuantSpec("int8"), QuantSpec("mixed", group_size=16), QuantSpec("bf16")):
@@ -268,3 +271,5 @@ def test_a_tied_run_quantizes_round_trips_and_generates(tmp_path: Path) -> None:
         assert len(gen.tokens) == len(prompts)
     i8 = load_quantized(tmp_path / "int8").model
     assert type(i8.lm_head.weight).__name__ == "Int8Tensor"
+    if copy_head:
+        assert type(i8.copy.query.weight).__name__ == "Int8Tensor"

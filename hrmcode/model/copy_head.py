@@ -45,25 +45,47 @@ def mix(gen: Tensor, scores: Tensor, values: Tensor, valid: Tensor) -> Tensor:
     return p.clamp_min(_TINY).log() + m
 
 
-class CopyHead(nn.Module):
-    """Query and key projections of the pointer (``model.copy_head``); width ``dim``."""
+def _prev(tokens: Tensor) -> Tensor:
+    """Each position's previous token (B, T), −1 at position 0."""
+    return torch.cat([torch.full_like(tokens[:, :1], -1), tokens[:, :-1]], 1)
 
-    def __init__(self, hidden: int, dim: int) -> None:
+
+class CopyHead(nn.Module):
+    """Query and key projections of the pointer (``model.copy_head``); width ``dim``. With ``match``
+    (``model.copy_match``) two learned, per-query weights add the induction rule outright:
+
+        score(t, i) += β₁(h_t)·[x_i = x_t] + β₂(h_t)·[x_i = x_t and x_{i−1} = x_{t−1}]
+
+    so "the position holding the token I just wrote offers what came next" holds for any token,
+    also one whose embedding training never moved (docs/benchmarks.md: without it, a micro model
+    looped on name pieces, `countNegNegNeg…`)."""
+
+    def __init__(self, hidden: int, dim: int, match: bool = True) -> None:
         super().__init__()
         self.query = nn.Linear(hidden, dim, bias=False)
         self.key = nn.Linear(hidden, dim, bias=False)
+        self.match = nn.Linear(hidden, 2) if match else None
         self.scale = 1.0 / math.sqrt(dim)
 
-    def scores(self, h_query: Tensor, keys: Tensor) -> Tensor:
-        """(B, T, C) queries against (B, S, d) keys: (B, T, S)."""
-        return self.query(h_query) @ keys.transpose(-1, -2) * self.scale
+    def scores(self, h_query: Tensor, keys: Tensor, tokens: Tensor, query_tokens: Tensor) -> Tensor:
+        """(B, T, C) queries at tokens ``query_tokens`` (B, T) against (B, S, d) keys at tokens
+        ``tokens`` (B, S): (B, T, S). The token arguments carry each position's token and, for the
+        match terms, its previous one: (B, T, 2) and (B, S, 2) as [token, previous]."""
+        s = self.query(h_query) @ keys.transpose(-1, -2) * self.scale
+        if self.match is None:
+            return s
+        beta = self.match(h_query).float()  # (B, T, 2)
+        same = query_tokens[..., 0].unsqueeze(2) == tokens[..., 0].unsqueeze(1)  # (B, T, S)
+        both = same & (query_tokens[..., 1].unsqueeze(2) == tokens[..., 1].unsqueeze(1))
+        return s + beta[..., :1] * same + beta[..., 1:] * both
 
     def sequence_logits(self, gen_head: nn.Module, h: Tensor, ids: Tensor, layout: Layout,
                         sel: Tensor | None = None) -> Tensor:
         """Logits of a whole (causal) sequence: (B, T, V), or (N, V) at the positions ``sel`` (B, T)
         selects. ``ids`` (B, T) are the inputs, so position i offers ids[i + 1]."""
         B, T, _ = h.shape
-        scores = self.scores(h, self.key(h))  # (B, T, T): [query t, key i]
+        pair = torch.stack([ids, _prev(ids)], -1)  # (B, T, 2)
+        scores = self.scores(h, self.key(h), pair, pair)  # (B, T, T): [query t, key i]
         t = torch.arange(T, device=h.device).view(1, T, 1)
         i = torch.arange(T, device=h.device).view(1, 1, T)
         valid = (i < t) & (i >= layout.start.view(B, 1, 1)) & (i + 1 < layout.end.view(B, 1, 1))
@@ -74,11 +96,11 @@ class CopyHead(nn.Module):
 
 
 class CopyMemory:
-    """The copy head's side of a cached decode: each position's key and the token that followed it.
+    """The copy head's side of a cached decode: each position's key and token.
 
-    Position p's key is written once its final state is known (``write_keys``); the token that
-    followed it arrives with the next decode step (``append``). A query at position p reads keys
-    [start, p).
+    Position p's key is written once its final state is known (``write_keys``); its token arrives
+    with the decode step that writes it (``append``). A query at position p reads keys [start, p),
+    position i offering token i + 1.
     """
 
     def __init__(self, head: CopyHead, h: Tensor, ids: Tensor, start: Tensor, max_len: int) -> None:
@@ -86,13 +108,13 @@ class CopyMemory:
         self.head = head
         self.start = start
         self.keys = h.new_zeros(B, max_len, head.key.out_features)
-        self.values = ids.new_zeros(B, max_len)
+        self.tokens = ids.new_full((B, max_len), -1)
         self.keys[:, :T] = head.key(h)
-        self.values[:, :T - 1] = ids[:, 1:]
+        self.tokens[:, :T] = ids
 
     def append(self, ids: Tensor, pos: int) -> None:
-        """The token (B,) now written at ``pos`` is what position pos − 1 offers."""
-        self.values[:, pos - 1] = ids
+        """The token (B,) now written at ``pos``."""
+        self.tokens[:, pos] = ids
 
     def write_keys(self, h: Tensor, pos: int) -> None:
         """The final state (B, C) of every row at ``pos``."""
@@ -100,12 +122,13 @@ class CopyMemory:
 
     def logits(self, gen_head: nn.Module, h: Tensor, pos: int, rows: Tensor | None = None) -> Tensor:
         """Logits (B', V) of queries ``h`` (B', C) at ``pos`` for ``rows`` (None: every row)."""
-        keys, values, start = self.keys[:, :pos], self.values[:, :pos], self.start
+        keys, tokens, start = self.keys[:, :pos], self.tokens[:, :pos + 1], self.start
         if rows is not None:
-            keys, values, start = keys[rows], values[rows], start[rows]
-        scores = self.head.scores(h.unsqueeze(1), keys)[:, 0]  # (B', pos)
+            keys, tokens, start = keys[rows], tokens[rows], start[rows]
+        pair = torch.stack([tokens, _prev(tokens)], -1)  # (B', pos + 1, 2)
+        scores = self.head.scores(h.unsqueeze(1), keys, pair[:, :pos], pair[:, pos:])[:, 0]  # (B', pos)
         valid = torch.arange(pos, device=h.device).view(1, -1) >= start.view(-1, 1)
-        return mix(gen_head(h), scores, values, valid)
+        return mix(gen_head(h), scores, tokens[:, 1:], valid)
 
 
 def output_logits(lm_head: nn.Module, copy: CopyHead | None, h: Tensor, ids: Tensor, layout: Layout,
