@@ -5,7 +5,8 @@ fastest repetition counts; this machine is shared and noisy):
     full logits, random batches     the trainer before 2026-12-03: the output layer at every position
     target logits, random batches   the output layer only where a target is (prompt and padding have none)
     full logits, grouped batches    data.group_by_length = 32: batches of similar length, less padding
-    target logits, grouped batches  what the demo runs now
+    target logits, grouped batches  what the demo ran before its copy head
+    ... + copy head                 what the demo runs now (model.copy_head)
 
 The "full logits" variants route training through the eval path's full output layer (the loss and
 gradient are the same; tests/test_model_core.py checks it), so only the time differs.
@@ -44,10 +45,10 @@ def full_logits(head, h, targets, kind, *, full):
     return TARGETS_ONLY(head, h, targets, kind, full=True)
 
 
-def step_seconds(arch: str, group: int, sparse: bool, tasks: list, tok: CodeTokenizer, steps: int,
+def step_seconds(arch: str, group: int, sparse: bool, copy: bool, tasks: list, tok: CodeTokenizer, steps: int,
                  tmp: Path) -> float:
     act_mod.lm_outputs = transformer_mod.lm_outputs = TARGETS_ONLY if sparse else full_logits
-    cfg = run_config(DemoPlan(), arch)
+    cfg = run_config(DemoPlan(copy_head=copy), arch)
     # HRM's truncation window at its full size, as after the first 20 % of a run: the warm-up's
     # start backpropagates through fewer module calls (the demo's HRM: 163 ms/step in its first
     # minute, 185-204 ms after, while the baseline stayed at 133-147 ms).
@@ -79,7 +80,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     demo = Path(args.demo)
     tasks, tok = load_tasks(demo / "data" / "tasks.jsonl"), CodeTokenizer.load(demo / "tokenizer.json")
-    variants = [(arch, g, s) for arch in ("hrm", "baseline") for g in (0, 32) for s in (False, True)]
+    variants = [(arch, g, s, False) for arch in ("hrm", "baseline") for g in (0, 32) for s in (False, True)]
+    variants += [(arch, 32, True, True) for arch in ("hrm", "baseline")]
     best: dict[tuple, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.reps):
@@ -89,11 +91,12 @@ def main() -> None:
     print(f"{args.steps} steps × {args.reps} reps, {args.threads} threads, batch 16, the first steps of a run "
           "(HRM's truncation window at full size); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'arch':9} {'batches':8} {'logits':8} {'ms/step':>8} {'speed-up':>9}")
-    for arch, g, s in variants:
-        ref = best[(arch, 0, False)]
-        dt = best[(arch, g, s)]
-        print(f"{arch:9} {'grouped' if g else 'random':8} {'targets' if s else 'all':8} {1000 * dt:8.0f} {ref / dt:8.2f}×")
+    print(f"{'arch':9} {'batches':8} {'logits':8} {'copy':5} {'ms/step':>8} {'speed-up':>9}")
+    for arch, g, s, c in variants:
+        ref = best[(arch, 0, False, False)]
+        dt = best[(arch, g, s, c)]
+        print(f"{arch:9} {'grouped' if g else 'random':8} {'targets' if s else 'all':8} {'head' if c else '-':5} "
+              f"{1000 * dt:8.0f} {ref / dt:8.2f}×")
 
 
 if __name__ == "__main__":

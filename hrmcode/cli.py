@@ -630,13 +630,15 @@ def demo_cmd(
     recipe: str = typer.Option("lm", "--recipe", help="HRM's recipe: lm (causal-LM, one pass) | hrm (original, ACT)"),
     cycles: int = typer.Option(None, "--cycles", min=1, help="HRM's H cycles at inference (default: as trained)"),
     untied: bool = typer.Option(False, "--untied", help="a separate output projection (default: tied to the embedding)"),
-    rename_copies: int = typer.Option(0, "--rename-copies", min=0,
+    rename_copies: int = typer.Option(2, "--rename-copies", min=0,
                                       help="pseudo-word-named copies of each training task (0: none)"),
     group_by_length: int = typer.Option(32, "--group-by-length", min=0,
                                         help="draw batches of similar length, windows of N batches (0: off)"),
     grad_calls: int = typer.Option(2, "--grad-calls", min=0,
                                    help="HRM (recipe lm): backprop through the last N module calls (0: the recipe's "
                                         "schedule)"),
+    copy_head: bool = typer.Option(True, "--copy-head/--no-copy-head",
+                                   help="both models get a copy (pointer) head (model.copy_head)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -648,7 +650,8 @@ def demo_cmd(
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
                     preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
-                    rename_copies=rename_copies, group_by_length=group_by_length, grad_calls=grad_calls or None)
+                    rename_copies=rename_copies, group_by_length=group_by_length, grad_calls=grad_calls or None,
+                    copy_head=copy_head)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

@@ -79,10 +79,11 @@ class DemoPlan:
     # at 1,500 steps it lifted the baseline's headline pass@1 by 6.9 points and left HRM's within
     # noise (−2.4), so it favours the transformer (docs/demo.md; --untied for the other layout).
     tie_embeddings: bool = True
-    # Pseudo-word-named copies of each training task (data.rename_copies): with tying they doubled
-    # the hand-written names' first token copied right, but whole names stayed at ~2 % and the probe
-    # loss rose (0.205 vs 0.143 at equal steps), so the demo does not use them by default.
-    rename_copies: int = 0
+    # Pseudo-word-named copies of each training task (data.rename_copies): without a copy head they
+    # doubled the hand-written names' first token copied right, but whole names stayed at ~2 %; with
+    # the copy head below they are what makes the model copy the name it is given (signature
+    # adherence on the hand-written tasks 0.92 against 0.46 without them at 2,000 steps; docs/benchmarks.md).
+    rename_copies: int = 2
     # Batches drawn in windows of 32 sorted by length (data.group_by_length): 1.45× the steps per
     # second of the demo's HRM (one thread, side by side), at a per-step cost within the run-to-run
     # spread (pass@1 at 1,500 equal steps −6.4 and −1.2 points, seeds 0 and 1; docs/demo.md).
@@ -93,6 +94,11 @@ class DemoPlan:
     # 0.206) with a headline pass@1 of +4.0 points [−0.5, +8.8] and +12.5 [+6.7, +18.6] (seeds 0 and 1;
     # docs/demo.md). None: the recipe's default.
     grad_calls: int | None = 2
+    # Both models get a copy (pointer) head (model.copy_head, hrmcode/model/copy_head.py): the next
+    # token may be copied from the prompt or the code so far. The demo's baseline at 2,000 equal steps
+    # (bench/name_copy.py): probe loss 0.048 against 0.133, hand-written function names copied whole
+    # 62 % against 2 % (94 % with the renamed copies above); a step costs about 1.3× (docs/benchmarks.md).
+    copy_head: bool = True
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
     # held-out-phrasing and hand-written tasks up to eval_depth (30 and 60 of ~90 each at seed 0: about
@@ -125,7 +131,7 @@ class DemoPlan:
 def run_config(plan: DemoPlan, arch: str) -> RunConfig:
     """The demo's CPU recipe for one architecture, with its budget, seed, depth and languages."""
     model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe,
-                   "tie_embeddings": plan.tie_embeddings}
+                   "tie_embeddings": plan.tie_embeddings, "copy_head": plan.copy_head}
     if plan.recipe == "lm" and plan.grad_calls is not None:
         model["grad_mode"] = f"truncated:{plan.grad_calls}"  # the baseline has no recurrence: it ignores it
     if plan.recipe == "hrm":
@@ -247,6 +253,7 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
         f" --recipe {plan.recipe}" if plan.recipe != DemoPlan.recipe else "") + (
         f" --cycles {plan.cycles}" if plan.cycles else "") + (
         " --untied" if not plan.tie_embeddings else "") + (
+        " --no-copy-head" if not plan.copy_head else "") + (
         f" --rename-copies {plan.rename_copies}" if plan.rename_copies != DemoPlan.rename_copies else "") + (
         f" --group-by-length {plan.group_by_length}" if plan.group_by_length != DemoPlan.group_by_length else "") + (
         f" --grad-calls {plan.grad_calls or 0}" if plan.grad_calls != DemoPlan.grad_calls else "")
