@@ -4,13 +4,13 @@ import math
 
 import pytest
 import torch
+from test_generate_core import PROMPTS, cached_decode, full_logits
 
 from hrmcode.config import ModelConfig
 from hrmcode.generate import SamplingConfig, generate
 from hrmcode.model import build_model
 from hrmcode.model.batch import IGNORE, Batch
 from hrmcode.model.copy_head import mix
-from test_generate_core import PROMPTS, cached_decode, full_logits
 
 
 def cfg(**kw) -> ModelConfig:
