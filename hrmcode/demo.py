@@ -82,7 +82,9 @@ class DemoPlan:
     # Pseudo-word-named copies of each training task (data.rename_copies): without a copy head they
     # doubled the hand-written names' first token copied right, but whole names stayed at ~2 %; with
     # the copy head below they are what makes the model copy the name it is given (signature
-    # adherence on the hand-written tasks 0.92 against 0.46 without them at 2,000 steps; docs/benchmarks.md).
+    # adherence on the hand-written tasks 0.92 against 0.46 without them at 2,000 steps;
+    # docs/benchmarks.md). Their price: HRM's headline −4.6 points [−9.1, −0.3] at equal minutes
+    # (docs/demo.md); --rename-copies 0 for the other trade.
     rename_copies: int = 2
     # Batches drawn in windows of 32 sorted by length (data.group_by_length): 1.45× the steps per
     # second of the demo's HRM (one thread, side by side), at a per-step cost within the run-to-run
@@ -97,7 +99,8 @@ class DemoPlan:
     # Both models get a copy (pointer) head (model.copy_head, hrmcode/model/copy_head.py): the next
     # token may be copied from the prompt or the code so far. The demo's baseline at 2,000 equal steps
     # (bench/name_copy.py): probe loss 0.048 against 0.133, hand-written function names copied whole
-    # 62 % against 2 % (94 % with the renamed copies above); a step costs about 1.3× (docs/benchmarks.md).
+    # 62 % against 2 % (94 % with the renamed copies above); a step costs about 1.3×, and at equal
+    # minutes HRM's headline moved +1.9 points [−4.3, +7.7] (docs/benchmarks.md, docs/demo.md).
     copy_head: bool = True
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
@@ -117,7 +120,7 @@ class DemoPlan:
     # (docs/demo.md): unprefilled, neither model ever copied the function's name from the starter
     # code (0 % pass@1, every sample "function … is not defined"); prefilled, the body is what is
     # graded. Signature adherence is then measured apart, on unprefilled answers to the hand-written
-    # tasks (generated, not executed).
+    # tasks (generated, not executed); with the copy head it is 59–96 %, so grading stays prefilled.
     prefill_signature: bool = True
     cycles: int | None = None  # HRM's H cycles at inference (None: as trained); any depth runs
     eval_batch_size: int = 128  # decoding a tiny model is overhead-bound: wide batches amortise it
