@@ -630,15 +630,16 @@ def demo_cmd(
     recipe: str = typer.Option("lm", "--recipe", help="HRM's recipe: lm (causal-LM, one pass) | hrm (original, ACT)"),
     cycles: int = typer.Option(None, "--cycles", min=1, help="HRM's H cycles at inference (default: as trained)"),
     untied: bool = typer.Option(False, "--untied", help="a separate output projection (default: tied to the embedding)"),
-    rename_copies: int = typer.Option(2, "--rename-copies", min=0,
+    rename_copies: int = typer.Option(0, "--rename-copies", min=0,
                                       help="pseudo-word-named copies of each training task (0: none)"),
     group_by_length: int = typer.Option(32, "--group-by-length", min=0,
                                         help="draw batches of similar length, windows of N batches (0: off)"),
     grad_calls: int = typer.Option(2, "--grad-calls", min=0,
                                    help="HRM (recipe lm): backprop through the last N module calls (0: the recipe's "
                                         "schedule)"),
-    copy_head: bool = typer.Option(True, "--copy-head/--no-copy-head",
-                                   help="both models get a copy (pointer) head (model.copy_head)"),
+    copy_head: bool = typer.Option(False, "--copy-head/--no-copy-head",
+                                   help="both models get a copy (pointer) head (model.copy_head); with "
+                                        "--rename-copies 2 they write the requested function"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""

@@ -34,8 +34,9 @@ def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
     assert (hrm.model.norm, hrm.model.z_init) == ("pre", "random")
     assert hrm.model.grad_mode == "truncated:2"  # the demo's window (DemoPlan.grad_calls)
     assert run_config(DemoPlan(grad_calls=None), "hrm").model.grad_mode == "truncated:5"  # the recipe's
-    assert hrm.model.copy_head and hrm.model.copy_match and hrm.model.tie_embeddings  # both models, below
-    assert not run_config(DemoPlan(copy_head=False), "baseline").model.copy_head  # --no-copy-head
+    assert not hrm.model.copy_head and hrm.data.rename_copies == 0 and hrm.model.tie_embeddings
+    adherent = run_config(DemoPlan(copy_head=True, rename_copies=2), "baseline")  # --copy-head --rename-copies 2
+    assert adherent.model.copy_head and adherent.model.copy_match and adherent.data.rename_copies == 2
     # the two runs differ by the architecture only
     a, b = hrm.model_dump(), base.model_dump()
     a["model"].pop("arch"), b["model"].pop("arch"), a.pop("name"), b.pop("name")
