@@ -5,8 +5,8 @@ fastest repetition counts; this machine is shared and noisy):
     full logits, random batches     the trainer before 2026-12-03: the output layer at every position
     target logits, random batches   the output layer only where a target is (prompt and padding have none)
     full logits, grouped batches    data.group_by_length = 32: batches of similar length, less padding
-    target logits, grouped batches  what the demo ran before its copy head
-    ... + copy head                 what the demo runs now (model.copy_head)
+    target logits, grouped batches  what the demo runs
+    ... + copy head                 hrmcode demo --copy-head (model.copy_head)
 
 The "full logits" variants route training through the eval path's full output layer (the loss and
 gradient are the same; tests/test_model_core.py checks it), so only the time differs.

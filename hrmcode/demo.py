@@ -98,8 +98,8 @@ class DemoPlan:
     # 0.206) with a headline pass@1 of +4.0 points [−0.5, +8.8] and +12.5 [+6.7, +18.6] (seeds 0 and 1;
     # docs/demo.md). None: the recipe's default.
     grad_calls: int | None = 2
-    # With it both models get a copy (pointer) head (model.copy_head, hrmcode/model/copy_head.py): the next
-    # token may be copied from the prompt or the code so far. The demo's baseline at 2,000 equal steps
+    # With copy_head both models get a copy (pointer) head (model.copy_head, hrmcode/model/copy_head.py):
+    # the next token may be copied from the prompt or the code so far. The demo's baseline at 2,000 equal steps
     # (bench/name_copy.py): probe loss 0.048 against 0.133, hand-written function names copied whole
     # 62 % against 2 % (94 % with the renamed copies above); a step costs about 1.3×, and at equal
     # minutes HRM's headline moved +1.9 points [−4.3, +7.7] (docs/benchmarks.md, docs/demo.md). Off

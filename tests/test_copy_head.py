@@ -40,8 +40,9 @@ def test_mix_adds_each_valid_positions_mass_to_its_token():
 def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match):
     torch.manual_seed(0)
     model = build_model(cfg(arch=arch, copy_match=match)).eval()
+    head = model.copy if arch == "baseline" else model.core.copy
     with torch.no_grad():  # a pointer strong enough to matter: copied tokens win the argmax often
-        model.copy.query.weight.mul_(8.0) if arch == "baseline" else model.core.copy.query.weight.mul_(8.0)
+        head.query.weight.mul_(8.0)
     cached, toks, _ = cached_decode(model, PROMPTS, 40)
     ref = full_logits(model, PROMPTS, toks)
     assert (ref - cached).abs().max() < 1e-4

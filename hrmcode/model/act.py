@@ -46,7 +46,7 @@ from torch import Tensor, nn
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import IGNORE, Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
-from hrmcode.model.copy_head import CopyMemory
+from hrmcode.model.copy_head import memory_of, start_memory
 from hrmcode.model.hrm import HRMCarry, HRMCore
 from hrmcode.model.layers import KVCache
 from hrmcode.model.looped import LoopedCore
@@ -282,10 +282,7 @@ class HRMACT(nn.Module):
             raise ValueError("cached decoding is for model.mode = 'causal'; canvas models use infer()")
         z_H, _, state = self._run_prompt(prompts, max_len)
         assert state is not None
-        memory = None
-        if self.core.copy is not None:
-            memory = CopyMemory(self.core.copy, z_H, prompts.inputs, prompts.layout.start, max_len)
-            state.extra["copy"] = memory
+        memory = start_memory(self.core.copy, state, z_H, prompts)
         return self.core.token_logits(z_H[:, -1], memory, prompts.length - 1), state
 
     @torch.inference_mode()
@@ -296,7 +293,7 @@ class HRMACT(nn.Module):
         core = self.core
         x = core.embed_tokens(ids.view(-1, 1))  # (B, 1, C)
         carry = core.initial_carry(x)
-        memory: CopyMemory | None = state.extra.get("copy")
+        memory = memory_of(state)
         if memory is not None:
             memory.append(ids.view(-1), state.pos)
         if state.seg_rows is not None:
@@ -335,7 +332,7 @@ class HRMACT(nn.Module):
         unit_len = len(units[0])  # every unit of a core has the same calls
         active = torch.arange(B, device=x.device)
         threshold = self.cfg.act.converge_threshold
-        memory: CopyMemory | None = state.extra.get("copy")
+        memory = memory_of(state)
         prev = F.log_softmax(core.token_logits(carry.z_H[:, 0], memory, state.pos).float(), -1) if converge else None
         for s in range(self.max_steps):
             state.token_segments[active] += 1

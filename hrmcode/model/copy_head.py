@@ -27,6 +27,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from hrmcode.model.batch import Batch
+from hrmcode.model.common import DecodeState
 from hrmcode.model.layers import Layout
 
 _TINY = 1e-30  # floor of a token's probability before the log (fp32)
@@ -139,3 +141,23 @@ def output_logits(lm_head: nn.Module, copy: CopyHead | None, h: Tensor, ids: Ten
     if copy is None:
         return lm_head(h if sel is None else h[sel])
     return copy.sequence_logits(lm_head, h, ids, layout, sel)
+
+
+def start_memory(copy: CopyHead | None, state: DecodeState, h: Tensor, prompts: Batch) -> CopyMemory | None:
+    """The decode memory of a prefilled prompt batch (final states ``h`` (B, T, C)), kept in
+    ``state``; None for a model without a copy head."""
+    if copy is None:
+        return None
+    memory = state.extra["copy"] = CopyMemory(copy, h, prompts.inputs, prompts.layout.start, state.max_len)
+    return memory
+
+
+def memory_of(state: DecodeState) -> CopyMemory | None:
+    """The copy head's memory of a cached decode (None: the model has no copy head)."""
+    return state.extra.get("copy")
+
+
+def token_logits(lm_head: nn.Module, memory: CopyMemory | None, h: Tensor, pos: int,
+                 rows: Tensor | None = None) -> Tensor:
+    """Logits (B', V) of one position ``pos`` of a cached decode, for ``rows`` (None: all)."""
+    return lm_head(h) if memory is None else memory.logits(lm_head, h, pos, rows)

@@ -43,7 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from hrmcode.config import ModelConfig
-from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits
+from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits, token_logits
 from hrmcode.model.layers import (
     AttnContext,
     Block,
@@ -332,7 +332,7 @@ class HRMCore(nn.Module):
 
     def token_logits(self, z_H: Tensor, memory: CopyMemory | None, pos: int, rows: Tensor | None = None) -> Tensor:
         """Logits (B', V) of one position ``pos`` of a cached decode, for ``rows`` (None: all)."""
-        return self.lm_head(z_H) if memory is None else memory.logits(self.lm_head, z_H, pos, rows)
+        return token_logits(self.lm_head, memory, z_H, pos, rows)
 
     def q_logits(self, z_H: Tensor) -> Tensor:
         """(…, 2) halting logits (q_halt, q_continue) in fp32 (they feed a BCE and comparisons).

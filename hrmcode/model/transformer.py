@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
-from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits
+from hrmcode.model.copy_head import CopyHead, memory_of, output_logits, start_memory, token_logits
 from hrmcode.model.hrm import canvas_slot_embed, embed_inputs, n_positions
 from hrmcode.model.layers import (
     AttnContext,
@@ -110,10 +110,8 @@ class BaselineTransformer(nn.Module):
         state = DecodeState(layout=prompts.layout, pos=prompts.length, max_len=max_len, caches=[[caches]],
                             seg_rows=None, prefill_segments=ones, token_segments=torch.zeros_like(ones),
                             prefill_calls=ones.clone(), token_calls=torch.zeros_like(ones), full_calls=1)
-        if self.copy is None:
-            return self.lm_head(h[:, -1]), state
-        state.extra["copy"] = memory = CopyMemory(self.copy, h, prompts.inputs, prompts.layout.start, max_len)
-        return memory.logits(self.lm_head, h[:, -1], prompts.length - 1), state
+        memory = start_memory(self.copy, state, h, prompts)
+        return token_logits(self.lm_head, memory, h[:, -1], prompts.length - 1), state
 
     @torch.inference_mode()
     def decode_step(self, state: DecodeState, ids: Tensor) -> Tensor:
@@ -121,12 +119,11 @@ class BaselineTransformer(nn.Module):
             raise ValueError(f"decode past max_len={state.max_len}")
         ctx = self._context(state.step_layout(None), state.pos, 1)
         h = self._hidden(ids.view(-1, 1), ctx, state.caches[0][0])[:, 0]  # (B, C)
-        memory: CopyMemory | None = state.extra.get("copy")
-        if memory is None:
-            logits = self.lm_head(h)
-        else:
+        memory = memory_of(state)
+        if memory is not None:
             memory.append(ids.view(-1), state.pos)
-            logits = memory.logits(self.lm_head, h, state.pos)
+        logits = token_logits(self.lm_head, memory, h, state.pos)
+        if memory is not None:
             memory.write_keys(h, state.pos)
         state.pos += 1
         state.tokens += 1
