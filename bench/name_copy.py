@@ -87,7 +87,9 @@ def wide_data(src: Path, dst: Path, seed: int) -> None:
 VARIANT_SETS = {"tied": ["model.tie_embeddings=true"], "renamed": ["data.rename_copies=2"],
                 "tied-renamed": ["model.tie_embeddings=true", "data.rename_copies=2"],
                 "copy": ["model.copy_head=true"], "copy-pointer": ["model.copy_head=true", "model.copy_match=false"],
-                "copy-renamed": ["model.copy_head=true", "data.rename_copies=2"]}
+                "copy-renamed": ["model.copy_head=true", "data.rename_copies=2"],
+                "copy4-renamed": ["model.copy_head=true", "model.copy_match_len=4", "data.rename_copies=2"],
+                "copy4-renamed1": ["model.copy_head=true", "model.copy_match_len=4", "data.rename_copies=1"]}
 
 
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:

@@ -143,6 +143,9 @@ class ModelConfig(StrictModel):
     # With the copy head: add the induction rule "the position of the token just written offers what
     # followed it" as two learned per-query weights on exact token matches (off: the learned pointer alone).
     copy_match: bool = True
+    # How many match weights: one per length of the run of matching tokens, 1 ≤ k ≤ copy_match_len
+    # (2: the token, and the token with the one before it).
+    copy_match_len: int = Field(2, ge=1, le=8)
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

@@ -10,7 +10,7 @@ from hrmcode.config import ModelConfig
 from hrmcode.generate import SamplingConfig, generate
 from hrmcode.model import build_model
 from hrmcode.model.batch import IGNORE, Batch
-from hrmcode.model.copy_head import mix
+from hrmcode.model.copy_head import CopyHead, history, mix
 
 
 def cfg(**kw) -> ModelConfig:
@@ -35,14 +35,37 @@ def test_mix_adds_each_valid_positions_mass_to_its_token():
     assert torch.allclose(none, gen.softmax(-1), atol=1e-6)
 
 
-@pytest.mark.parametrize(("arch", "match"), [("baseline", True), ("hrm", True), ("looped", True),
-                                             ("baseline", False), ("hrm", False)])
-def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match):
+def test_match_terms_weigh_each_length_of_matching_run():
     torch.manual_seed(0)
-    model = build_model(cfg(arch=arch, copy_match=match)).eval()
+    head = CopyHead(8, 4, match=True, match_len=3)
+    with torch.no_grad():
+        head.query.weight.zero_()  # the match terms alone
+        head.match.weight.zero_()
+        head.match.bias.copy_(torch.tensor([1.0, 10.0, 100.0]))
+    ids = torch.tensor([[7, 3, 5, 9, 3, 5, 2, 3, 5]])  # the query (last) is 3 5; the key at 2 is 7 3 5
+    past = history(ids, 3)
+    h = torch.randn(1, 9, 8)
+    s = head.scores(h[:, -1:], head.key(h), past, past[:, -1:])[0, 0]
+    # runs of matching tokens ending at each position: 5 ↔ 5 at 2 and 5; 3 5 at 2 and 5; 9 3 5 ≠ 3 3 5
+    # at 5, 7 3 5 ≠ 2 3 5 at 2: so 1 + 10 at both, nothing elsewhere (the query itself too: 1 + 10 + 100)
+    assert s.tolist() == [0, 0, 11, 0, 0, 11, 0, 0, 111]
+    ids[0, 3] = 2  # now position 5 ends the run 2 3 5, as the query does
+    past = history(ids, 3)
+    s = head.scores(h[:, -1:], head.key(h), past, past[:, -1:])[0, 0]
+    assert s[5] == 111 and s[2] == 11
+
+
+@pytest.mark.parametrize(("arch", "match", "match_len"), [
+    ("baseline", True, 2), ("hrm", True, 2), ("looped", True, 2), ("baseline", False, 2), ("hrm", False, 2),
+    ("baseline", True, 4), ("hrm", True, 4)])
+def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match, match_len):
+    torch.manual_seed(0)
+    model = build_model(cfg(arch=arch, copy_match=match, copy_match_len=match_len)).eval()
     head = model.copy if arch == "baseline" else model.core.copy
     with torch.no_grad():  # a pointer strong enough to matter: copied tokens win the argmax often
         head.query.weight.mul_(8.0)
+        if head.match is not None:  # and long matches that count
+            head.match.bias.add_(torch.linspace(0.5, 3.0, match_len))
     cached, toks, _ = cached_decode(model, PROMPTS, 40)
     ref = full_logits(model, PROMPTS, toks)
     assert (ref - cached).abs().max() < 1e-4

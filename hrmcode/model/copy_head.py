@@ -47,48 +47,56 @@ def mix(gen: Tensor, scores: Tensor, values: Tensor, valid: Tensor) -> Tensor:
     return p.clamp_min(_TINY).log() + m
 
 
-def _prev(tokens: Tensor) -> Tensor:
-    """Each position's previous token (B, T), −1 at position 0."""
-    return torch.cat([torch.full_like(tokens[:, :1], -1), tokens[:, :-1]], 1)
+def history(tokens: Tensor, n: int) -> Tensor:
+    """Each position's token and the n − 1 before it, latest first: (B, T, n), −1 before position 0."""
+    pad = torch.cat([torch.full_like(tokens[:, :1], -1).expand(-1, n - 1), tokens], 1)
+    return torch.stack([pad[:, n - 1 - k: pad.shape[1] - k] for k in range(n)], -1)
 
 
 class CopyHead(nn.Module):
     """Query and key projections of the pointer (``model.copy_head``); width ``dim``. With ``match``
-    (``model.copy_match``) two learned, per-query weights add the induction rule outright:
+    (``model.copy_match``) ``match_len`` learned, per-query weights (``model.copy_match_len``) add
+    the induction rule outright, one per length of the run of tokens that match:
 
-        score(t, i) += β₁(h_t)·[x_i = x_t] + β₂(h_t)·[x_i = x_t and x_{i−1} = x_{t−1}]
+        score(t, i) += Σ_{k ≤ match_len} β_k(h_t)·[x_{i−j} = x_{t−j} for every j < k]
 
     so "the position holding the token I just wrote offers what came next" holds for any token,
-    also one whose embedding training barely moved. Without these terms the demo's micro baseline
-    copied 52 % of the hand-written function names whole at 2,000 steps, with them 62 %; its
-    failures are copy loops on word pieces (`countNegNegNeg…`; docs/benchmarks.md, "A copy head")."""
+    also one whose embedding training barely moved, and a longer match (the answer retyping the
+    starter code's header) can be trusted more than one token. Without these terms the demo's
+    micro baseline copied 52 % of the hand-written function names whole at 2,000 steps, with two
+    (one token, two tokens) 62 %; its failures are word pieces copied from one or two positions
+    too early, where the learned q·k outweighs the match (`countNegatives` → `countNegativeseg…`;
+    docs/benchmarks.md, "A copy head")."""
 
-    def __init__(self, hidden: int, dim: int, match: bool = True) -> None:
+    def __init__(self, hidden: int, dim: int, match: bool = True, match_len: int = 2) -> None:
         super().__init__()
         self.query = nn.Linear(hidden, dim, bias=False)
         self.key = nn.Linear(hidden, dim, bias=False)
-        self.match = nn.Linear(hidden, 2) if match else None
+        self.match = nn.Linear(hidden, match_len) if match else None
+        self.history = match_len if match else 1  # tokens of each position the match terms compare
         self.scale = 1.0 / math.sqrt(dim)
 
     def scores(self, h_query: Tensor, keys: Tensor, tokens: Tensor, query_tokens: Tensor) -> Tensor:
-        """Scores (B, T, S) of (B, T, C) queries against (B, S, d) keys. ``query_tokens`` (B, T, 2) and
-        ``tokens`` (B, S, 2) hold each query's and each key position's [token, previous token], which
-        the match terms compare."""
+        """Scores (B, T, S) of (B, T, C) queries against (B, S, d) keys. ``query_tokens`` (B, T, n)
+        and ``tokens`` (B, S, n) hold each query's and each key position's ``history``, which the
+        match terms compare."""
         s = self.query(h_query) @ keys.transpose(-1, -2) * self.scale
         if self.match is None:
             return s
-        beta = self.match(h_query).float()  # (B, T, 2)
-        same = query_tokens[..., 0].unsqueeze(2) == tokens[..., 0].unsqueeze(1)  # (B, T, S)
-        both = same & (query_tokens[..., 1].unsqueeze(2) == tokens[..., 1].unsqueeze(1))
-        return s + beta[..., :1] * same + beta[..., 1:] * both
+        beta = self.match(h_query).float()  # (B, T, match_len)
+        run = torch.ones_like(s, dtype=torch.bool)
+        for k in range(beta.shape[-1]):  # run: the last k + 1 tokens match
+            run = run & (query_tokens[..., k].unsqueeze(2) == tokens[..., k].unsqueeze(1))
+            s = s + beta[..., k:k + 1] * run
+        return s
 
     def sequence_logits(self, gen_head: nn.Module, h: Tensor, ids: Tensor, layout: Layout,
                         sel: Tensor | None = None) -> Tensor:
         """Logits of a whole (causal) sequence: (B, T, V), or (N, V) at the positions ``sel`` (B, T)
         selects. ``ids`` (B, T) are the inputs, so position i offers ids[i + 1]."""
         B, T, _ = h.shape
-        pair = torch.stack([ids, _prev(ids)], -1)  # (B, T, 2)
-        scores = self.scores(h, self.key(h), pair, pair)  # (B, T, T): [query t, key i]
+        past = history(ids, self.history)  # (B, T, n)
+        scores = self.scores(h, self.key(h), past, past)  # (B, T, T): [query t, key i]
         t = torch.arange(T, device=h.device).view(1, T, 1)
         i = torch.arange(T, device=h.device).view(1, 1, T)
         valid = (i < t) & (i >= layout.start.view(B, 1, 1)) & (i + 1 < layout.end.view(B, 1, 1))
@@ -128,8 +136,8 @@ class CopyMemory:
         keys, tokens, start = self.keys[:, :pos], self.tokens[:, :pos + 1], self.start
         if rows is not None:
             keys, tokens, start = keys[rows], tokens[rows], start[rows]
-        pair = torch.stack([tokens, _prev(tokens)], -1)  # (B', pos + 1, 2)
-        scores = self.head.scores(h.unsqueeze(1), keys, pair[:, :pos], pair[:, pos:])[:, 0]  # (B', pos)
+        past = history(tokens, self.head.history)  # (B', pos + 1, n)
+        scores = self.head.scores(h.unsqueeze(1), keys, past[:, :pos], past[:, pos:])[:, 0]  # (B', pos)
         valid = torch.arange(pos, device=h.device).view(1, -1) >= start.view(-1, 1)
         return mix(gen_head(h), scores, tokens[:, 1:], valid)
 
