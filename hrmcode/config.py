@@ -146,6 +146,9 @@ class ModelConfig(StrictModel):
     # How many match weights: one per length of the run of matching tokens, 1 ≤ k ≤ copy_match_len
     # (2: the token, and the token with the one before it).
     copy_match_len: int = Field(2, ge=1, le=8)
+    # The learned pointer score q·k/√d soft-capped to (−cap, cap) (None: not capped), so that match
+    # terms can outweigh a q·k that grew confident on the training names (docs/benchmarks.md).
+    copy_score_cap: float | None = Field(None, gt=0)
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

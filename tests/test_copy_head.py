@@ -55,12 +55,30 @@ def test_match_terms_weigh_each_length_of_matching_run():
     assert s[5] == 111 and s[2] == 11
 
 
-@pytest.mark.parametrize(("arch", "match", "match_len"), [
-    ("baseline", True, 2), ("hrm", True, 2), ("looped", True, 2), ("baseline", False, 2), ("hrm", False, 2),
-    ("baseline", True, 4), ("hrm", True, 4)])
-def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match, match_len):
+def test_the_score_cap_bounds_the_learned_pointer_and_leaves_the_match_terms_whole():
     torch.manual_seed(0)
-    model = build_model(cfg(arch=arch, copy_match=match, copy_match_len=match_len)).eval()
+    head = CopyHead(8, 4, match=True, match_len=2, cap=2.0)
+    with torch.no_grad():
+        head.query.weight.mul_(50.0)
+        head.match.weight.zero_()
+        head.match.bias.copy_(torch.tensor([3.0, 4.0]))
+    ids = torch.tensor([[4, 6, 1, 4, 6]])
+    past, h = history(ids, 2), torch.randn(1, 5, 8)
+    s = head.scores(h, head.key(h), past, past)[0]
+    qk = head.query(h) @ head.key(h).transpose(-1, -2) * head.scale
+    assert qk[0].abs().max() > 10  # uncapped, the pointer would dwarf the match terms
+    match = (s - 2.0 * torch.tanh(qk[0] / 2.0)).detach()
+    # 4 6 ↔ 4 6: both terms; 4 ↔ 4 after 6 ≠ after nothing: one; 4 6 ↔ 1: none
+    assert [round(float(match[4, 1])), round(float(match[3, 0])), round(float(match[4, 2]))] == [7, 3, 0]
+    assert torch.allclose(match, match.round(), atol=1e-5) and (s - match).abs().max() < 2.0
+
+
+@pytest.mark.parametrize(("arch", "match", "match_len", "cap"), [
+    ("baseline", True, 2, None), ("hrm", True, 2, None), ("looped", True, 2, None), ("baseline", False, 2, None),
+    ("hrm", False, 2, None), ("baseline", True, 4, 5.0), ("hrm", True, 4, 5.0)])
+def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match, match_len, cap):
+    torch.manual_seed(0)
+    model = build_model(cfg(arch=arch, copy_match=match, copy_match_len=match_len, copy_score_cap=cap)).eval()
     head = model.copy if arch == "baseline" else model.core.copy
     with torch.no_grad():  # a pointer strong enough to matter: copied tokens win the argmax often
         head.query.weight.mul_(8.0)

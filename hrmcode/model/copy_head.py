@@ -68,8 +68,10 @@ class CopyHead(nn.Module):
     too early, where the learned q·k outweighs the match (`countNegatives` → `countNegativeseg…`;
     docs/benchmarks.md, "A copy head")."""
 
-    def __init__(self, hidden: int, dim: int, match: bool = True, match_len: int = 2) -> None:
+    def __init__(self, hidden: int, dim: int, match: bool = True, match_len: int = 2,
+                 cap: float | None = None) -> None:
         super().__init__()
+        self.cap = cap  # the learned q·k score is soft-capped to (−cap, cap): cap·tanh(q·k / cap)
         self.query = nn.Linear(hidden, dim, bias=False)
         self.key = nn.Linear(hidden, dim, bias=False)
         self.match = nn.Linear(hidden, match_len) if match else None
@@ -81,6 +83,8 @@ class CopyHead(nn.Module):
         and ``tokens`` (B, S, n) hold each query's and each key position's ``history``, which the
         match terms compare."""
         s = self.query(h_query) @ keys.transpose(-1, -2) * self.scale
+        if self.cap is not None:
+            s = self.cap * torch.tanh(s / self.cap)
         if self.match is None:
             return s
         beta = self.match(h_query).float()  # (B, T, match_len)
