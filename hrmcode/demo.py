@@ -105,6 +105,13 @@ class DemoPlan:
     # minutes HRM's headline moved +1.9 points [−4.3, +7.7] (docs/benchmarks.md, docs/demo.md). Off
     # by default (see rename_copies above).
     copy_head: bool = False
+    # The copy head's match terms: one weight per length of the matching run up to 4 tokens, and the
+    # learned q·k soft-capped at 10. Uncapped, q·k grew from ~8 to ~30 over 3,000 steps and outweighed
+    # the match at the right position (121 of 132 name misses; bench/copy_failures.py); with both
+    # and one renamed copy, adherence at 2,000 / 3,000 steps was 0.977 / 0.944 against 0.916 / 0.754
+    # (2 match terms, uncapped, 2 copies; docs/benchmarks.md, "Why the renamed copies fall back").
+    copy_match_len: int = 4
+    copy_score_cap: float | None = 10.0
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
     # held-out-phrasing and hand-written tasks up to eval_depth (30 and 60 of ~90 each at seed 0: about
@@ -139,6 +146,8 @@ def run_config(plan: DemoPlan, arch: str) -> RunConfig:
     """The demo's CPU recipe for one architecture, with its budget, seed, depth and languages."""
     model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe,
                    "tie_embeddings": plan.tie_embeddings, "copy_head": plan.copy_head}
+    if plan.copy_head:
+        model |= {"copy_match_len": plan.copy_match_len, "copy_score_cap": plan.copy_score_cap}
     if plan.recipe == "lm" and plan.grad_calls is not None:
         model["grad_mode"] = f"truncated:{plan.grad_calls}"  # the baseline has no recurrence: it ignores it
     if plan.recipe == "hrm":

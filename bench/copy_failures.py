@@ -1,0 +1,108 @@
+"""Where does a copy-head model miss the function name it is given? A teacher-forced autopsy.
+
+For each hand-written task (depth ≤ 2) and language, the reference answer is fed to a checkpoint of a
+model with ``model.copy_head``, and at the function name's tokens (and the one after the name) the
+first position whose argmax is wrong is taken apart: did the pointer's best position offer the wrong
+token (and then how much of its score was the learned q·k, how much the match terms, against the
+best position offering the right token), or did the vocabulary side win? Torch forward hooks read
+the head's inputs; nothing in the model changes.
+
+    .venv/bin/python bench/copy_failures.py RUN_DIR --step 3000 --data runs/demo/data
+
+It printed the finding in docs/benchmarks.md ("Why the renamed copies fall back").
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hrmcode.data.batching import Example, collate  # noqa: E402
+from hrmcode.languages import get_language  # noqa: E402
+from hrmcode.model.copy_head import history  # noqa: E402
+from hrmcode.prompts import prompt_text  # noqa: E402
+from hrmcode.records import Task, read_jsonl  # noqa: E402
+from hrmcode.runs import load_run  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", help="a training run whose model has a copy head")
+    ap.add_argument("--step", type=int, default=None, help="the checkpoint (default: the latest)")
+    ap.add_argument("--data", required=True, help="a built-in suite directory with handwritten.jsonl")
+    ap.add_argument("--languages", default="python,javascript,java,cpp,go,rust")
+    ap.add_argument("--show", type=int, default=12, help="print this many failures in full")
+    args = ap.parse_args()
+
+    run = load_run(Path(args.run), which=args.step)
+    tok, model = run.tokenizer, run.model
+    head = model.copy if hasattr(model, "copy") else model.core.copy
+    if head is None:
+        ap.error(f"{args.run}: the model has no copy head (model.copy_head)")
+    seen: dict[str, torch.Tensor] = {}
+    head.query.register_forward_hook(lambda m, i, o: seen.update(h=i[0], q=o))
+    head.key.register_forward_hook(lambda m, i, o: seen.update(k=o))
+    hand = [t for t in read_jsonl(Path(args.data) / "handwritten.jsonl", Task)[0]
+            if t.signature and int(t.difficulty or 0) <= 2]
+    piece = lambda i: repr(tok._tok.decode([int(i)]))  # noqa: E731
+    kinds: collections.Counter[str] = collections.Counter()
+    names = shown = 0
+    for t in hand:
+        for lang in args.languages.split(","):
+            code, name = t.reference.get(lang), get_language(lang).ident(t.signature.name)
+            at = code.find(name) if code else -1
+            if at < 0:
+                continue
+            prefix = tok.prompt_ids(lang, prompt_text(t, lang))
+            enc = tok._tok.encode(code, add_special_tokens=False)
+            span = [i for i, (a, b) in enumerate(enc.offsets) if b > at and a < at + len(name)]
+            ids = (*prefix, *enc.ids, tok.eos_id)
+            P = len(prefix)
+            batch = collate([Example(t.task_id, lang, 1, ids, P)], tok.pad_id, len(ids))
+            with torch.no_grad():
+                logits = model(model.initial_carry(batch), batch).outputs["logits"][0]
+                names += 1
+                for i in [*span, span[-1] + 1]:  # the name's tokens, then the one after it
+                    j = P - 1 + i
+                    target, pred = ids[j + 1], int(logits[j].argmax())
+                    if pred == target:
+                        continue
+                    qk = (seen["q"][0, j] @ seen["k"][0, :j].T * head.scale).float()
+                    if head.cap is not None:
+                        qk = head.cap * torch.tanh(qk / head.cap)
+                    past = history(torch.tensor([ids]), head.history)[0]
+                    match = torch.zeros_like(qk)
+                    if head.match is not None:
+                        beta, run_ = head.match(seen["h"][0, j]).float(), torch.ones_like(qk, dtype=torch.bool)
+                        for n in range(head.history):
+                            run_ &= past[:j, n] == past[j, n]
+                            match += beta[n] * run_
+                    score = qk + match  # every earlier position may be copied from (start = 0)
+                    offers = torch.tensor(ids[1:j + 1])
+                    top = int(score.argmax())
+                    where = "after the name" if i == span[-1] + 1 else "in the name"
+                    kind = f"pointer at a wrong position, {where}" if int(offers[top]) == pred else f"vocabulary, {where}"
+                    kinds[kind] += 1
+                    if shown < args.show:
+                        shown += 1
+                        right = [p for p in range(j) if int(offers[p]) == target]
+                        best = max(right, key=lambda p: float(score[p])) if right else None
+                        print(f"{lang:10} {name:24} after {piece(ids[j]):12} want {piece(target):10} got {piece(pred):10}"
+                              f" | best position {top}: q·k {float(qk[top]):5.1f} + match {float(match[top]):5.1f}"
+                              + (f" | best right {best}: q·k {float(qk[best]):5.1f} + match {float(match[best]):5.1f}"
+                                 if best is not None else " | no position offers it"))
+                    break
+    print(f"{names} names, {sum(kinds.values())} with a wrong token (the first one counted):")
+    for k, v in kinds.most_common():
+        print(f"  {v:4}  {k}")
+
+
+if __name__ == "__main__":
+    main()
