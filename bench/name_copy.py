@@ -166,7 +166,7 @@ def main() -> None:
     ap.add_argument("--config", required=True, help="the training recipe (e.g. runs/demo/baseline/config.yaml)")
     ap.add_argument("--data", required=True, help="a built-in suite directory (hrmcode data build)")
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json shared by both variants")
-    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, tied, renamed, tied-renamed, copy, copy-renamed")
+    ap.add_argument("--variants", default="suite,wide", help="two of suite, wide, big, " + ", ".join(VARIANT_SETS))
     ap.add_argument("--big-data", default=None, help="the larger suite the big variant trains on")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--every", type=int, default=500, help="keep and score a checkpoint every this many steps")
