@@ -6,7 +6,9 @@
 #
 #   bench/demo_ab.sh runs/demo hrm runs/ab-tie 1500 model.tie_embeddings true false
 #   bench/demo_ab.sh runs/demo baseline runs/ab-group 1500 data.group_by_length 32 0 train.seed=1
-# (further KEY=VALUE arguments are set in both variants)
+#   bench/demo_ab.sh runs/demo hrm runs/ab-copy 1764 model.copy_head,data.rename_copies false,0 true,1
+# (further KEY=VALUE arguments are set in both variants; comma-separated keys and values change
+# several settings at once, the variant named by its values)
 set -euo pipefail
 DEMO=${1:?a demo output directory (hrmcode demo --out DIR)}
 ARCH=${2:?hrm or baseline}
@@ -21,10 +23,19 @@ for kv in "$@"; do COMMON+=(--set "$kv"); done
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 mkdir -p "$OUT"
+sets() {  # --set KEY=VALUE for each comma-separated key and value of variant $1
+  local -a keys vals
+  IFS=, read -ra keys <<< "$KEY"
+  IFS=, read -ra vals <<< "$1"
+  [ "${#keys[@]}" -eq "${#vals[@]}" ] || { echo "$KEY vs $1: as many values as keys" >&2; exit 2; }
+  for i in "${!keys[@]}"; do printf -- '--set\n%s=%s\n' "${keys[$i]}" "${vals[$i]}"; done
+}
+sets "$A" > /dev/null && sets "$B" > /dev/null  # stops here when the counts differ
 for v in "$A" "$B"; do
+  mapfile -t VSETS < <(sets "$v")
   OMP_NUM_THREADS=1 "$PY" -m hrmcode train "$DEMO/$ARCH/config.yaml" --out "$OUT/$v" --no-progress \
     --set data.path="$DEMO/data" --set tokenizer.path="$DEMO/tokenizer.json" --set train.steps="$STEPS" \
-    --set train.time_budget_minutes=null --set train.threads=1 --set "$KEY=$v" "${COMMON[@]}" \
+    --set train.time_budget_minutes=null --set train.threads=1 "${VSETS[@]}" "${COMMON[@]}" \
     --set train.plots=false > "$OUT/$v.train.log" 2>&1 &
 done
 wait
