@@ -24,10 +24,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hrmcode.data.batching import Example, collate  # noqa: E402
+from bench.name_copy import name_example  # noqa: E402
 from hrmcode.languages import get_language  # noqa: E402
 from hrmcode.model.copy_head import history  # noqa: E402
-from hrmcode.prompts import prompt_text  # noqa: E402
 from hrmcode.records import Task, read_jsonl  # noqa: E402
 from hrmcode.runs import load_run  # noqa: E402
 
@@ -47,7 +46,7 @@ def main() -> None:
     if head is None:
         ap.error(f"{args.run}: the model has no copy head (model.copy_head)")
     seen: dict[str, torch.Tensor] = {}
-    head.query.register_forward_hook(lambda m, i, o: seen.update(h=i[0], q=o))
+    head.query.register_forward_hook(lambda m, i, o: seen.update(h=i[0]))
     head.key.register_forward_hook(lambda m, i, o: seen.update(k=o))
     hand = [t for t in read_jsonl(Path(args.data) / "handwritten.jsonl", Task)[0]
             if t.signature and int(t.difficulty or 0) <= 2]
@@ -56,16 +55,12 @@ def main() -> None:
     names = shown = 0
     for t in hand:
         for lang in args.languages.split(","):
-            code, name = t.reference.get(lang), get_language(lang).ident(t.signature.name)
-            at = code.find(name) if code else -1
-            if at < 0:
+            example = name_example(run, t, lang)
+            if example is None:
                 continue
-            prefix = tok.prompt_ids(lang, prompt_text(t, lang))
-            enc = tok._tok.encode(code, add_special_tokens=False)
-            span = [i for i, (a, b) in enumerate(enc.offsets) if b > at and a < at + len(name)]
-            ids = (*prefix, *enc.ids, tok.eos_id)
-            P = len(prefix)
-            batch = collate([Example(t.task_id, lang, 1, ids, P)], tok.pad_id, len(ids))
+            batch, P, span = example
+            ids = batch.inputs[0].tolist()  # the prompt, the reference and EOS
+            name = get_language(lang).ident(t.signature.name)
             with torch.no_grad():
                 logits = model(model.initial_carry(batch), batch).outputs["logits"][0]
                 names += 1
@@ -74,17 +69,12 @@ def main() -> None:
                     target, pred = ids[j + 1], int(logits[j].argmax())
                     if pred == target:
                         continue
-                    qk = (seen["q"][0, j] @ seen["k"][0, :j].T * head.scale).float()
-                    if head.cap is not None:
-                        qk = head.cap * torch.tanh(qk / head.cap)
-                    past = history(torch.tensor([ids]), head.history)[0]
-                    match = torch.zeros_like(qk)
-                    if head.match is not None:
-                        beta, run_ = head.match(seen["h"][0, j]).float(), torch.ones_like(qk, dtype=torch.bool)
-                        for n in range(head.history):
-                            run_ &= past[:j, n] == past[j, n]
-                            match += beta[n] * run_
-                    score = qk + match  # every earlier position may be copied from (start = 0)
+                    # the query at j against every earlier position (start = 0): learned part and all
+                    h, keys = seen["h"][:, j:j + 1], seen["k"][:, :j]
+                    past = history(batch.inputs, head.history)
+                    qk = head.pointer(h, keys)[0, 0].float()
+                    score = head.scores(h, keys, past[:, :j], past[:, j:j + 1])[0, 0].float()
+                    match = score - qk
                     offers = torch.tensor(ids[1:j + 1])
                     top = int(score.argmax())
                     where = "after the name" if i == span[-1] + 1 else "in the name"

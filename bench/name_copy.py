@@ -56,6 +56,7 @@ from hrmcode.data.names import pseudo_name, rename_task  # noqa: E402
 from hrmcode.evaluate.summary import signature_adherence  # noqa: E402
 from hrmcode.generate import SamplingConfig  # noqa: E402
 from hrmcode.languages import get_language  # noqa: E402
+from hrmcode.model.batch import Batch  # noqa: E402
 from hrmcode.prompts import prompt_text  # noqa: E402
 from hrmcode.records import Task, read_jsonl, write_jsonl  # noqa: E402
 from hrmcode.runs import LoadedRun, load_run  # noqa: E402
@@ -116,28 +117,38 @@ def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, e
     return run_dir
 
 
+def name_example(run: LoadedRun, task: Task, lang: str) -> tuple[Batch, int, list[int]] | None:
+    """The prompt and reference of ``task`` in ``lang`` as one training batch, the prompt's length and
+    the reference tokens that hold the function's name (first occurrence); None when the reference
+    lacks the name or the example is longer than the model's context."""
+    tok, code = run.tokenizer, task.reference.get(lang)
+    name = get_language(lang).ident(task.signature.name)
+    at = code.find(name) if code else -1
+    if at < 0:
+        return None
+    prefix = tok.prompt_ids(lang, prompt_text(task, lang))
+    enc = tok._tok.encode(code, add_special_tokens=False)
+    span = [i for i, (a, b) in enumerate(enc.offsets) if b > at and a < at + len(name)]
+    ids = (*prefix, *enc.ids, tok.eos_id)
+    if len(ids) > run.cfg.model.max_seq_len:
+        return None
+    return collate([Example(task.task_id, lang, 1, ids, len(prefix))], tok.pad_id, len(ids)), len(prefix), span
+
+
 @torch.no_grad()
 def name_accuracy(run: LoadedRun, tasks: list[Task], languages: list[str]) -> dict[str, float]:
     """Teacher-forced argmax accuracy on the reference's function-name tokens (first occurrence)."""
-    tok, model = run.tokenizer, run.model
+    model = run.model
     first = whole = tokens = right = n = 0
     for t in tasks:
         for lang in languages:
-            code = t.reference.get(lang)
-            name = get_language(lang).ident(t.signature.name)
-            at = code.find(name) if code else -1
-            if at < 0:
+            example = name_example(run, t, lang)
+            if example is None:
                 continue
-            prefix = tok.prompt_ids(lang, prompt_text(t, lang))
-            enc = tok._tok.encode(code, add_special_tokens=False)
-            span = [i for i, (a, b) in enumerate(enc.offsets) if b > at and a < at + len(name)]
-            ids = (*prefix, *enc.ids, tok.eos_id)
-            if len(ids) > run.cfg.model.max_seq_len:
-                continue
-            batch = collate([Example(t.task_id, lang, 1, ids, len(prefix))], tok.pad_id, len(ids))
+            batch, p, span = example
             out = model(model.initial_carry(batch), batch)
             pred = out.outputs["logits"][0].argmax(-1)
-            ok = [bool(pred[len(prefix) - 1 + i] == batch.targets[0, len(prefix) - 1 + i]) for i in span]
+            ok = [bool(pred[p - 1 + i] == batch.targets[0, p - 1 + i]) for i in span]
             n += 1
             first += ok[0]
             whole += all(ok)

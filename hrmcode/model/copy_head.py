@@ -78,13 +78,16 @@ class CopyHead(nn.Module):
         self.history = match_len if match else 1  # tokens of each position the match terms compare
         self.scale = 1.0 / math.sqrt(dim)
 
+    def pointer(self, h_query: Tensor, keys: Tensor) -> Tensor:
+        """The learned part of the scores, q·k/√d (B, T, S), soft-capped when the head has a cap."""
+        s = self.query(h_query) @ keys.transpose(-1, -2) * self.scale
+        return s if self.cap is None else self.cap * torch.tanh(s / self.cap)
+
     def scores(self, h_query: Tensor, keys: Tensor, tokens: Tensor, query_tokens: Tensor) -> Tensor:
         """Scores (B, T, S) of (B, T, C) queries against (B, S, d) keys. ``query_tokens`` (B, T, n)
         and ``tokens`` (B, S, n) hold each query's and each key position's ``history``, which the
         match terms compare."""
-        s = self.query(h_query) @ keys.transpose(-1, -2) * self.scale
-        if self.cap is not None:
-            s = self.cap * torch.tanh(s / self.cap)
+        s = self.pointer(h_query, keys)
         if self.match is None:
             return s
         beta = self.match(h_query).float()  # (B, T, match_len)
