@@ -94,7 +94,10 @@ VARIANT_SETS = {"tied": ["model.tie_embeddings=true"], "renamed": ["data.rename_
                 "copy4cap10-renamed1": ["model.copy_head=true", "model.copy_match_len=4", "model.copy_score_cap=10",
                                         "data.rename_copies=1"],
                 "copy4cap5-renamed1": ["model.copy_head=true", "model.copy_match_len=4", "model.copy_score_cap=5",
-                                       "data.rename_copies=1"]}
+                                       "data.rename_copies=1"],
+                "copy4cap10fixed-renamed1": ["model.copy_head=true", "model.copy_match_len=4",
+                                             "model.copy_score_cap=10", "model.copy_match_weights=fixed",
+                                             "data.rename_copies=1"]}
 
 
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:

@@ -146,6 +146,11 @@ class ModelConfig(StrictModel):
     # How many match weights: one per length of the run of matching tokens, 1 ≤ k ≤ copy_match_len
     # (2: the token, and the token with the one before it).
     copy_match_len: int = Field(2, ge=1, le=8)
+    # Where the match weights come from: "state" — computed from the query's hidden state (a linear
+    # map), so a state the model never saw in training can turn copying down; "fixed" — one learned
+    # scalar per run length, the same at every position (docs/benchmarks.md, "Match weights a state
+    # cannot turn down").
+    copy_match_weights: Literal["state", "fixed"] = "state"
     # The learned pointer score q·k/√d soft-capped to (−cap, cap) (None: not capped), so that match
     # terms can outweigh a q·k that grew confident on the training names (docs/benchmarks.md).
     copy_score_cap: float | None = Field(None, gt=0)

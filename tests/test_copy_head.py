@@ -73,17 +73,41 @@ def test_the_score_cap_bounds_the_learned_pointer_and_leaves_the_match_terms_who
     assert torch.allclose(match, match.round(), atol=1e-5) and (s - match).abs().max() < 2.0
 
 
-@pytest.mark.parametrize(("arch", "match", "match_len", "cap"), [
-    ("baseline", True, 2, None), ("hrm", True, 2, None), ("looped", True, 2, None), ("baseline", False, 2, None),
-    ("hrm", False, 2, None), ("baseline", True, 4, 5.0), ("hrm", True, 4, 5.0)])
-def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match, match_len, cap):
+def test_fixed_match_weights_are_one_learned_scalar_per_run_length_whatever_the_state():
     torch.manual_seed(0)
-    model = build_model(cfg(arch=arch, copy_match=match, copy_match_len=match_len, copy_score_cap=cap)).eval()
+    head = CopyHead(8, 4, match=True, match_len=3, match_weights="fixed")
+    assert head.match is None and head.match_fixed.requires_grad
+    assert not any(p.shape == (3, 8) for p in head.parameters())  # no state-to-weight map
+    with torch.no_grad():
+        head.query.weight.zero_()  # the match terms alone
+        head.match_fixed.copy_(torch.tensor([1.0, 10.0, 100.0]))
+    ids = torch.tensor([[7, 3, 5, 9, 3, 5, 2, 3, 5]])
+    past = history(ids, 3)
+    for scale in (1.0, -40.0):  # any query state, also one far from training's: the same weights
+        h = torch.randn(1, 9, 8) * scale
+        s = head.scores(h[:, -1:], head.key(h), past, past[:, -1:])[0, 0]
+        assert s.tolist() == [0, 0, 11, 0, 0, 11, 0, 0, 111]
+    # and they learn: the loss of copying what followed the match moves them
+    s = head.scores(h[:, -1:], head.key(h), past, past[:, -1:])[0, 0]
+    torch.nn.functional.cross_entropy(s[:-1].unsqueeze(0), torch.tensor([2])).backward()
+    assert head.match_fixed.grad is not None and head.match_fixed.grad[:2].abs().min() > 0
+
+
+@pytest.mark.parametrize(("arch", "match", "match_len", "cap", "weights"), [
+    ("baseline", True, 2, None, "state"), ("hrm", True, 2, None, "state"), ("looped", True, 2, None, "state"),
+    ("baseline", False, 2, None, "state"), ("hrm", False, 2, None, "state"), ("baseline", True, 4, 5.0, "state"),
+    ("hrm", True, 4, 5.0, "state"), ("baseline", True, 4, 10.0, "fixed"), ("hrm", True, 4, 10.0, "fixed")])
+def test_kv_cache_matches_recomputation_with_the_copy_head(arch, match, match_len, cap, weights):
+    torch.manual_seed(0)
+    model = build_model(cfg(arch=arch, copy_match=match, copy_match_len=match_len, copy_score_cap=cap,
+                            copy_match_weights=weights)).eval()
     head = model.copy if arch == "baseline" else model.core.copy
     with torch.no_grad():  # a pointer strong enough to matter: copied tokens win the argmax often
         head.query.weight.mul_(8.0)
         if head.match is not None:  # and long matches that count
             head.match.bias.add_(torch.linspace(0.5, 3.0, match_len))
+        if head.match_fixed is not None:
+            head.match_fixed.add_(torch.linspace(0.5, 3.0, match_len))
     cached, toks, _ = cached_decode(model, PROMPTS, 40)
     ref = full_logits(model, PROMPTS, toks)
     assert (ref - cached).abs().max() < 1e-4

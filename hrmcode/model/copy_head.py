@@ -27,6 +27,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from hrmcode.config import ModelConfig
 from hrmcode.model.batch import Batch
 from hrmcode.model.common import DecodeState
 from hrmcode.model.layers import Layout
@@ -55,8 +56,9 @@ def history(tokens: Tensor, n: int) -> Tensor:
 
 class CopyHead(nn.Module):
     """Query and key projections of the pointer (``model.copy_head``); width ``dim``. With ``match``
-    (``model.copy_match``) ``match_len`` learned, per-query weights (``model.copy_match_len``) add
-    the induction rule outright, one per length of the run of tokens that match:
+    (``model.copy_match``) ``match_len`` learned weights (``model.copy_match_len``) add the induction
+    rule outright, one per length of the run of tokens that match, each computed from the query's
+    state or one scalar for every position (``match_weights``, ``model.copy_match_weights``):
 
         score(t, i) += Σ_{k ≤ match_len} β_k(h_t)·[x_{i−j} = x_{t−j} for every j < k]
 
@@ -69,14 +71,33 @@ class CopyHead(nn.Module):
     docs/benchmarks.md, "A copy head")."""
 
     def __init__(self, hidden: int, dim: int, match: bool = True, match_len: int = 2,
-                 cap: float | None = None) -> None:
+                 cap: float | None = None, match_weights: str = "state") -> None:
         super().__init__()
         self.cap = cap  # the learned q·k score is soft-capped to (−cap, cap): cap·tanh(q·k / cap)
         self.query = nn.Linear(hidden, dim, bias=False)
         self.key = nn.Linear(hidden, dim, bias=False)
-        self.match = nn.Linear(hidden, match_len) if match else None
+        # β_k(h_t): a linear map of the query's state ("state"), or one learned scalar per run length
+        # that no state can change ("fixed")
+        self.match = nn.Linear(hidden, match_len) if match and match_weights == "state" else None
+        self.match_fixed = nn.Parameter(torch.zeros(match_len)) if match and match_weights == "fixed" else None
         self.history = match_len if match else 1  # tokens of each position the match terms compare
         self.scale = 1.0 / math.sqrt(dim)
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig) -> CopyHead | None:
+        """The head a model config asks for (None without ``copy_head``), on the model's width."""
+        if not cfg.copy_head:
+            return None
+        return cls(cfg.hidden, cfg.hidden, cfg.copy_match, cfg.copy_match_len, cfg.copy_score_cap,
+                   cfg.copy_match_weights)
+
+    def match_weights(self, h_query: Tensor) -> Tensor | None:
+        """β (B, T, match_len) of (B, T, C) queries, in fp32; None without match terms."""
+        if self.match is not None:
+            return self.match(h_query).float()
+        if self.match_fixed is not None:
+            return self.match_fixed.float().expand(*h_query.shape[:-1], -1)
+        return None
 
     def pointer(self, h_query: Tensor, keys: Tensor) -> Tensor:
         """The learned part of the scores, q·k/√d (B, T, S), soft-capped when the head has a cap."""
@@ -88,9 +109,9 @@ class CopyHead(nn.Module):
         and ``tokens`` (B, S, n) hold each query's and each key position's ``history``, which the
         match terms compare."""
         s = self.pointer(h_query, keys)
-        if self.match is None:
+        beta = self.match_weights(h_query)  # (B, T, match_len)
+        if beta is None:
             return s
-        beta = self.match(h_query).float()  # (B, T, match_len)
         run = torch.ones_like(s, dtype=torch.bool)
         for k in range(beta.shape[-1]):  # run: the last k + 1 tokens match
             run = run & (query_tokens[..., k].unsqueeze(2) == tokens[..., k].unsqueeze(1))

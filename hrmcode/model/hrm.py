@@ -196,7 +196,7 @@ class HRMCore(nn.Module):
         self.rotary = Rotary(cfg.head_dim, n_positions(cfg), cfg.rope_theta)
         self._build_modules(cfg)
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
-        self.copy = CopyHead(d, d, cfg.copy_match, cfg.copy_match_len, cfg.copy_score_cap) if cfg.copy_head else None
+        self.copy = CopyHead.from_config(cfg)
         self.q_head = nn.Linear(d, 2)  # (q_halt, q_continue)
         # Fixed random initial states (not learned; saved with the model so a checkpoint is exact).
         self.register_buffer("H_init", trunc_normal_(torch.empty(d), std=1.0))

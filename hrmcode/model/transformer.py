@@ -45,7 +45,7 @@ class BaselineTransformer(nn.Module):
                                     for _ in range(cfg.n_baseline_layers))
         self.final_norm = cfg.norm == "pre"
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False)
-        self.copy = CopyHead(d, d, cfg.copy_match, cfg.copy_match_len, cfg.copy_score_cap) if cfg.copy_head else None
+        self.copy = CopyHead.from_config(cfg)
         trunc_normal_(self.embed.weight, std=1.0 / self.embed_scale)
         if self.slot_embed is not None:
             trunc_normal_(self.slot_embed.weight, std=1.0 / self.embed_scale)
