@@ -154,6 +154,9 @@ class ModelConfig(StrictModel):
     # The learned pointer score q·k/√d soft-capped to (−cap, cap) (None: not capped), so that match
     # terms can outweigh a q·k that grew confident on the training names (docs/benchmarks.md).
     copy_score_cap: float | None = Field(None, gt=0)
+    # The learned pointer score bounded below, softly: floor + softplus(score − floor) (None: not
+    # bounded), so the learned part cannot push an exact match down (docs/benchmarks.md).
+    copy_score_floor: float | None = None
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

@@ -71,9 +71,10 @@ class CopyHead(nn.Module):
     docs/benchmarks.md, "A copy head")."""
 
     def __init__(self, hidden: int, dim: int, match: bool = True, match_len: int = 2,
-                 cap: float | None = None, match_weights: str = "state") -> None:
+                 cap: float | None = None, match_weights: str = "state", floor: float | None = None) -> None:
         super().__init__()
         self.cap = cap  # the learned q·k score is soft-capped to (−cap, cap): cap·tanh(q·k / cap)
+        self.floor = floor  # and softly bounded below: floor + softplus(score − floor)
         self.query = nn.Linear(hidden, dim, bias=False)
         self.key = nn.Linear(hidden, dim, bias=False)
         # β_k(h_t): a linear map of the query's state ("state"), or one learned scalar per run length
@@ -89,7 +90,7 @@ class CopyHead(nn.Module):
         if not cfg.copy_head:
             return None
         return cls(cfg.hidden, cfg.hidden, cfg.copy_match, cfg.copy_match_len, cfg.copy_score_cap,
-                   cfg.copy_match_weights)
+                   cfg.copy_match_weights, cfg.copy_score_floor)
 
     def match_weights(self, h_query: Tensor) -> Tensor | None:
         """β (B, T, match_len) of (B, T, C) queries, in fp32; None without match terms."""
@@ -100,9 +101,12 @@ class CopyHead(nn.Module):
         return None
 
     def pointer(self, h_query: Tensor, keys: Tensor) -> Tensor:
-        """The learned part of the scores, q·k/√d (B, T, S), soft-capped when the head has a cap."""
+        """The learned part of the scores, q·k/√d (B, T, S), soft-capped when the head has a cap and
+        softly bounded below when it has a floor."""
         s = self.query(h_query) @ keys.transpose(-1, -2) * self.scale
-        return s if self.cap is None else self.cap * torch.tanh(s / self.cap)
+        if self.cap is not None:
+            s = self.cap * torch.tanh(s / self.cap)
+        return s if self.floor is None else self.floor + nn.functional.softplus(s - self.floor)
 
     def scores(self, h_query: Tensor, keys: Tensor, tokens: Tensor, query_tokens: Tensor) -> Tensor:
         """Scores (B, T, S) of (B, T, C) queries against (B, S, d) keys. ``query_tokens`` (B, T, n)
