@@ -73,6 +73,20 @@ def test_the_score_cap_bounds_the_learned_pointer_and_leaves_the_match_terms_who
     assert torch.allclose(match, match.round(), atol=1e-5) and (s - match).abs().max() < 2.0
 
 
+def test_the_score_floor_keeps_the_learned_pointer_above_it_and_leaves_large_scores_alone():
+    torch.manual_seed(0)
+    head = CopyHead(8, 4, match=True, match_len=2, cap=10.0, floor=0.0)
+    with torch.no_grad():
+        head.query.weight.mul_(50.0)
+    h = torch.randn(1, 6, 8)
+    raw = 10.0 * torch.tanh(head.query(h) @ head.key(h).transpose(-1, -2) * head.scale / 10.0)
+    s = head.pointer(h, head.key(h))
+    assert raw.min() < -5 and (s > 0).all()  # what was pushed far down now sits just above the floor
+    big = raw > 8
+    assert big.any() and torch.allclose(s[big], raw[big], atol=1e-3)  # large scores keep their value
+    assert (s >= raw).all()
+
+
 def test_fixed_match_weights_are_one_learned_scalar_per_run_length_whatever_the_state():
     torch.manual_seed(0)
     head = CopyHead(8, 4, match=True, match_len=3, match_weights="fixed")
