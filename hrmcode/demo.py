@@ -112,6 +112,11 @@ class DemoPlan:
     # (2 match terms, uncapped, 2 copies; docs/benchmarks.md, "Why the renamed copies fall back").
     copy_match_len: int = 4
     copy_score_cap: float | None = 10.0
+    # The learned pointer score softly bounded below at 0 (model.copy_score_floor): at seed 1 the capped
+    # q·k scored the right position of a hand-written name −5 to −9, below the match total, and adherence
+    # fell from 0.715 to 0.477 between 1,000 and 2,000 steps; with the floor it was 0.955 / 0.907
+    # (bench/name_copy.py, one renamed copy; docs/benchmarks.md, "Match weights a state cannot turn down").
+    copy_score_floor: float | None = 0.0
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
     # held-out-phrasing and hand-written tasks up to eval_depth (30 and 60 of ~90 each at seed 0: about
@@ -147,7 +152,8 @@ def run_config(plan: DemoPlan, arch: str) -> RunConfig:
     model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe,
                    "tie_embeddings": plan.tie_embeddings, "copy_head": plan.copy_head}
     if plan.copy_head:
-        model |= {"copy_match_len": plan.copy_match_len, "copy_score_cap": plan.copy_score_cap}
+        model |= {"copy_match_len": plan.copy_match_len, "copy_score_cap": plan.copy_score_cap,
+                  "copy_score_floor": plan.copy_score_floor}
     if plan.recipe == "lm" and plan.grad_calls is not None:
         model["grad_mode"] = f"truncated:{plan.grad_calls}"  # the baseline has no recurrence: it ignores it
     if plan.recipe == "hrm":

@@ -37,7 +37,7 @@ def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
     assert not hrm.model.copy_head and hrm.data.rename_copies == 0 and hrm.model.tie_embeddings
     adherent = run_config(DemoPlan(copy_head=True, rename_copies=2), "baseline")  # --copy-head --rename-copies 2
     assert adherent.model.copy_head and adherent.model.copy_match and adherent.data.rename_copies == 2
-    assert (adherent.model.copy_match_len, adherent.model.copy_score_cap) == (4, 10.0)
+    assert (adherent.model.copy_match_len, adherent.model.copy_score_cap, adherent.model.copy_score_floor) == (4, 10.0, 0.0)
     # the two runs differ by the architecture only
     a, b = hrm.model_dump(), base.model_dump()
     a["model"].pop("arch"), b["model"].pop("arch"), a.pop("name"), b.pop("name")
