@@ -105,6 +105,8 @@ def test_fixed_match_weights_are_one_learned_scalar_per_run_length_whatever_the_
     s = head.scores(h[:, -1:], head.key(h), past, past[:, -1:])[0, 0]
     torch.nn.functional.cross_entropy(s[:-1].unsqueeze(0), torch.tensor([2])).backward()
     assert head.match_fixed.grad is not None and head.match_fixed.grad[:2].abs().min() > 0
+    with pytest.raises(ValueError, match="match_weights must be one of .*'fxied'"):  # not a head without match terms
+        CopyHead(8, 4, match=True, match_weights="fxied")
 
 
 @pytest.mark.parametrize(("arch", "match", "match_len", "cap", "weights"), [
