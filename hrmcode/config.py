@@ -95,6 +95,9 @@ RECIPES: dict[str, dict[str, Any]] = {
 CYCLES_SAMPLING = ("fixed", "uniform", "poisson")
 
 
+CopyMatchWeights = Literal["state", "fixed"]  # model.copy_match_weights (hrmcode/model/copy_head.py)
+
+
 class ModelConfig(StrictModel):
     # hrm: the H/L recurrence; baseline: a plain transformer; looped: one weight-shared module of
     # h_layers + l_layers blocks iterated (no H/L split; hrmcode/model/looped.py).
@@ -150,7 +153,7 @@ class ModelConfig(StrictModel):
     # map), so a state the model never saw in training can turn copying down; "fixed" — one learned
     # scalar per run length, the same at every position (docs/benchmarks.md, "Match weights a state
     # cannot turn down").
-    copy_match_weights: Literal["state", "fixed"] = "state"
+    copy_match_weights: CopyMatchWeights = "state"
     # The learned pointer score q·k/√d soft-capped to (−cap, cap) (None: not capped), so that match
     # terms can outweigh a q·k that grew confident on the training names (docs/benchmarks.md).
     copy_score_cap: float | None = Field(None, gt=0)

@@ -23,18 +23,17 @@ argmax, sampling with temperature, the converge exit's KL) works unchanged. In a
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+from typing import get_args
 
 import torch
 from torch import Tensor, nn
 
-from hrmcode.config import ModelConfig
+from hrmcode.config import CopyMatchWeights, ModelConfig
 from hrmcode.model.batch import Batch
 from hrmcode.model.common import DecodeState
 from hrmcode.model.layers import Layout
 
 _TINY = 1e-30  # floor of a token's probability before the log (fp32)
-MatchWeights = Literal["state", "fixed"]
 
 
 def mix(gen: Tensor, scores: Tensor, values: Tensor, valid: Tensor) -> Tensor:
@@ -73,10 +72,10 @@ class CopyHead(nn.Module):
     docs/benchmarks.md, "A copy head")."""
 
     def __init__(self, hidden: int, dim: int, match: bool = True, match_len: int = 2,
-                 cap: float | None = None, match_weights: MatchWeights = "state", floor: float | None = None) -> None:
+                 cap: float | None = None, match_weights: CopyMatchWeights = "state", floor: float | None = None) -> None:
         super().__init__()
-        if match_weights not in get_args(MatchWeights):  # a misspelt value would build a head without match terms
-            raise ValueError(f"CopyHead: match_weights must be one of {get_args(MatchWeights)}, got {match_weights!r}")
+        if match_weights not in get_args(CopyMatchWeights):  # a misspelt value would build a head without match terms
+            raise ValueError(f"CopyHead: match_weights must be one of {get_args(CopyMatchWeights)}, got {match_weights!r}")
         self.cap = cap  # the learned q·k score is soft-capped to (−cap, cap): cap·tanh(q·k / cap)
         self.floor = floor  # and softly bounded below: floor + softplus(score − floor)
         self.query = nn.Linear(hidden, dim, bias=False)
