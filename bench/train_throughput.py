@@ -7,7 +7,11 @@ fp32 vs bf16. FLOPs per step are counted by torch's FlopCounterMode on the real 
 fraction of peak needs no hand-written FLOP model.
 
     .venv/bin/python bench/train_throughput.py                  # CPU grid (a few minutes)
-    .venv/bin/python bench/train_throughput.py --device cuda    # + hrm-27m on the GPU
+    .venv/bin/python bench/train_throughput.py --device cuda    # small and hrm-27m on the GPU, bf16
+    .venv/bin/python bench/train_throughput.py --device cuda --compile   # + torch.compile rows
+
+On a GPU, MFU is the FLOP rate of the step over the card's dense bf16 peak: both the bf16 matmul rate
+measured in this run (8192³) and the datasheet figure (``--datasheet-tflops``, 989 for H100/H200 SXM).
 """
 
 from __future__ import annotations
@@ -54,10 +58,13 @@ def random_batch(B: int, T: int, vocab: int, prompt: int, device: str, gen: torc
                  torch.full((B,), T, dtype=torch.long)).to(device)
 
 
-def measure(arch: str, preset_name: str, precision: str, device: str, B: int, T: int, steps: int) -> dict:
+def measure(arch: str, preset_name: str, precision: str, device: str, B: int, T: int, steps: int, *,
+            compile_model: bool = False) -> dict:
     torch.manual_seed(0)
     cfg = preset(preset_name, arch=arch, max_seq_len=max(T, 64))
     model = build_model(cfg).to(device).train()
+    compiled = torch.compile(model) if compile_model else model
+    run = compiled
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=device != "cpu")
     gen = torch.Generator().manual_seed(0)
     batch = random_batch(B, T, cfg.vocab_size, T // 4, device, gen)
@@ -68,7 +75,7 @@ def measure(arch: str, preset_name: str, precision: str, device: str, B: int, T:
     def step() -> None:
         nonlocal carry
         with amp:
-            out = model(carry, batch)
+            out = run(carry, batch)
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
         grad_norms(model.named_parameters())
@@ -76,10 +83,16 @@ def measure(arch: str, preset_name: str, precision: str, device: str, B: int, T:
         opt.step()
         carry = out.carry
 
-    step()  # warm-up (allocations, first-call overheads)
+    t_first = time.perf_counter()
+    step()  # warm-up (allocations, first-call overheads, compilation)
+    sync(device)
+    first_s = time.perf_counter() - t_first
+    run = model  # FLOPs are counted on the eager model (the same step); compiled code hides them
     with FlopCounterMode(display=False) as fc:
         step()
     flops = fc.get_total_flops()
+    run = compiled
+    step()
     sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -87,7 +100,8 @@ def measure(arch: str, preset_name: str, precision: str, device: str, B: int, T:
     sync(device)
     dt = (time.perf_counter() - t0) / steps
     return {"arch": arch, "preset": preset_name, "precision": precision, "tok_s": B * T / dt,
-            "flop_s": flops / dt, "step_s": dt, "params": sum(p.numel() for p in model.parameters())}
+            "flop_s": flops / dt, "step_s": dt, "params": sum(p.numel() for p in model.parameters()),
+            "compiled": compile_model, "first_step_s": first_s, "batch": B, "seq": T}
 
 
 def main() -> None:
@@ -97,6 +111,9 @@ def main() -> None:
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    ap.add_argument("--compile", action="store_true", help="GPU: also time torch.compile'd models")
+    ap.add_argument("--presets", default="small,hrm-27m", help="GPU: presets to time")
+    ap.add_argument("--datasheet-tflops", type=float, default=989.0, help="GPU: the card's dense bf16 peak")
     args = ap.parse_args()
     rows = []
     if args.device == "cpu":
@@ -110,14 +127,26 @@ def main() -> None:
                     r.update(threads=threads, peak_fp32=peaks["fp32"], peak_same=peaks[precision])
                     rows.append(r)
     else:
-        peaks = {p: matmul_peak(torch.float32 if p == "fp32" else torch.bfloat16, args.device, n=4096)
-                 for p in ("fp32", "bf16")}
-        for name, B, T in (("tiny", args.batch * 4, 256), ("hrm-27m", args.batch * 4, 512)):
-            for precision in ("fp32", "bf16"):
+        peak = matmul_peak(torch.bfloat16, args.device, n=8192, seconds=2.0)
+        for name in args.presets.split(","):
+            for compiled in (False, True) if args.compile else (False,):
                 for arch in ("hrm", "baseline"):
-                    r = measure(arch, name, precision, args.device, B, T, args.steps * 3)
-                    r.update(threads=torch.get_num_threads(), peak_fp32=peaks["fp32"], peak_same=peaks[precision])
+                    r = measure(arch, name, "bf16", args.device, args.batch * 8, args.seq * 4, args.steps * 5,
+                                compile_model=compiled)
+                    r.update(threads=torch.get_num_threads(), peak_fp32=peak, peak_same=peak)
                     rows.append(r)
+                    print(json.dumps(r), flush=True)
+        print(f"{torch.cuda.get_device_name()}: bf16 matmul 8192³ measured {peak / 1e12:.0f} TFLOP/s, "
+              f"datasheet {args.datasheet_tflops:.0f}")
+        print(f"{'preset':8} {'arch':9} {'compile':7} {'B×T':>9} {'tok/s':>11} {'TFLOP/s':>8} {'MFU meas.':>9} "
+              f"{'MFU sheet':>9} {'1st step s':>10}")
+        for r in rows:
+            print(f"{r['preset']:8} {r['arch']:9} {r['compiled']!s:7} {r['batch']:>4}×{r['seq']:<4} {r['tok_s']:11.0f} "
+                  f"{r['flop_s'] / 1e12:8.1f} {100 * r['flop_s'] / peak:8.1f}% "
+                  f"{100 * r['flop_s'] / (args.datasheet_tflops * 1e12):8.1f}% {r['first_step_s']:10.1f}")
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        return
     import os
 
     print(f"matmul peak measured in this run; B={args.batch} T={args.seq} on {args.device}; "

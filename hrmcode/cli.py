@@ -664,6 +664,9 @@ def study_cmd(
     out: str = typer.Option(..., "--out", help="where data, runs, evaluations, study.json and report.md go"),
     threads: int = typer.Option(None, "--threads", help="torch threads for training and generation"),
     report_only: bool = typer.Option(False, "--report-only", help="rewrite the report from what OUT holds"),
+    no_grade: bool = typer.Option(False, "--no-grade", help="stop after generation (a GPU machine without the "
+                                  "six toolchains); the same command without it, on OUT copied to a machine "
+                                  "that has them, grades and writes the report (checkpoints not needed)"),
 ) -> None:
     """Train a grid of HRM and its comparators on one data recipe, evaluate each at several inference
     depths and with adaptive exit, and write one report with bootstrap intervals (resumable).
@@ -690,6 +693,9 @@ def study_cmd(
     if report_only:
         report = write_report(cfg, Path(out), command=command)
     else:
-        report = run_study(cfg, out, command=command, say=console.print)
+        report = run_study(cfg, out, command=command, grade=not no_grade, say=console.print)
+    if report is None:
+        console.print(f"[bold green]generated:[/] {out}; grade with the same command without --no-grade")
+        return
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import time
 from collections import defaultdict
@@ -46,7 +47,13 @@ from pydantic import Field, ValidationError, model_validator
 
 from hrmcode.backends.hrm import HrmBackend, InferenceOptions, inference_overrides
 from hrmcode.benchmarks.builtin.generate import build
-from hrmcode.benchmarks.builtin.protocol import GenerationPlan, evaluate_run, select_tasks
+from hrmcode.benchmarks.builtin.protocol import (
+    GENERATION_FILE,
+    GenerationPlan,
+    generate_stage,
+    grade_stage,
+    select_tasks,
+)
 from hrmcode.config import (
     ConfigError,
     RunConfig,
@@ -233,13 +240,16 @@ def reference_scores(run: LoadedRun, tasks: Sequence[Task], languages: Sequence[
 # ---- running ------------------------------------------------------------------------------------
 
 
-def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "",
-              say: Callable[[str], None] = print) -> Path:
-    """Train and evaluate the grid (resuming whatever is done), then write the report; returns its path."""
-    out = Path(out)
+def study_device(pref: str) -> str:
+    """Where a study loads its trained runs for generation: the GPU when the recipe trains on one
+    (or ``auto``) and one is here, else the CPU, so a GPU study can be graded on a CPU machine."""
+    return "cuda" if pref in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+
+
+def prepare_study(cfg: StudyConfig, out: Path, *, say: Callable[[str], None] = print) -> tuple[list[Task], CodeTokenizer]:
+    """The study's suite (``out/data``) and tokenizer (``out/tokenizer.json``), built once: a GPU
+    machine can be handed a prepared directory so its minutes go to training."""
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     if not (out / "data" / "tasks.jsonl").exists():
         say(f"suite: {cfg.suite.n_tasks} tasks, seed {cfg.suite.seed}")
         build(cfg.suite.seed, cfg.suite.n_tasks, out / "data")
@@ -248,8 +258,24 @@ def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "",
     if not (out / "tokenizer.json").exists():
         train_tasks, _ = split_tasks(tasks)
         train_tokenizer(train_tasks, base.data.languages, base.tokenizer.vocab_size).save(out / "tokenizer.json")
-    tokenizer = CodeTokenizer.load(out / "tokenizer.json")
+    return tasks, CodeTokenizer.load(out / "tokenizer.json")
+
+
+def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "", grade: bool = True,
+              say: Callable[[str], None] = print) -> Path | None:
+    """Train and evaluate the grid (resuming whatever is done), then write the report; returns its path.
+
+    ``grade=False`` stops after generation (``samples.jsonl``, ``generation.json``) and the reference
+    losses, and returns None: for a machine with a GPU but without the six toolchains. The same call
+    with ``grade=True`` on a machine that has them (the output directory copied there, checkpoints
+    not needed) executes the samples and writes the report.
+    """
+    out = Path(out)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    tasks, tokenizer = prepare_study(cfg, out, say=say)
     chosen = study_tasks(tasks, cfg.eval, cfg.suite.seed)
+    splits = sorted({t.meta["split"] for t in chosen})
     plan = GenerationPlan(languages=tuple(cfg.eval.languages), n=1, batch_size=cfg.eval.batch_size,
                           prefill_signature=cfg.eval.prefill_signature,
                           sampling=SamplingConfig(max_new_tokens=cfg.eval.max_new_tokens, temperature=0.0, seed=0))
@@ -264,24 +290,34 @@ def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "",
                                 tokenizer=tokenizer, progress=False)
                 timings[f"train {m.name}-s{seed}"] = time.perf_counter() - s
                 say(f"  {summary.steps} steps in {summary.elapsed_s:.0f} s")
-            run = load_run(run_dir)
+            run: LoadedRun | None = None  # loaded only when something still needs the model
             for st in settings_for(cfg, rc):
                 eval_dir = out / "evals" / f"{m.name}-s{seed}" / st.name
-                if not (eval_dir / "summary.json").exists():
-                    say(f"evaluating {m.name} (seed {seed}) {st.name} on {len(chosen)} tasks")
+                tag = f"{m.name}-s{seed} {st.name}"
+                if not (eval_dir / GENERATION_FILE).exists():
+                    run = run or load_run(run_dir, device=study_device(rc.train.device))
+                    say(f"generating {m.name} (seed {seed}) {st.name} on {len(chosen)} tasks")
                     s = time.perf_counter()
                     backend = HrmBackend(run, batch_size=plan.batch_size, options=st.options)
-                    evaluate_run(backend, chosen, eval_dir, plan, splits=sorted({t.meta["split"] for t in chosen}),
-                                 gen_cache=eval_dir / "generations.jsonl")
-                    timings[f"eval {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
+                    generate_stage(backend, chosen, eval_dir, plan, gen_cache=eval_dir / "generations.jsonl")
+                    timings[f"generate {tag}"] = time.perf_counter() - s
+                if grade and not (eval_dir / "summary.json").exists():
+                    say(f"grading {m.name} (seed {seed}) {st.name}")
+                    s = time.perf_counter()
+                    grade_stage(chosen, eval_dir, splits=splits)
+                    timings[f"grade {tag}"] = time.perf_counter() - s
                 if st.teacher_forced and not (eval_dir / REFERENCE_FILE).exists():
+                    run = run or load_run(run_dir, device=study_device(rc.train.device))
                     s = time.perf_counter()
                     rows, cut = reference_scores(run, chosen, cfg.eval.languages, st.options)
                     write_jsonl(eval_dir / REFERENCE_FILE, rows)
-                    timings[f"reference loss {m.name}-s{seed} {st.name}"] = time.perf_counter() - s
+                    timings[f"reference loss {tag}"] = time.perf_counter() - s
                     if cut:
                         say(f"  reference loss: {cut} of {len(rows)} references scored on the part within max_seq_len")
     timings["total"] = time.perf_counter() - t0
+    _save_timings(out, timings, grade=grade)
+    if not grade:
+        return None
     return write_report(cfg, out, command=command, timings=timings)
 
 
@@ -671,7 +707,9 @@ def report_markdown(cfg: StudyConfig, data: dict[str, Any], plots: Sequence[str]
               "- models: " + "; ".join(f"{m.name} ({m.role}): {json.dumps(m.model)}" for m in cfg.models),
               "- runs: " + "; ".join(f"{k}: {v}" for k, v in meta["runs"].items()),
               f"- evaluation: {cfg.eval.model_dump_json()}",
-              f"- machine: {meta['machine']}", f"- timings (s, this invocation): {json.dumps(meta['timings'])}", ""]
+              f"- report written on: {meta['machine']}",
+              *(f"- invocation {i} on {v['machine']} ({'graded' if v['graded'] else 'generation only'}), "
+                f"timings (s): {json.dumps(v['timings_s'])}" for i, v in enumerate(meta["invocations"], 1)), ""]
     return "\n".join(lines)
 
 
@@ -688,6 +726,23 @@ def _run_facts(cfg: StudyConfig, out: Path) -> dict[str, str]:
     return facts
 
 
+INVOCATIONS_FILE = "invocations.json"  # every run_study call: machine, stage and timings
+
+
+def machine_line() -> str:
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {gpu}, torch {torch.__version__}"
+
+
+def _save_timings(out: Path, timings: dict[str, float], *, grade: bool) -> None:
+    """Append this invocation (machine, whether it graded, timings) to ``invocations.json``, so a
+    study generated on a GPU and graded elsewhere reports both machines."""
+    path = out / INVOCATIONS_FILE
+    past = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    past.append({"machine": machine_line(), "graded": grade, "timings_s": {k: round(v) for k, v in timings.items()}})
+    atomic_write_json(path, past)
+
+
 def write_report(cfg: StudyConfig, out: Path, *, command: str = "", timings: dict[str, float] | None = None) -> Path:
     """Analyze what ``out`` holds and write study.json, report.md and the plots."""
     data = analyze(cfg, out)
@@ -695,7 +750,9 @@ def write_report(cfg: StudyConfig, out: Path, *, command: str = "", timings: dic
     meta = {"command": command or f"hrmcode study CONFIG --out {out}", "timings": {k: round(v) for k, v in
                                                                                  (timings or {}).items()},
             "runs": _run_facts(cfg, out),
-            "machine": f"{platform.machine()}, {platform.system()}, torch threads as configured"}
+            "machine": machine_line(),
+            "invocations": json.loads((out / INVOCATIONS_FILE).read_text(encoding="utf-8"))
+            if (out / INVOCATIONS_FILE).exists() else []}
     atomic_write_json(out / "study.json", {"config": cfg.model_dump(), "meta": meta, **data})
     atomic_write_text(out / "report.md", report_markdown(cfg, data, plots, meta))
     return out / "report.md"

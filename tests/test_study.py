@@ -4,6 +4,7 @@ end to end (four models trained for a few steps on a real suite, evaluated in th
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -92,9 +93,8 @@ def test_partial_spearman_removes_a_shared_cause_and_keeps_a_direct_link() -> No
     assert partial_spearman([1, 2, 3, 4], [4, 3, 2, 1], [5, 5, 5, 5]) is None  # z constant
 
 
-def test_tiny_study_end_to_end(tmp_path: Path) -> None:
-    """A real grid, shrunk: 4 models × 4 steps on a 150-task suite, python only, two inference depths."""
-    cfg = {
+def _tiny_cfg() -> dict:
+    return {
         "name": "t", "seeds": [0], "suite": {"seed": 0, "n_tasks": 150},
         "recipe": {
             "model": {"hidden": 32, "heads": 2, "expansion": 2.0, "h_layers": 1, "l_layers": 1, "h_cycles": 2,
@@ -114,7 +114,11 @@ def test_tiny_study_end_to_end(tmp_path: Path) -> None:
                  "languages": ["python"], "cycles": [1, 2, 3], "converge_threshold": 0.5, "max_new_tokens": 12,
                  "batch_size": 8},
     }
-    path = _write(tmp_path, cfg)
+
+
+def test_tiny_study_end_to_end(tmp_path: Path) -> None:
+    """A real grid, shrunk: 4 models × 4 steps on a 150-task suite, python only, two inference depths."""
+    path = _write(tmp_path, _tiny_cfg())
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["study", str(path), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -150,6 +154,39 @@ def test_tiny_study_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert {p: p.stat().st_mtime for p in out.glob("evals/*/*/summary.json")} == mtimes
     assert json.loads((out / "study.json").read_text(encoding="utf-8"))["models"] == data["models"]
+
+
+def test_study_generates_on_one_machine_and_grades_on_another(tmp_path: Path) -> None:
+    """--no-grade stops after generation and reference losses; the output directory, moved elsewhere
+    and stripped of its checkpoints, is then graded and reported without loading any model."""
+    cfg = _tiny_cfg()
+    cfg["models"] = cfg["models"][:2]
+    cfg["eval"]["cycles"] = [1, 2]
+    path = _write(tmp_path, cfg)
+    first = tmp_path / "gpu"
+    res = CliRunner().invoke(app, ["study", str(path), "--out", str(first), "--no-grade"])
+    assert res.exit_code == 0, res.output
+    assert "grade with the same command without --no-grade" in res.output
+    gen = sorted(p.parent.relative_to(first).as_posix() for p in first.glob("evals/*/*/generation.json"))
+    assert gen == ["evals/hrm-s0/c1", "evals/hrm-s0/c2", "evals/hrm-s0/converge", "evals/transformer-s0/default"]
+    assert not list(first.glob("evals/*/*/summary.json")) and not (first / "report.md").exists()
+    assert (first / "evals/hrm-s0/c2/reference_loss.jsonl").exists()
+    second = tmp_path / "cpu"
+    shutil.copytree(first, second, ignore=shutil.ignore_patterns("checkpoints"))
+    assert not list(second.glob("runs/*/checkpoints"))
+    res = CliRunner().invoke(app, ["study", str(path), "--out", str(second)])
+    assert res.exit_code == 0, res.output
+    assert "generating" not in res.output and "training" not in res.output
+    s = json.loads((second / "evals/hrm-s0/c2/summary.json").read_text(encoding="utf-8"))
+    samples = (first / "evals/hrm-s0/c2/samples.jsonl").read_text(encoding="utf-8").splitlines()
+    assert s["samples"] == len(samples) > 0 and s["arch"] == "hrm" and s["generation"]["samples"] == len(samples)
+    data = json.loads((second / "study.json").read_text(encoding="utf-8"))
+    assert set(data["models"]) == {"hrm", "transformer"}
+    invocations = data["meta"]["invocations"]
+    assert [v["graded"] for v in invocations] == [False, True]
+    assert any(k.startswith("generate ") for k in invocations[0]["timings_s"])
+    assert not any(k.startswith("generate ") for k in invocations[1]["timings_s"])
+    assert "generation only" in (second / "report.md").read_text(encoding="utf-8")
 
 
 def test_nll_difference_is_positive_when_the_second_fits_better() -> None:

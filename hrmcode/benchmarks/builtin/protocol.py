@@ -8,6 +8,7 @@ errors apart), and reports the compute each sample used (ACT segments actually r
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -29,7 +30,17 @@ from hrmcode.evaluate.summary import build_summary, signature_adherence
 from hrmcode.execute import evaluate_samples, sandbox_layers
 from hrmcode.generate import SamplingConfig
 from hrmcode.languages import get_language
-from hrmcode.records import Result, Sample, Task, Verdict, atomic_write_json, atomic_write_text, write_jsonl
+from hrmcode.records import (
+    RecordError,
+    Result,
+    Sample,
+    Task,
+    Verdict,
+    atomic_write_json,
+    atomic_write_text,
+    read_jsonl,
+    write_jsonl,
+)
 from hrmcode.runs import LoadedRun
 
 log = logging.getLogger(__name__)
@@ -213,33 +224,62 @@ def select_tasks(tasks: Sequence[Task], splits: Sequence[str], *, max_per_split:
 # ---- the whole path for a trained run -----------------------------------------------------------
 
 
-def evaluate_run(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, plan: GenerationPlan, *,
-                 ks: Sequence[int] = (1,), splits: Sequence[str] = (),
-                 progress: Callable[[str, int, int], None] | None = None,
-                 exec_kwargs: dict[str, Any] | None = None, gen_cache: Any = None) -> dict[str, Any]:
-    """Generate (our run or any backend), execute in the sandbox, summarize; writes samples.jsonl,
-    results.jsonl, summary.json, report.md into ``out_dir`` and returns the summary.
+GENERATION_FILE = "generation.json"  # what produced samples.jsonl: the backend and its generation stats
 
-    ``gen_cache``: a generations JSONL file that makes the generation resumable (None: in memory).
-    """
+
+def generate_stage(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, plan: GenerationPlan, *,
+                   progress: Callable[[str, int, int], None] | None = None,
+                   gen_cache: Any = None) -> list[Sample]:
+    """The first half of :func:`evaluate_run`: generate and write ``samples.jsonl`` and
+    ``generation.json`` into ``out_dir``; :func:`grade_stage` finishes, here or on another machine."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     backend = run if isinstance(run, Backend) else HrmBackend(run, batch_size=plan.batch_size)
     samples, stats = generate_builtin(backend, tasks, plan, cache=GenerationCache(gen_cache),
                                       progress=(lambda d, t: progress("generate", d, t)) if progress else None)
     write_jsonl(out / "samples.jsonl", samples)
-    results = evaluate_samples(tasks, samples, progress=(lambda d, t: progress("execute", d, t)) if progress else None,
-                               **(exec_kwargs or {}))
-    write_jsonl(out / "results.jsonl", results)
-    extra = {**backend.describe(), "splits": list(splits), "n": plan.n, "languages": list(plan.languages),
+    extra = {**backend.describe(), "n": plan.n, "languages": list(plan.languages),
              "sampling": {"temperature": plan.sampling.temperature, "top_p": plan.sampling.top_p,
                           "seed": plan.sampling.seed, "max_new_tokens": plan.sampling.max_new_tokens},
              "generation": stats.to_json(), "prefill_signature": plan.prefill_signature}
-    summary = summarize(tasks, samples, results, [k for k in ks if k <= plan.n], seed=plan.sampling.seed,
-                        extra=extra)
-    if plan.prefill_signature:  # the signature was given, so defining it says nothing: not measured
+    atomic_write_json(out / GENERATION_FILE, extra)
+    return samples
+
+
+def grade_stage(tasks: Sequence[Task], out_dir: Any, *, ks: Sequence[int] = (1,), splits: Sequence[str] = (),
+                progress: Callable[[str, int, int], None] | None = None,
+                exec_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The second half of :func:`evaluate_run`: execute ``out_dir``'s samples in the sandbox and write
+    results.jsonl, summary.json and report.md; returns the summary. Needs no model."""
+    out = Path(out_dir)
+    samples, _ = read_jsonl(out / "samples.jsonl", Sample)
+    gen_file = out / GENERATION_FILE
+    try:
+        extra = json.loads(gen_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise RecordError(f"{gen_file}: <file>: cannot read the generation record ({e}); generate again") from None
+    results = evaluate_samples(tasks, samples, progress=(lambda d, t: progress("execute", d, t)) if progress else None,
+                               **(exec_kwargs or {}))
+    write_jsonl(out / "results.jsonl", results)
+    n = int(extra.get("n", 1))
+    summary = summarize(tasks, samples, results, [k for k in ks if k <= n], seed=extra["sampling"]["seed"],
+                        extra={**extra, "splits": list(splits)})
+    if extra.get("prefill_signature"):  # the signature was given, so defining it says nothing: not measured
         summary["signature_adherence"] = None
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "report.md", render_report(summary, title=f"Evaluation of {backend.name} on builtin",
-                                                       examples=failure_examples(results)))
+    atomic_write_text(out / "report.md", render_report(summary, title=f"Evaluation of {extra.get('model', 'model')} "
+                                                       "on builtin", examples=failure_examples(results)))
     return summary
+
+
+def evaluate_run(run: LoadedRun | Backend, tasks: Sequence[Task], out_dir: Any, plan: GenerationPlan, *,
+                 ks: Sequence[int] = (1,), splits: Sequence[str] = (),
+                 progress: Callable[[str, int, int], None] | None = None,
+                 exec_kwargs: dict[str, Any] | None = None, gen_cache: Any = None) -> dict[str, Any]:
+    """Generate (our run or any backend), execute in the sandbox, summarize; writes samples.jsonl,
+    generation.json, results.jsonl, summary.json, report.md into ``out_dir`` and returns the summary.
+
+    ``gen_cache``: a generations JSONL file that makes the generation resumable (None: in memory).
+    """
+    generate_stage(run, tasks, out_dir, plan, progress=progress, gen_cache=gen_cache)
+    return grade_stage(tasks, out_dir, ks=ks, splits=splits, progress=progress, exec_kwargs=exec_kwargs)
