@@ -36,7 +36,8 @@ def test_default_configs_validate_and_cover_every_comparator() -> None:
         mean = hrm.h_cycles
         assert mean in cfg.eval.cycles and max(cfg.eval.cycles) > mean  # question (b) needs depths beyond the mean
     gpu = load_study(ROOT / "configs" / "study-gpu.yaml")
-    assert gpu.recipe["model"]["preset"] == "small" and gpu.seeds == [0, 1, 2]
+    assert gpu.recipe["model"]["preset"] == "small" and gpu.recipe["train"]["precision"] == "bf16"
+    assert gpu.eval.exit_cycles == max(gpu.eval.cycles)  # the exit is compared with the deepest fixed depth
 
 
 def test_grid_run_configs_equal_parameters_and_compute() -> None:
