@@ -219,12 +219,13 @@ def reference_scores(run: LoadedRun, tasks: Sequence[Task], languages: Sequence[
     cut = {(e.task_id, e.language) for e in full if len(e.ids) > cfg.max_seq_len}
     model = run.model
     model.eval()
+    device = next(model.parameters()).device
     segments = cfg.act.halt_max_steps if cfg.recurrent else 1
     rows: list[dict[str, Any]] = []
     with inference_overrides(model, options):
         for i in range(0, len(examples), batch_size):
             chunk = examples[i:i + batch_size]
-            batch = collate(chunk, run.tokenizer.pad_id, batch_length(chunk))
+            batch = collate(chunk, run.tokenizer.pad_id, batch_length(chunk)).to(device)
             carry = model.initial_carry(batch)
             for _ in range(segments):
                 out = model(carry, batch)
