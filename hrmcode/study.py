@@ -295,7 +295,8 @@ def run_study(cfg: StudyConfig, out: str | Path, *, command: str = "", grade: bo
             for st in settings_for(cfg, rc):
                 eval_dir = out / "evals" / f"{m.name}-s{seed}" / st.name
                 tag = f"{m.name}-s{seed} {st.name}"
-                if not (eval_dir / GENERATION_FILE).exists():
+                generated = (eval_dir / GENERATION_FILE).exists() or (eval_dir / "summary.json").exists()
+                if not generated:  # (an evaluation graded before generation.json existed has only its summary)
                     run = run or load_run(run_dir, device=study_device(rc.train.device))
                     say(f"generating {m.name} (seed {seed}) {st.name} on {len(chosen)} tasks")
                     s = time.perf_counter()

@@ -188,6 +188,11 @@ def test_study_generates_on_one_machine_and_grades_on_another(tmp_path: Path) ->
     assert any(k.startswith("generate ") for k in invocations[0]["timings_s"])
     assert not any(k.startswith("generate ") for k in invocations[1]["timings_s"])
     assert "generation only" in (second / "report.md").read_text(encoding="utf-8")
+    # an evaluation graded before generation.json existed (only its summary) is not generated again
+    (second / "evals/hrm-s0/c1/generation.json").unlink()
+    res = CliRunner().invoke(app, ["study", str(path), "--out", str(second)])
+    assert res.exit_code == 0, res.output
+    assert "generating" not in res.output and "grading" not in res.output
 
 
 def test_nll_difference_is_positive_when_the_second_fits_better() -> None:
