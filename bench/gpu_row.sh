@@ -45,14 +45,14 @@ tar czf "$OUT/study-gpu.tgz" --exclude=checkpoints --exclude=tb -C "$(dirname "$
 ls -la "$OUT"
 
 left=$(( LIMIT - $(elapsed) ))
-if [[ $PARTS != *compile* ]]; then
-  :
-elif (( left > 150 )); then
-  echo "== [$(elapsed) s] throughput, eager vs torch.compile (small)"
-  timeout $(( left - 15 )) python3 bench/train_throughput.py --device cuda --presets small --compile --json \
-    >"$OUT/compile.txt" 2>&1
-  grep -A6 "matmul 8192" "$OUT/compile.txt" || tail -20 "$OUT/compile.txt"
-else
-  echo "no time left for the torch.compile rows ($left s)"
+if [[ $PARTS == *compile* ]]; then
+  if (( left > 150 )); then
+    echo "== [$(elapsed) s] throughput, eager vs torch.compile (small)"
+    timeout $(( left - 15 )) python3 bench/train_throughput.py --device cuda --presets small --compile --json \
+      >"$OUT/compile.txt" 2>&1
+    grep -A6 "matmul 8192" "$OUT/compile.txt" || tail -20 "$OUT/compile.txt"
+  else
+    echo "no time left for the torch.compile rows ($left s)"
+  fi
 fi
 echo "== done in $(elapsed) s"

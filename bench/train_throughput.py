@@ -91,8 +91,9 @@ def measure(arch: str, preset_name: str, precision: str, device: str, B: int, T:
     with FlopCounterMode(display=False) as fc:
         step()
     flops = fc.get_total_flops()
-    run = compiled
-    step()
+    if compile_model:
+        run = compiled
+        step()  # back on the compiled graph before timing
     sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -133,7 +134,7 @@ def main() -> None:
                 for arch in ("hrm", "baseline"):
                     r = measure(arch, name, "bf16", args.device, args.batch * 8, args.seq * 4, args.steps * 5,
                                 compile_model=compiled)
-                    r.update(threads=torch.get_num_threads(), peak_fp32=peak, peak_same=peak)
+                    r.update(threads=torch.get_num_threads(), peak_bf16=peak)
                     rows.append(r)
                     print(json.dumps(r), flush=True)
         print(f"{torch.cuda.get_device_name()}: bf16 matmul 8192³ measured {peak / 1e12:.0f} TFLOP/s, "
