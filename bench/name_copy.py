@@ -100,7 +100,10 @@ VARIANT_SETS = {"tied": ["model.tie_embeddings=true"], "renamed": ["data.rename_
                                              "data.rename_copies=1"],
                 "copy4cap10floor0-renamed1": ["model.copy_head=true", "model.copy_match_len=4",
                                               "model.copy_score_cap=10", "model.copy_score_floor=0",
-                                              "data.rename_copies=1"]}
+                                              "data.rename_copies=1"],
+                "copy4cap10floor0-renamed1words": ["model.copy_head=true", "model.copy_match_len=4",
+                                                   "model.copy_score_cap=10", "model.copy_score_floor=0",
+                                                   "data.rename_copies=1", "data.rename_names=words"]}
 
 
 def train(config: Path, variant: str, data: Path, tokenizer: Path, steps: int, every: int, out: Path) -> Path:

@@ -631,7 +631,10 @@ def demo_cmd(
     cycles: int = typer.Option(None, "--cycles", min=1, help="HRM's H cycles at inference (default: as trained)"),
     untied: bool = typer.Option(False, "--untied", help="a separate output projection (default: tied to the embedding)"),
     rename_copies: int = typer.Option(0, "--rename-copies", min=0,
-                                      help="pseudo-word-named copies of each training task (0: none)"),
+                                      help="renamed copies of each training task (0: none)"),
+    rename_names: str = typer.Option("pseudo", "--rename-names",
+                                     help="the renamed copies' names: pseudo (made-up words) | words (of the "
+                                          "training statements)"),
     group_by_length: int = typer.Option(32, "--group-by-length", min=0,
                                         help="draw batches of similar length, windows of N batches (0: off)"),
     grad_calls: int = typer.Option(2, "--grad-calls", min=0,
@@ -649,9 +652,11 @@ def demo_cmd(
 
     if recipe not in ("lm", "hrm"):
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
+    if rename_names not in ("pseudo", "words"):
+        raise fail(f"--rename-names: expected pseudo or words, got {rename_names!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
                     preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
-                    rename_copies=rename_copies, group_by_length=group_by_length, grad_calls=grad_calls or None,
+                    rename_copies=rename_copies, rename_names=rename_names, group_by_length=group_by_length, grad_calls=grad_calls or None,
                     copy_head=copy_head)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")

@@ -95,6 +95,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 CYCLES_SAMPLING = ("fixed", "uniform", "poisson")
 
 
+RenameNames = Literal["pseudo", "words"]  # data.rename_names (hrmcode/data/names.py)
 CopyMatchWeights = Literal["state", "fixed"]  # model.copy_match_weights (hrmcode/model/copy_head.py)
 
 
@@ -263,6 +264,9 @@ class DataConfig(StrictModel):
     # Each training task is also trained under this many pseudo-word names (hrmcode.data.names):
     # the name is then had only by copying it from the prompt, not by recalling the training one.
     rename_copies: int = Field(0, ge=0)
+    # Where those names come from: pseudo-words ("pseudo", ``vokira_stelum``) or two to four words of
+    # the training statements ("words", ``largest_even_digits``; hrmcode.data.names).
+    rename_names: RenameNames = "pseudo"
     # Batches padded to their longest row waste compute on padding; with G > 1 each window of G
     # global batches is drawn sorted by length (hrmcode.data.batching, "Length grouping"). 0/1: off.
     group_by_length: int = Field(0, ge=0)

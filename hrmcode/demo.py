@@ -89,6 +89,9 @@ class DemoPlan:
     # head now with its score floor) is the configuration that best writes the requested function:
     # adherence 98.1 / 92.8 % HRM, 83.1 / 86.7 % baseline (seeds 0 / 1), headline pass@1 unharmed.
     rename_copies: int = 0
+    # Where the renamed copies' names come from (data.rename_names): "pseudo" words or "words" of the
+    # training statements.
+    rename_names: str = "pseudo"
     # Batches drawn in windows of 32 sorted by length (data.group_by_length): 1.45× the steps per
     # second of the demo's HRM (one thread, side by side), at a per-step cost within the run-to-run
     # spread (pass@1 at 1,500 equal steps −6.4 and −1.2 points, seeds 0 and 1; docs/demo.md).
@@ -166,7 +169,8 @@ def run_config(plan: DemoPlan, arch: str) -> RunConfig:
         "model": model,
         "tokenizer": {"vocab_size": plan.vocab_size},
         "data": {"languages": list(plan.languages), "max_depth": plan.train_max_depth,
-                 "rename_copies": plan.rename_copies, "group_by_length": plan.group_by_length},
+                 "rename_copies": plan.rename_copies, "rename_names": plan.rename_names,
+                 "group_by_length": plan.group_by_length},
         "train": {"seed": plan.seed, "steps": 1_000_000, "time_budget_minutes": plan.train_minutes,
                   "batch_size": plan.batch_size, "lr": plan.lr, "warmup_steps": 30, "threads": plan.threads,
                   "log_every": 10, "eval_every": 100, "ckpt_every": 200},
@@ -278,6 +282,7 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
         " --untied" if not plan.tie_embeddings else "") + (
         " --copy-head" if plan.copy_head else "") + (
         f" --rename-copies {plan.rename_copies}" if plan.rename_copies != DemoPlan.rename_copies else "") + (
+        f" --rename-names {plan.rename_names}" if plan.rename_names != DemoPlan.rename_names else "") + (
         f" --group-by-length {plan.group_by_length}" if plan.group_by_length != DemoPlan.group_by_length else "") + (
         f" --grad-calls {plan.grad_calls or 0}" if plan.grad_calls != DemoPlan.grad_calls else "")
     setup = ["## Set-up", "",

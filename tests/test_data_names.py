@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hrmcode.benchmarks.builtin.generate import generate
-from hrmcode.data.names import rename_task, renamed_copies
+from hrmcode.data.names import rename_task, renamed_copies, statement_words
 from hrmcode.execute import evaluate_samples
 from hrmcode.languages import get_language
 from hrmcode.records import LANGUAGES, Sample
@@ -17,13 +19,18 @@ def _mentions(text: str, ident: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(ident)}(?![A-Za-z0-9_])", text) is not None
 
 
-def test_renamed_copies_change_only_the_name_and_still_pass_in_six_languages() -> None:
+@pytest.mark.parametrize("kind", ["pseudo", "words"])
+def test_renamed_copies_change_only_the_name_and_still_pass_in_six_languages(kind: str) -> None:
     tasks = [t for t in generate(3, 40).tasks if t.signature][:12]
-    copies = renamed_copies(tasks, 2, seed=0)
+    copies = renamed_copies(tasks, 2, seed=0, names=kind)
     assert len(copies) == 2 * len(tasks)
-    assert renamed_copies(tasks, 2, seed=0) == copies  # deterministic under the seed
+    assert renamed_copies(tasks, 2, seed=0, names=kind) == copies  # deterministic under the seed
+    assert renamed_copies(tasks, 2, seed=1, names=kind) != copies
     names = {c.signature.name for c in copies}
     assert len(names) == len(copies) and not names & {t.signature.name for t in tasks}
+    if kind == "words":  # two to four words of the statements, never a word from elsewhere
+        vocabulary = set(statement_words(tasks))
+        assert all(2 <= len(n.split("_")) <= 4 and set(n.split("_")) <= vocabulary for n in names), names
     by_id = {t.task_id: t for t in tasks}
     for c in copies:
         src = by_id[c.task_id.split("~")[0]]
@@ -41,6 +48,15 @@ def test_renamed_copies_change_only_the_name_and_still_pass_in_six_languages() -
     results = evaluate_samples(copies, samples)
     failed = [(r.task_id, r.language, r.verdict) for r in results if not r.passed]
     assert not failed, failed[:5]
+
+
+def test_word_names_need_words_and_a_known_kind() -> None:
+    tasks = [t for t in generate(3, 40).tasks if t.signature][:2]
+    with pytest.raises(ValueError, match="must be one of"):
+        renamed_copies(tasks, 1, seed=0, names="english")  # type: ignore[arg-type]
+    bare = [t.model_copy(update={"prompt": "Do it."}) for t in tasks]  # no word of 3+ letters but one
+    with pytest.raises(ValueError, match="at least 2 words"):
+        renamed_copies(bare, 1, seed=0, names="words")
 
 
 def test_a_name_inside_a_longer_identifier_is_left_alone() -> None:

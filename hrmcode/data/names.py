@@ -9,6 +9,12 @@ saw (the hand-written tasks: ``count_negatives``) it writes one of the training 
 each training task is also trained under that many pseudo-word names (``vokira_stelum``), the same
 task text and code otherwise: the name can then only be had by copying it from the prompt, and the
 byte-level BPE splits such names into short pieces, as it splits names from outside the suite.
+
+``data.rename_names = "words"`` draws the new names from the words of the training tasks' own
+statements instead (``largest_even_digits``): names made of pieces the model also reads and writes
+elsewhere, as the names people write are, so that continuing a copy after ``largest`` is learned
+where the generator, having seen ``largest =`` in code, bids against it (docs/benchmarks.md,
+"Names made of words").
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+from typing import get_args
 
+from hrmcode.config import RenameNames
 from hrmcode.languages import get_language
 from hrmcode.records import Task
 
@@ -31,6 +39,24 @@ def pseudo_name(rng: random.Random, taken: set[str]) -> str:
         words = ["".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(rng.randint(2, 3)))
                  for _ in range(rng.randint(2, 3))]
         name = "_".join(words)
+        if name not in taken:
+            taken.add(name)
+            return name
+
+
+def statement_words(tasks: Sequence[Task]) -> list[str]:
+    """The lower-case words of 3–12 letters in the tasks' statements, sorted, once each: the training
+    text's own vocabulary, from which ``word_name`` composes names."""
+    return sorted({w.lower() for t in tasks for w in re.findall(r"(?<![A-Za-z0-9_])[A-Za-z]{3,12}(?![A-Za-z0-9_])",
+                                                                  t.prompt)})
+
+
+def word_name(rng: random.Random, words: Sequence[str], taken: set[str]) -> str:
+    """Two to four of ``words`` joined snake_case, not in ``taken`` (added)."""
+    if len(words) < 2:
+        raise ValueError(f"a word name needs at least 2 words to draw from, got {len(words)}")
+    while True:
+        name = "_".join(rng.choice(words) for _ in range(rng.randint(2, 4)))
         if name not in taken:
             taken.add(name)
             return name
@@ -64,9 +90,17 @@ def rename_task(task: Task, new: str, task_id: str | None = None) -> Task:
         "meta": {**task.meta, "renamed_from": old}})
 
 
-def renamed_copies(tasks: Sequence[Task], copies: int, seed: int) -> list[Task]:
+def renamed_copies(tasks: Sequence[Task], copies: int, seed: int, names: RenameNames = "pseudo") -> list[Task]:
     """``copies`` renamed copies of each task that has a signature (``<id>~rename<k>``), each with its
-    own pseudo-word name, drawn deterministically from ``seed``; tasks without one are skipped."""
+    own name, drawn deterministically from ``seed``: pseudo-words, or (``names="words"``) words of the
+    tasks' statements; a name of the suite is never drawn. Tasks without a signature are skipped."""
     rng, taken = random.Random(f"rename-{seed}"), {t.signature.name for t in tasks if t.signature}
-    return [rename_task(t, pseudo_name(rng, taken), f"{t.task_id}~rename{k}")
+    if names == "words":
+        words = statement_words(tasks)
+        draw = lambda: word_name(rng, words, taken)  # noqa: E731
+    elif names == "pseudo":
+        draw = lambda: pseudo_name(rng, taken)  # noqa: E731
+    else:
+        raise ValueError(f"renamed_copies: names must be one of {get_args(RenameNames)}, got {names!r}")
+    return [rename_task(t, draw(), f"{t.task_id}~rename{k}")
             for t in tasks if t.signature for k in range(1, copies + 1)]

@@ -674,7 +674,8 @@ def prepare_run(cfg: RunConfig, run_dir: Path, *, resume: bool, tasks: Sequence[
     max_len = m.max_seq_len + (m.canvas_slots if m.mode == "canvas" else 0)
     kw = dict(mode=m.mode, max_len=max_len, canvas_slots=m.canvas_slots)
     if cfg.data.rename_copies:  # after the tokenizer: it learns the suite's text, not the made-up names
-        train_tasks = [*train_tasks, *renamed_copies(train_tasks, cfg.data.rename_copies, cfg.train.seed)]
+        train_tasks = [*train_tasks, *renamed_copies(train_tasks, cfg.data.rename_copies, cfg.train.seed,
+                                                    cfg.data.rename_names)]
     examples, rep = build_examples(train_tasks, tokenizer, cfg.data.languages, **kw)
     probe_all, _ = build_examples(probe_tasks, tokenizer, cfg.data.languages, **kw)
     probe = probe_examples(probe_all, cfg.train.probe_size)
