@@ -643,6 +643,9 @@ def demo_cmd(
     copy_head: bool = typer.Option(False, "--copy-head/--no-copy-head",
                                    help="both models get a copy (pointer) head (model.copy_head); with "
                                         "--rename-copies 2 they write the requested function"),
+    output_grad: str = typer.Option("all", "--output-grad",
+                                    help="which output rows a step trains: all | present (the tokens its batch "
+                                         "is trained to write)"),
 ) -> None:
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
@@ -652,12 +655,14 @@ def demo_cmd(
 
     if recipe not in ("lm", "hrm"):
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
+    if output_grad not in ("all", "present"):
+        raise fail(f"--output-grad: expected all or present, got {output_grad!r}")
     if rename_names not in ("pseudo", "words"):
         raise fail(f"--rename-names: expected pseudo or words, got {rename_names!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
                     preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
                     rename_copies=rename_copies, rename_names=rename_names, group_by_length=group_by_length, grad_calls=grad_calls or None,
-                    copy_head=copy_head)
+                    copy_head=copy_head, output_grad=output_grad)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

@@ -161,6 +161,12 @@ class ModelConfig(StrictModel):
     # The learned pointer score bounded below, softly: floor + softplus(score − floor) (None: not
     # bounded), so the learned part cannot push an exact match down (docs/benchmarks.md).
     copy_score_floor: float | None = None
+    # Which rows of the output projection a training step updates: "all", or "present" — only the
+    # rows of tokens among the batch's targets (the others' logits still enter the softmax, detached).
+    # Under Adam every row of a token that is never a target still moves by about lr each step, all
+    # in one direction (pushed down in the states training visits), and in a state it never visited
+    # such tokens outbid everything (docs/benchmarks.md, "Rows that training only pushes down").
+    output_grad: Literal["all", "present"] = "all"
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

@@ -121,6 +121,9 @@ class DemoPlan:
     # fell from 0.715 to 0.477 between 1,000 and 2,000 steps; with the floor it was 0.955 / 0.907
     # (bench/name_copy.py, one renamed copy; docs/benchmarks.md, "Match weights a state cannot turn down").
     copy_score_floor: float | None = 0.0
+    # Which output rows a step trains (model.output_grad): "all", or "present" — the rows of the
+    # tokens the batch is trained to write.
+    output_grad: str = "all"
     # Evaluation: every test task up to eval_depth (the headline number), plus seeded samples of the
     # deeper test tasks and of the held-out-composition and depth-extrapolation splits, and of the
     # held-out-phrasing and hand-written tasks up to eval_depth (30 and 60 of ~90 each at seed 0: about
@@ -154,7 +157,7 @@ class DemoPlan:
 def run_config(plan: DemoPlan, arch: str) -> RunConfig:
     """The demo's CPU recipe for one architecture, with its budget, seed, depth and languages."""
     model: dict = {"preset": plan.preset, "arch": arch, "mode": "causal", "max_seq_len": 384, "recipe": plan.recipe,
-                   "tie_embeddings": plan.tie_embeddings, "copy_head": plan.copy_head}
+                   "tie_embeddings": plan.tie_embeddings, "copy_head": plan.copy_head, "output_grad": plan.output_grad}
     if plan.copy_head:
         model |= {"copy_match_len": plan.copy_match_len, "copy_score_cap": plan.copy_score_cap,
                   "copy_score_floor": plan.copy_score_floor}
@@ -281,6 +284,7 @@ def run_demo(plan: DemoPlan, console: Console | None = None) -> Path:
         f" --cycles {plan.cycles}" if plan.cycles else "") + (
         " --untied" if not plan.tie_embeddings else "") + (
         " --copy-head" if plan.copy_head else "") + (
+        f" --output-grad {plan.output_grad}" if plan.output_grad != DemoPlan.output_grad else "") + (
         f" --rename-copies {plan.rename_copies}" if plan.rename_copies != DemoPlan.rename_copies else "") + (
         f" --rename-names {plan.rename_names}" if plan.rename_names != DemoPlan.rename_names else "") + (
         f" --group-by-length {plan.group_by_length}" if plan.group_by_length != DemoPlan.group_by_length else "") + (

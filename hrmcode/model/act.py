@@ -191,7 +191,7 @@ class HRMACT(nn.Module):
         return StepOutput(new_carry, loss, metrics, outputs, bool(halted.all()))
 
     def _logits(self, data: Batch, z_H: Tensor, sel: Tensor | None) -> Tensor:
-        return self.core.lm_logits(z_H, data.inputs, data.layout, sel)
+        return self.core.lm_logits(z_H, data.inputs, data.layout, sel, data.targets)
 
     # ---- inference --------------------------------------------------------------------------------
 

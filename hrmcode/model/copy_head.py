@@ -23,6 +23,7 @@ argmax, sampling with temperature, the converge exit's KL) works unchanged. In a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import get_args
 
 import torch
@@ -125,7 +126,7 @@ class CopyHead(nn.Module):
             s = s + beta[..., k:k + 1] * run
         return s
 
-    def sequence_logits(self, gen_head: nn.Module, h: Tensor, ids: Tensor, layout: Layout,
+    def sequence_logits(self, gen_head: nn.Module | Callable[[Tensor], Tensor], h: Tensor, ids: Tensor, layout: Layout,
                         sel: Tensor | None = None) -> Tensor:
         """Logits of a whole (causal) sequence: (B, T, V), or (N, V) at the positions ``sel`` (B, T)
         selects. ``ids`` (B, T) are the inputs, so position i offers ids[i + 1]."""
@@ -177,8 +178,18 @@ class CopyMemory:
         return mix(gen_head(h), scores, tokens[:, 1:], valid)
 
 
-def output_logits(lm_head: nn.Module, copy: CopyHead | None, h: Tensor, ids: Tensor, layout: Layout,
-                  sel: Tensor | None = None) -> Tensor:
+def present_rows(lm_head: nn.Linear, targets: Tensor) -> Callable[[Tensor], Tensor]:
+    """The output projection with the rows of tokens absent from ``targets`` (−100: none) detached:
+    a training step's gradient reaches only the rows of the tokens its batch is trained to write
+    (``model.output_grad = "present"``)."""
+    present = torch.zeros(lm_head.out_features, dtype=torch.bool, device=targets.device)
+    present[targets[targets >= 0]] = True
+    weight = torch.where(present[:, None], lm_head.weight, lm_head.weight.detach())
+    return lambda h: nn.functional.linear(h, weight.to(h.dtype))
+
+
+def output_logits(lm_head: nn.Module | Callable[[Tensor], Tensor], copy: CopyHead | None, h: Tensor, ids: Tensor,
+                  layout: Layout, sel: Tensor | None = None) -> Tensor:
     """A model's logits over a whole sequence (B, T, V), or (N, V) at the positions ``sel`` selects:
     the output projection alone, or mixed with the copy head's pointer when the model has one."""
     if copy is None:

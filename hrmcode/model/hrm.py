@@ -43,7 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from hrmcode.config import ModelConfig
-from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits, token_logits
+from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits, present_rows, token_logits
 from hrmcode.model.layers import (
     AttnContext,
     Block,
@@ -325,10 +325,15 @@ class HRMCore(nn.Module):
         z_H, z_L = self.run_calls(names, carry.z_H, carry.z_L, x, ctx, caches, 0, grad_from)
         return HRMCarry(z_H.detach(), z_L.detach()), z_H
 
-    def lm_logits(self, z_H: Tensor, ids: Tensor, layout: Layout, sel: Tensor | None = None) -> Tensor:
+    def lm_logits(self, z_H: Tensor, ids: Tensor, layout: Layout, sel: Tensor | None = None,
+                  targets: Tensor | None = None) -> Tensor:
         """Logits of a whole sequence of inputs ``ids`` (B, T, V), or (N, V) at the positions ``sel``
-        (B, T) selects (the copy head, when the model has one, reads the whole sequence)."""
-        return output_logits(self.lm_head, self.copy, z_H, ids, layout, sel)
+        (B, T) selects (the copy head, when the model has one, reads the whole sequence). In training
+        with ``model.output_grad = "present"``, ``targets`` say which output rows learn."""
+        head = self.lm_head
+        if self.training and self.cfg.output_grad == "present" and targets is not None:
+            head = present_rows(self.lm_head, targets)
+        return output_logits(head, self.copy, z_H, ids, layout, sel)
 
     def token_logits(self, z_H: Tensor, memory: CopyMemory | None, pos: int, rows: Tensor | None = None) -> Tensor:
         """Logits (B', V) of one position ``pos`` of a cached decode, for ``rows`` (None: all)."""

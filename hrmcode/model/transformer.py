@@ -16,7 +16,14 @@ from torch import Tensor, nn
 from hrmcode.config import ModelConfig
 from hrmcode.model.batch import Batch
 from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
-from hrmcode.model.copy_head import CopyHead, memory_of, output_logits, start_memory, token_logits
+from hrmcode.model.copy_head import (
+    CopyHead,
+    memory_of,
+    output_logits,
+    present_rows,
+    start_memory,
+    token_logits,
+)
 from hrmcode.model.hrm import canvas_slot_embed, embed_inputs, n_positions
 from hrmcode.model.layers import (
     AttnContext,
@@ -88,7 +95,8 @@ class BaselineTransformer(nn.Module):
         return StepOutput(None, stats.loss, metrics, {} if logits is None else {"logits": logits}, True)
 
     def _logits(self, batch: Batch, h: Tensor, sel: Tensor | None) -> Tensor:
-        return output_logits(self.lm_head, self.copy, h, batch.inputs, batch.layout, sel)
+        head = present_rows(self.lm_head, batch.targets) if self.training and self.cfg.output_grad == "present" else self.lm_head
+        return output_logits(head, self.copy, h, batch.inputs, batch.layout, sel)
 
     # ---- inference ----------------------------------------------------------------------------------
 
