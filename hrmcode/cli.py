@@ -630,9 +630,9 @@ def demo_cmd(
     recipe: str = typer.Option("lm", "--recipe", help="HRM's recipe: lm (causal-LM, one pass) | hrm (original, ACT)"),
     cycles: int = typer.Option(None, "--cycles", min=1, help="HRM's H cycles at inference (default: as trained)"),
     untied: bool = typer.Option(False, "--untied", help="a separate output projection (default: tied to the embedding)"),
-    rename_copies: int = typer.Option(0, "--rename-copies", min=0,
+    rename_copies: int = typer.Option(1, "--rename-copies", min=0,
                                       help="renamed copies of each training task (0: none)"),
-    rename_names: str = typer.Option("pseudo", "--rename-names",
+    rename_names: str = typer.Option("words", "--rename-names",
                                      help="the renamed copies' names: pseudo (made-up words) | words (of the "
                                           "training statements)"),
     group_by_length: int = typer.Option(32, "--group-by-length", min=0,
@@ -640,10 +640,10 @@ def demo_cmd(
     grad_calls: int = typer.Option(2, "--grad-calls", min=0,
                                    help="HRM (recipe lm): backprop through the last N module calls (0: the recipe's "
                                         "schedule)"),
-    copy_head: bool = typer.Option(False, "--copy-head/--no-copy-head",
-                                   help="both models get a copy (pointer) head (model.copy_head); with "
-                                        "--rename-copies 2 they write the requested function"),
-    output_grad: str = typer.Option("all", "--output-grad",
+    copy_head: bool = typer.Option(True, "--copy-head/--no-copy-head",
+                                   help="both models get a copy (pointer) head (model.copy_head), which with "
+                                        "the renamed copies makes them write the requested function"),
+    output_grad: str = typer.Option("present", "--output-grad",
                                     help="which output rows a step trains: all | present (the tokens its batch "
                                          "is trained to write)"),
 ) -> None:

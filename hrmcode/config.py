@@ -96,6 +96,7 @@ CYCLES_SAMPLING = ("fixed", "uniform", "poisson")
 
 
 RenameNames = Literal["pseudo", "words"]  # data.rename_names (hrmcode/data/names.py)
+OutputGrad = Literal["all", "present"]  # model.output_grad (hrmcode/model/copy_head.py, present_rows)
 CopyMatchWeights = Literal["state", "fixed"]  # model.copy_match_weights (hrmcode/model/copy_head.py)
 
 
@@ -166,7 +167,7 @@ class ModelConfig(StrictModel):
     # Under Adam every row of a token that is never a target still moves by about lr each step, all
     # in one direction (pushed down in the states training visits), and in a state it never visited
     # such tokens outbid everything (docs/benchmarks.md, "Rows that training only pushes down").
-    output_grad: Literal["all", "present"] = "all"
+    output_grad: OutputGrad = "all"
     act: ACTConfig = ACTConfig()
 
     @model_validator(mode="before")

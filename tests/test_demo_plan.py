@@ -34,14 +34,29 @@ def test_the_demo_trains_hrm_with_the_causal_lm_recipe_by_default():
     assert (hrm.model.norm, hrm.model.z_init) == ("pre", "random")
     assert hrm.model.grad_mode == "truncated:2"  # the demo's window (DemoPlan.grad_calls)
     assert run_config(DemoPlan(grad_calls=None), "hrm").model.grad_mode == "truncated:5"  # the recipe's
-    assert not hrm.model.copy_head and hrm.data.rename_copies == 0 and hrm.model.tie_embeddings
-    adherent = run_config(DemoPlan(copy_head=True, rename_copies=2), "baseline")  # --copy-head --rename-copies 2
-    assert adherent.model.copy_head and adherent.model.copy_match and adherent.data.rename_copies == 2
-    assert (adherent.model.copy_match_len, adherent.model.copy_score_cap, adherent.model.copy_score_floor) == (4, 10.0, 0.0)
+    # the configuration that writes the requested function (#19): copy head, one renamed copy named
+    # with words, output rows trained only by their tokens
+    assert hrm.model.copy_head and hrm.model.copy_match and hrm.model.tie_embeddings
+    assert (hrm.data.rename_copies, hrm.data.rename_names, hrm.model.output_grad) == (1, "words", "present")
+    assert (hrm.model.copy_match_len, hrm.model.copy_score_cap, hrm.model.copy_score_floor) == (4, 10.0, 0.0)
+    plain = run_config(DemoPlan(copy_head=False, rename_copies=0, output_grad="all"), "baseline")  # --no-copy-head …
+    assert not plain.model.copy_head and plain.data.rename_copies == 0 and plain.model.output_grad == "all"
     # the two runs differ by the architecture only
     a, b = hrm.model_dump(), base.model_dump()
     a["model"].pop("arch"), b["model"].pop("arch"), a.pop("name"), b.pop("name")
     assert a == b
+
+
+def test_the_cli_defaults_are_the_plans() -> None:
+    """`hrmcode demo` with no options runs DemoPlan() (make demo)."""
+    import inspect
+
+    from hrmcode.cli import demo_cmd
+
+    params, plan = inspect.signature(demo_cmd).parameters, DemoPlan()
+    for name in ("budget_minutes", "seed", "preset", "recipe", "rename_copies", "rename_names", "group_by_length",
+                 "grad_calls", "copy_head", "output_grad"):
+        assert params[name].default.default == getattr(plan, name), name
 
 
 def test_eval_tasks_take_every_shallow_test_task_and_seeded_samples_of_the_rest():
