@@ -84,7 +84,7 @@ class DemoPlan:
     # only by copying it from the prompt, in states like those a person's name (`count_negatives`)
     # leads to. Pseudo-word names (`vokira_stelum`, "pseudo") left the baseline defining the requested
     # function in 83.1 / 86.7 % of its whole answers to the hand-written tasks (seeds 0 / 1); words
-    # 98.3 / 88.3 %, and with output_grad below 98.6 % at both seeds (docs/demo.md, "Latest").
+    # 98.3 / 88.3 %, and with output_grad below 97.2 / 98.6 % (docs/demo.md, "Latest").
     rename_copies: int = 1
     rename_names: RenameNames = "words"
     # Batches drawn in windows of 32 sorted by length (data.group_by_length): 1.45× the steps per
