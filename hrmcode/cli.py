@@ -650,19 +650,20 @@ def demo_cmd(
     """Build the suite, train tiny HRM and the same-size baseline on the same budget, evaluate both in six
     languages, compare; prints where the report is."""
     from pathlib import Path
+    from typing import get_args
 
+    from hrmcode.config import OutputGrad, RenameNames
     from hrmcode.demo import DemoPlan, run_demo
 
     if recipe not in ("lm", "hrm"):
         raise fail(f"--recipe: expected lm or hrm, got {recipe!r}")
-    if output_grad not in ("all", "present"):
-        raise fail(f"--output-grad: expected all or present, got {output_grad!r}")
-    if rename_names not in ("pseudo", "words"):
-        raise fail(f"--rename-names: expected pseudo or words, got {rename_names!r}")
+    for flag, value, kinds in (("--output-grad", output_grad, OutputGrad), ("--rename-names", rename_names, RenameNames)):
+        if value not in get_args(kinds):
+            raise fail(f"{flag}: expected one of {', '.join(get_args(kinds))}, got {value!r}")
     plan = DemoPlan(out=Path(out), budget_minutes=budget_minutes, seed=seed, n_tasks=n_tasks, threads=threads,
                     preset=preset, recipe=recipe, cycles=cycles, tie_embeddings=not untied,
-                    rename_copies=rename_copies, rename_names=rename_names, group_by_length=group_by_length, grad_calls=grad_calls or None,
-                    copy_head=copy_head, output_grad=output_grad)
+                    rename_copies=rename_copies, rename_names=rename_names, group_by_length=group_by_length,
+                    grad_calls=grad_calls or None, copy_head=copy_head, output_grad=output_grad)
     report = run_demo(plan, console)
     console.print(f"[bold green]report:[/] {report}")
     typer.echo(str(report))

@@ -12,7 +12,7 @@ from hrmcode.model import build_model
 from hrmcode.model.batch import Batch
 
 
-def _batch(vocab: int) -> Batch:
+def _batch() -> Batch:
     ids = torch.tensor([[1, 5, 6, 7, 8, 9, 10, 11], [1, 5, 7, 7, 9, 10, 10, 11]])
     targets = torch.full_like(ids, -100)
     targets[:, 2:-1] = ids[:, 3:]  # the code part: tokens 7..11 are targets
@@ -30,7 +30,7 @@ def test_only_rows_of_target_tokens_learn_with_present(arch: str, copy_head: boo
                                          "tie_embeddings": tied, "copy_head": copy_head, "output_grad": mode}},
                               source="test").model
         model = build_model(cfg).train()
-        batch = _batch(64)
+        batch = _batch()
         model(model.initial_carry(batch), batch).loss.backward()
         grads[mode] = getattr(model, "core", model).lm_head.weight.grad.norm(dim=1)  # HRM: the ACT wrapper's core
     targets = [7, 8, 9, 10, 11]

@@ -188,6 +188,15 @@ def present_rows(lm_head: nn.Linear, targets: Tensor) -> Callable[[Tensor], Tens
     return lambda h: nn.functional.linear(h, weight.to(h.dtype))
 
 
+def output_head(lm_head: nn.Linear, cfg: ModelConfig, training: bool,
+                targets: Tensor | None) -> nn.Module | Callable[[Tensor], Tensor]:
+    """The output projection a forward uses: :func:`present_rows` of ``targets`` in training with
+    ``model.output_grad = "present"``, else ``lm_head`` itself."""
+    if training and cfg.output_grad == "present" and targets is not None:
+        return present_rows(lm_head, targets)
+    return lm_head
+
+
 def output_logits(lm_head: nn.Module | Callable[[Tensor], Tensor], copy: CopyHead | None, h: Tensor, ids: Tensor,
                   layout: Layout, sel: Tensor | None = None) -> Tensor:
     """A model's logits over a whole sequence (B, T, V), or (N, V) at the positions ``sel`` selects:

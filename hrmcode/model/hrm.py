@@ -43,7 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from hrmcode.config import ModelConfig
-from hrmcode.model.copy_head import CopyHead, CopyMemory, output_logits, present_rows, token_logits
+from hrmcode.model.copy_head import CopyHead, CopyMemory, output_head, output_logits, token_logits
 from hrmcode.model.layers import (
     AttnContext,
     Block,
@@ -330,9 +330,7 @@ class HRMCore(nn.Module):
         """Logits of a whole sequence of inputs ``ids`` (B, T, V), or (N, V) at the positions ``sel``
         (B, T) selects (the copy head, when the model has one, reads the whole sequence). In training
         with ``model.output_grad = "present"``, ``targets`` say which output rows learn."""
-        head = self.lm_head
-        if self.training and self.cfg.output_grad == "present" and targets is not None:
-            head = present_rows(self.lm_head, targets)
+        head = output_head(self.lm_head, self.cfg, self.training, targets)
         return output_logits(head, self.copy, z_H, ids, layout, sel)
 
     def token_logits(self, z_H: Tensor, memory: CopyMemory | None, pos: int, rows: Tensor | None = None) -> Tensor:

@@ -19,8 +19,8 @@ from hrmcode.model.common import DecodeState, StepOutput, lm_outputs
 from hrmcode.model.copy_head import (
     CopyHead,
     memory_of,
+    output_head,
     output_logits,
-    present_rows,
     start_memory,
     token_logits,
 )
@@ -95,7 +95,7 @@ class BaselineTransformer(nn.Module):
         return StepOutput(None, stats.loss, metrics, {} if logits is None else {"logits": logits}, True)
 
     def _logits(self, batch: Batch, h: Tensor, sel: Tensor | None) -> Tensor:
-        head = present_rows(self.lm_head, batch.targets) if self.training and self.cfg.output_grad == "present" else self.lm_head
+        head = output_head(self.lm_head, self.cfg, self.training, batch.targets)
         return output_logits(head, self.copy, h, batch.inputs, batch.layout, sel)
 
     # ---- inference ----------------------------------------------------------------------------------
